@@ -1,0 +1,44 @@
+"""Writing audit entries. Callers pass an Actor; secrets never go into an entry."""
+
+from dataclasses import dataclass
+
+from upgrades.models import AuditEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a browser user, an API token, or the system itself (commands, the engine)."""
+
+    label: str
+    user: object = None
+    token: object = None
+    source_address: str = ""
+    trace_id: str = ""
+
+    @classmethod
+    def system(cls, label="system"):
+        return cls(label=label)
+
+    @classmethod
+    def for_user(cls, user, *, source_address="", trace_id=""):
+        return cls(label=f"user {user.get_username()}", user=user, source_address=source_address, trace_id=trace_id)
+
+    @classmethod
+    def for_token(cls, token, *, source_address="", trace_id=""):
+        return cls(label=f"token {token.label}", token=token, source_address=source_address, trace_id=trace_id)
+
+
+def audit(*, actor, action, cluster=None, dag=None, outcome=AuditEntry.Outcome.OK, reason="", detail=None):
+    return AuditEntry.objects.create(
+        actor_user=actor.user,
+        actor_token=actor.token,
+        actor_label=actor.label,
+        action=action,
+        cluster=cluster,
+        dag=dag,
+        source_address=actor.source_address,
+        trace_id=actor.trace_id,
+        outcome=outcome,
+        reason=reason,
+        detail=detail or {},
+    )

@@ -1,0 +1,22 @@
+from upgrades.models.audit import AuditEntry
+from upgrades.models.cluster import Cluster, Fault, Server, Zone
+from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
+from upgrades.models.package import Package
+from upgrades.models.security import ApiToken, RsaKeyPair, SeenHeader
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Cluster",
+    "Dag",
+    "DagEvent",
+    "Fault",
+    "Node",
+    "Package",
+    "RsaKeyPair",
+    "SeenHeader",
+    "Server",
+    "SubTask",
+    "TaskLog",
+    "Zone",
+]

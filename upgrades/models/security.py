@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.db import models
+
+
+class RsaKeyPair(models.Model):
+    """The API's RSA key pair, created once and shared by every web process (name is unique)."""
+
+    name = models.CharField(max_length=32, unique=True, default="api")
+    private_key_pem = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ApiToken(models.Model):
+    """A cluster's API password for the obshell protocol. Only an HMAC-SHA256 digest is stored."""
+
+    cluster = models.ForeignKey("upgrades.Cluster", on_delete=models.CASCADE, related_name="api_tokens")
+    label = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cluster", "-created_at"]
+
+    def __str__(self):
+        return f"{self.cluster.name}: {self.label} ({self.prefix}…)"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+
+class SeenHeader(models.Model):
+    """Replay cache: the digest of every accepted auth header, kept until the header expires."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)

@@ -1,0 +1,67 @@
+import re
+
+from django.db import transaction
+
+from upgrades.audit import Actor, audit
+from upgrades.errors import bad_request
+from upgrades.models import Cluster, Server, Zone
+from upgrades.models.cluster import Backend, Edition
+
+BUILD_VERSION_RE = re.compile(r"^\d+(\.\d+){3}$")
+BUILD_RE = re.compile(r"^\d+$")
+
+
+def cluster_create_simulated(
+    *,
+    name,
+    edition,
+    zones,
+    servers_per_zone,
+    version,
+    build,
+    arch="x86_64",
+    distribution="el7",
+    shared_storage=False,
+    actor=None,
+):
+    """Create a simulated cluster: zones zone1..zoneZ, N servers each, every server on <version>_<build>."""
+    if edition not in Edition.values:
+        raise bad_request("Common.IllegalArgument", f"edition must be one of {', '.join(Edition.values)}")
+    if zones < 1 or servers_per_zone < 1:
+        raise bad_request("Common.IllegalArgument", "a cluster needs at least one zone and one server per zone")
+    if edition == Edition.STANDALONE and (zones != 1 or servers_per_zone != 1):
+        raise bad_request("Common.IllegalArgument", "a standalone cluster has exactly one zone with one server")
+    if not BUILD_VERSION_RE.match(version):
+        raise bad_request("Common.IllegalArgument", f"version {version!r} is not of the form A.B.C.D")
+    if not BUILD_RE.match(build):
+        raise bad_request("Common.IllegalArgument", f"build {build!r} is not a number")
+    with transaction.atomic():
+        if Cluster.objects.filter(name=name).exists():
+            raise bad_request("Common.IllegalArgument", f"cluster {name!r} already exists")
+        cluster = Cluster.objects.create(
+            name=name, edition=edition, backend=Backend.SIMULATED, shared_storage=shared_storage
+        )
+        # Realistic, stable, non-routable-looking data addresses: one /24 per cluster.
+        subnet = 10 + cluster.pk % 240
+        host = 11
+        for z in range(1, zones + 1):
+            zone = Zone.objects.create(cluster=cluster, name=f"zone{z}", position=z)
+            for _ in range(servers_per_zone):
+                Server.objects.create(
+                    cluster=cluster,
+                    zone=zone,
+                    ip=f"10.186.{subnet}.{host}",
+                    arch=arch,
+                    distribution=distribution,
+                    build_version=f"{version}_{build}",
+                    agent_version=f"{version}-{build}",
+                    with_rootserver=(z == 1 and host == 11) or servers_per_zone == 1,
+                )
+                host += 1
+        audit(
+            actor=actor or Actor.system(),
+            action="cluster.create",
+            cluster=cluster,
+            detail={"edition": edition, "zones": zones, "servers_per_zone": servers_per_zone, "build": f"{version}_{build}"},
+        )
+    return cluster
