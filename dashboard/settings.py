@@ -1,5 +1,6 @@
 """Settings, read from the environment only (see the README's table of variables)."""
 
+import os
 import secrets
 from pathlib import Path
 
@@ -82,6 +83,12 @@ TEMPLATES = [
 ]
 
 
+def _test_db_suffix():
+    # One test database per test run, so concurrent runs on one machine never share (or destroy) each
+    # other's. Set in the environment so the server processes a test run spawns inherit the same name.
+    return os.environ.setdefault("TEST_DB_SUFFIX", str(os.getpid()))
+
+
 def _database():
     url = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
     try:
@@ -92,10 +99,10 @@ def _database():
     if engine.endswith("sqlite3"):
         VAR_DIR.mkdir(exist_ok=True)
         # A file-based test database lets a daphne child process (browser tests) see the test data.
-        config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(".test.sqlite3"))}
+        config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(f".test{_test_db_suffix()}.sqlite3"))}
         config["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     elif engine.endswith("postgresql"):
-        config["TEST"] = {"NAME": f"test_{config['NAME']}"}
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{_test_db_suffix()}"}
     else:
         raise ImproperlyConfigured(f"DATABASE_URL={url!r}: only sqlite:// and postgres:// are supported")
     return config
