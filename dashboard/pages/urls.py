@@ -1,1 +1,15 @@
-urlpatterns = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dashboard.pages import views_clusters, views_history, views_packages
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views_clusters.cluster_list, name="clusters"),
+    path("clusters/<slug:name>/", views_clusters.cluster_detail, name="cluster"),
+    path("counters/", views_clusters.counters, name="counters"),
+    path("runs/", views_history.run_list, name="runs"),
+    path("packages/", views_packages.package_list, name="packages"),
+    path("audit/", views_history.audit_list, name="audit"),
+]

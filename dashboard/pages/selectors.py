@@ -1,0 +1,65 @@
+"""Reads for the pages. Views stay thin: they parse the request, call these, and render."""
+
+from django.db.models import Count, Prefetch, Q
+
+from upgrades.models import Dag, Server
+from upgrades.models.dag import State
+
+
+def run_counters():
+    """The top bar's counters: runs in progress, and failed runs still holding a cluster (awaiting an operator)."""
+    counts = Dag.objects.aggregate(
+        running=Count("id", filter=Q(is_finished=False, state__in=[State.READY, State.RUNNING, State.PENDING])),
+        failed=Count("id", filter=Q(state=State.FAILED, holds_lock=True)),
+    )
+    return {"running": counts["running"], "failed": counts["failed"]}
+
+
+def servers_prefetch():
+    return Prefetch("servers", queryset=Server.objects.select_related("zone").order_by("zone__position", "id"))
+
+
+def _build_label(build_version):
+    """"4.2.1.0_100000102023092807" -> "4.2.1.0-100000102023092807" (obshell's VERSION-RELEASE form)."""
+    return build_version.replace("_", "-", 1)
+
+
+def cluster_rows():
+    """Every cluster with what the fleet view shows: topology size, builds, maintenance and last run."""
+    from django.db.models import Max
+
+    from upgrades.models import Cluster
+
+    clusters = list(
+        Cluster.objects.annotate(zone_count=Count("zones", distinct=True), last_dag_id=Max("dags__id"))
+        .prefetch_related(servers_prefetch())
+        .order_by("name")
+    )
+    holding = {d.cluster_id: d for d in Dag.objects.filter(holds_lock=True)}
+    last = Dag.objects.in_bulk([c.last_dag_id for c in clusters if c.last_dag_id])
+    rows = []
+    for cluster in clusters:
+        servers = list(cluster.servers.all())
+        rows.append(
+            {
+                "cluster": cluster,
+                "zones": cluster.zone_count,
+                "servers": len(servers),
+                "builds": build_summary(servers),
+                "holding": holding.get(cluster.pk),
+                "last": last.get(cluster.last_dag_id),
+                "inactive": sum(1 for s in servers if s.status != Server.Status.ACTIVE),
+            }
+        )
+    return rows
+
+
+def build_summary(servers):
+    """The distinct builds running on these servers, most common first, with how many servers run each."""
+    counts = {}
+    for server in servers:
+        counts[server.build_version] = counts.get(server.build_version, 0) + 1
+    return [
+        {"build": _build_label(build), "servers": n}
+        for build, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]

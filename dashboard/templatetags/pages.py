@@ -1,0 +1,94 @@
+"""Template helpers shared by every page (the run page included): state badges, top-bar counters, roles."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from dashboard.pages.selectors import run_counters
+from upgrades.roles import has_role, user_role
+
+register = template.Library()
+
+# Each state is shown with a colour, an icon and its name, so colour is never the only signal.
+STATE_ICONS = {
+    "RUNNING": "▶",
+    "SUCCEED": "✓",
+    "FAILED": "✗",
+    "PENDING": "…",
+    "READY": "○",
+    "ACTIVE": "●",
+    "INACTIVE": "■",
+    "ok": "✓",
+    "refused": "⊘",
+    "failed": "✗",
+}
+
+
+@register.simple_tag
+def state_badge(state, label=None):
+    state = state or ""
+    icon = STATE_ICONS.get(state, "•")
+    return format_html(
+        '<span class="badge badge-{}"><span aria-hidden="true">{}</span> {}</span>',
+        state.lower(),
+        icon,
+        label or state,
+    )
+
+
+@register.inclusion_tag("pages/_counters.html")
+def topbar_counters():
+    return run_counters()
+
+
+@register.filter
+def role_of(user):
+    return user_role(user) or "no role"
+
+
+@register.filter
+def can(user, role):
+    return has_role(user, role)
+
+
+@register.filter
+def duration(seconds):
+    """A run's duration, as a DBA reads it: 42s, 3m 05s, 1h 02m."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+@register.filter
+def short_hash(value, length=12):
+    return (value or "")[: int(length)]
+
+
+@register.filter
+def filesize(size):
+    size = float(size or 0)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+NAV_SECTIONS = {"clusters": ("/", "/clusters/"), "runs": ("/runs/",), "packages": ("/packages/",), "audit": ("/audit/",)}
+
+
+@register.simple_tag(takes_context=True)
+def nav_current(context, section):
+    """aria-current="page" for the nav link of the section the current page belongs to."""
+    request = context.get("request")
+    path = request.path if request else ""
+    prefixes = NAV_SECTIONS[section]
+    current = path == "/" if section == "clusters" and path == "/" else any(p != "/" and path.startswith(p) for p in prefixes)
+    return mark_safe(' aria-current="page"') if current else ""

@@ -1,0 +1,79 @@
+// Fleet-wide live updates (ws/feed/): keeps the top-bar counters and any element marked
+// data-live-region="<name>" fresh. On an event it re-fetches the current page (or the counters
+// fragment when the page has no other live region) and swaps the regions in place, so the server
+// renders every state exactly one way. Reconnects with backoff; shows "stale since hh:mm" meanwhile.
+
+const status = document.querySelector("[data-live-status]");
+let socket = null;
+let attempt = 0;
+let refreshTimer = null;
+let staleSince = null;
+let leaving = false;
+
+function setStatus(text, stale) {
+  if (!status) return;
+  status.hidden = false;
+  status.textContent = text;
+  status.classList.toggle("is-stale", stale);
+}
+
+function regions(root) {
+  const found = new Map();
+  root.querySelectorAll("[data-live-region]").forEach((el) => found.set(el.dataset.liveRegion, el));
+  return found;
+}
+
+async function refresh() {
+  const current = regions(document);
+  const onlyCounters = current.size === 1 && current.has("counters");
+  const url = onlyCounters ? "/counters/" : window.location.href;
+  try {
+    const response = await fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
+    if (!response.ok) return;
+    const fresh = regions(new DOMParser().parseFromString(await response.text(), "text/html"));
+    for (const [name, el] of current) {
+      const replacement = fresh.get(name);
+      // Never clobber a region the user is typing in or has focus inside.
+      if (replacement && !el.contains(document.activeElement)) el.innerHTML = replacement.innerHTML;
+    }
+    document.dispatchEvent(new CustomEvent("live:refreshed"));
+  } catch (error) {
+    // A failed refresh leaves the server-rendered state in place; the next event retries.
+  }
+}
+
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, 300);
+}
+
+function connect() {
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${window.location.host}/ws/feed/`);
+  socket.addEventListener("open", () => {
+    const reconnected = attempt > 0;
+    attempt = 0;
+    staleSince = null;
+    setStatus("● live", false);
+    if (reconnected) scheduleRefresh();
+  });
+  socket.addEventListener("message", (event) => {
+    let message = null;
+    try { message = JSON.parse(event.data); } catch (error) { return; }
+    if (message && message.type === "heartbeat") return;
+    document.dispatchEvent(new CustomEvent("feed:event", { detail: message }));
+    scheduleRefresh();
+  });
+  socket.addEventListener("close", () => {
+    if (leaving) return;
+    if (!staleSince) staleSince = new Date();
+    const hhmm = staleSince.toTimeString().slice(0, 5);
+    setStatus(`reconnecting · stale since ${hhmm}`, true);
+    attempt += 1;
+    const delay = Math.min(30000, 1000 * 2 ** Math.min(attempt, 5));
+    setTimeout(connect, delay);
+  });
+}
+
+window.addEventListener("pagehide", () => { leaving = true; if (socket) socket.close(); });
+connect();
