@@ -1,0 +1,69 @@
+"""OceanBase version strings as obshell reads them (spec 4 steps 3 and 8).
+
+* A version is `A.B.C.D`; a build version is `<version>-<build>`, e.g. `4.2.1.0-100000102023092807`.
+* An rpm Release is `<build>.<distribution>`, e.g. `101000062023110109.el7`.
+* A server's BUILD_VERSION is `<version>_<build>` (anything after the first `-` is dropped).
+"""
+
+import re
+
+from upgrades.errors import ObshellError, bad_request
+
+MIN_SUPPORTED_VERSION = "4.2.0.0"
+# Below this min_observer_version obshell also requires every tenant's `compatible` to agree (spec 4 step 7).
+COMPATIBLE_SYNC_BELOW = "4.3.3.0"
+
+_VERSION_RE = re.compile(r"^\d+(\.\d+)*$")
+
+
+def is_version(text):
+    return bool(_VERSION_RE.match(text or ""))
+
+
+def version_tuple(version):
+    """`4.2.1.0` -> (4, 2, 1, 0). Raises ValueError for anything that is not dot-separated integers."""
+    if not is_version(version):
+        raise ValueError(f"{version!r} is not a dotted numeric version")
+    return tuple(int(part) for part in version.split("."))
+
+
+def build_version_key(build_version):
+    """Sort key of `<version>-<build>`: the version's integers first, then the build number as an integer."""
+    version, _, build = build_version.partition("-")
+    return version_tuple(version), int(build) if build.isdigit() else 0
+
+
+def compare_build_versions(left, right):
+    """-1, 0 or 1, comparing two `<version>[-<build>]` strings numerically."""
+    a, b = build_version_key(left), build_version_key(right)
+    return (a > b) - (a < b)
+
+
+def split_release(release):
+    """obshell's SplitRelease: `<build>.<...>.<distribution>` -> (build, distribution); fewer than 2 parts is 400."""
+    parts = (release or "").split(".")
+    if len(parts) < 2:
+        raise bad_request("Package.ReleaseFormat.Invalid", f"Release format {release} is illegal")
+    return parts[0], parts[-1]
+
+
+def split_server_build(build_version):
+    """A server's `4.2.1.0_100000102023092807[-tail]` -> ("4.2.1.0", "100000102023092807")."""
+    head = (build_version or "").split("-", 1)[0]
+    version, _, build = head.partition("_")
+    return version, build
+
+
+def join_build_version(version, build):
+    return f"{version}-{build}" if build else version
+
+
+def require_version(value, field="version"):
+    """The request's version must be A.B.C.D-like before anything compares it (obshell would compare garbage)."""
+    if not is_version(value):
+        raise ObshellError(
+            "Common.IllegalArgument",
+            f"The input parameter '{field}' is illegal: {value!r} is not a dotted numeric version",
+            status=400,
+        )
+    return value
