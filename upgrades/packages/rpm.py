@@ -1,0 +1,269 @@
+"""Reading RPM files: streaming digests with the signature, the main header (via rpmfile) and payload members.
+
+Nothing here loads a whole package into memory: digests are fed chunk by chunk, the header is read with
+rpmfile from the start of the file, and payload members are found by decompressing the cpio stream
+sequentially (rpmfile's own member access seeks, and for zstd reads the whole payload into memory).
+"""
+
+import bz2
+import gzip
+import hashlib
+import lzma
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+import rpmfile
+import zstandard
+from rpmfile.errors import RPMError
+
+LEAD_SIZE = 96
+LEAD_MAGIC = b"\xed\xab\xee\xdb"
+HEADER_MAGIC = b"\x8e\xad\xe8\x01"
+_INDEX = struct.Struct("!iiii")
+
+SIG_SIZE = 1000
+SIG_MD5 = 1004
+SIG_PAYLOADSIZE = 1007
+SIG_LONGSIZE = 270
+SIG_LONGPAYLOADSIZE = 271
+
+# A real signature header is a few kB; these bounds only reject garbage early.
+_MAX_SIGNATURE_ENTRIES = 1024
+_MAX_SIGNATURE_DATA = 64 * 1024 * 1024
+_CHUNK = 1024 * 1024
+_S_IFMT, _S_IFDIR = 0o170000, 0o040000
+
+
+class RpmReadError(Exception):
+    """The bytes are not an RPM, or an RPM that is damaged. `not_rpm` tells the two apart."""
+
+    def __init__(self, message, *, not_rpm=False):
+        super().__init__(message)
+        self.not_rpm = not_rpm
+
+
+def signature_end(head):
+    """Offset where the main header starts, or None when `head` is still too short to tell."""
+    if len(head) >= 4 and head[:4] != LEAD_MAGIC:
+        raise RpmReadError("no RPM lead magic", not_rpm=True)
+    if len(head) < LEAD_SIZE + 16:
+        return None
+    if head[LEAD_SIZE:LEAD_SIZE + 4] != HEADER_MAGIC:
+        raise RpmReadError("no signature header after the lead")
+    entries, data = struct.unpack_from("!ii", head, LEAD_SIZE + 8)
+    if not (0 < entries <= _MAX_SIGNATURE_ENTRIES and 0 <= data <= _MAX_SIGNATURE_DATA):
+        raise RpmReadError("implausible signature header size")
+    end = LEAD_SIZE + 16 + entries * 16 + data
+    return end + (-end % 8)
+
+
+def parse_signature(head):
+    """The signature tags that matter here, from the bytes of the lead + signature header."""
+    entries, data_length = struct.unpack_from("!ii", head, LEAD_SIZE + 8)
+    store_start = LEAD_SIZE + 16 + entries * 16
+    store = head[store_start:store_start + data_length]
+    tags = {}
+    for i in range(entries):
+        tag, kind, offset, count = _INDEX.unpack_from(head, LEAD_SIZE + 16 + i * 16)
+        try:
+            if kind == 4 and count >= 1:
+                tags[tag] = struct.unpack_from("!I", store, offset)[0]
+            elif kind == 5 and count >= 1:
+                tags[tag] = struct.unpack_from("!Q", store, offset)[0]
+            elif kind == 7:
+                tags[tag] = bytes(store[offset:offset + count])
+        except struct.error:
+            raise RpmReadError(f"signature tag {tag} lies outside the header") from None
+    return Signature(
+        size=tags.get(SIG_SIZE, tags.get(SIG_LONGSIZE)),
+        md5=tags[SIG_MD5].hex() if len(tags.get(SIG_MD5, b"")) == 16 else None,
+        payload_size=tags.get(SIG_PAYLOADSIZE, tags.get(SIG_LONGPAYLOADSIZE)),
+    )
+
+
+@dataclass(frozen=True)
+class Signature:
+    size: int | None  # tag 1000 (or 270): header + compressed payload, what obshell stores as PayloadSize
+    md5: str | None  # tag 1004: MD5 of header + compressed payload, what obshell checks and stores as Md5
+    payload_size: int | None  # tag 1007 (or 271): the uncompressed cpio archive
+
+
+class StreamDigests:
+    """SHA-256 of the whole file and MD5 of header+payload (the part tag 1004 covers), fed in one pass."""
+
+    def __init__(self):
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5()
+        self.size = 0
+        self.head = bytearray()
+        self.header_start = None
+
+    def update(self, chunk):
+        self.sha256.update(chunk)
+        self.size += len(chunk)
+        if self.header_start is not None:
+            self.md5.update(chunk)
+            return
+        self.head += chunk
+        self.header_start = signature_end(self.head)
+        if self.header_start is not None and len(self.head) >= self.header_start:
+            self.md5.update(memoryview(self.head)[self.header_start:])
+            del self.head[self.header_start:]
+        elif self.header_start is not None:
+            self.header_start = None  # the signature header itself is not complete yet
+
+    def signature(self):
+        if self.header_start is None:
+            raise RpmReadError("file ends inside the RPM lead or signature", not_rpm=self.size < LEAD_SIZE)
+        return parse_signature(self.head)
+
+
+@dataclass
+class RpmHeader:
+    name: str
+    version: str
+    release: str
+    arch: str
+    payload_format: str
+    payload_compressor: str
+    header_start: int
+    payload_offset: int
+    files: dict = field(default_factory=dict)  # install path -> True when it is a directory
+
+    @property
+    def nvra(self):
+        return f"{self.name}-{self.version}-{self.release}.{self.arch}"
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def read_header(fileobj):
+    """The main header of the RPM open in `fileobj` (positioned anywhere; it is rewound)."""
+    fileobj.seek(0)
+    try:
+        rpm = rpmfile.RPMFile(fileobj=fileobj)
+        headers = rpm.headers
+        header_start, payload_offset = rpm.header_range
+    except (RPMError, AssertionError, struct.error, IndexError, ValueError, TypeError) as exc:
+        raise RpmReadError(f"unreadable RPM header ({exc or type(exc).__name__})") from None
+    for required in ("name", "version", "release"):
+        if not isinstance(headers.get(required), bytes):
+            raise RpmReadError(f"RPM header has no {required}")
+    basenames = [_text(b) for b in _as_list(headers.get("basenames"))]
+    dirnames = [_text(d) for d in _as_list(headers.get("dirnames"))]
+    dirindexes = _as_list(headers.get("dirindexes"))
+    modes = _as_list(headers.get("filemodes"))
+    if basenames:
+        if len(dirindexes) != len(basenames) or any(not 0 <= i < len(dirnames) for i in dirindexes):
+            raise RpmReadError("RPM header file list is inconsistent")
+        paths = [dirnames[i] + base for i, base in zip(dirindexes, basenames, strict=True)]
+    else:
+        paths = [_text(p) for p in _as_list(headers.get("oldfilenames"))]
+    modes += [0] * (len(paths) - len(modes))
+    return RpmHeader(
+        name=_text(headers["name"]),
+        version=_text(headers["version"]),
+        release=_text(headers["release"]),
+        arch=_text(headers.get("arch")) or "noarch",
+        payload_format=_text(headers.get("archive_format")) or "cpio",
+        payload_compressor=_text(headers.get("archive_compression")) or "gzip",
+        header_start=header_start,
+        payload_offset=payload_offset,
+        files={path: (mode & _S_IFMT) == _S_IFDIR for path, mode in zip(paths, modes, strict=False)},
+    )
+
+
+class _Window:
+    """Read-only view of a file from `start` on, so decompressors see only the payload."""
+
+    def __init__(self, fileobj, start):
+        self.fileobj = fileobj
+        fileobj.seek(start)
+
+    def read(self, size=-1):
+        return self.fileobj.read(size)
+
+    def readable(self):
+        return True
+
+
+def open_payload(fileobj, header):
+    """A readable stream of the uncompressed cpio archive."""
+    window = _Window(fileobj, header.payload_offset)
+    compressor = header.payload_compressor
+    if compressor in ("xz", "lzma"):
+        return lzma.LZMAFile(window, format=lzma.FORMAT_AUTO)
+    if compressor == "zstd":
+        return zstandard.ZstdDecompressor().stream_reader(window, read_across_frames=True, closefd=False)
+    if compressor == "bzip2":
+        return bz2.BZ2File(window)
+    if compressor == "gzip":
+        return gzip.GzipFile(fileobj=window, mode="rb")
+    raise RpmReadError(f"unsupported payload compressor {compressor!r}")
+
+
+def _read_exact(stream, size):
+    parts, left = [], size
+    while left:
+        chunk = stream.read(min(left, _CHUNK))
+        if not chunk:
+            raise RpmReadError("payload ends inside a cpio member")
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
+def _skip(stream, size):
+    while size:
+        chunk = stream.read(min(size, _CHUNK))
+        if not chunk:
+            raise RpmReadError("payload ends inside a cpio member")
+        size -= len(chunk)
+
+
+def read_payload_member(fileobj, header, path, *, max_size=16 * 1024 * 1024):
+    """The content of the payload member installed at `path`, or None if the archive has none.
+
+    Decompresses sequentially and stops at the member, so a small file near the front of a large
+    package costs little; a damaged stream raises RpmReadError.
+    """
+    if header.payload_format != "cpio":
+        raise RpmReadError(f"unsupported payload format {header.payload_format!r}")
+    wanted = {"." + path, path, path.lstrip("/")}
+    try:
+        with open_payload(fileobj, header) as stream:
+            offset = 0
+            while True:
+                raw = _read_exact(stream, 110)
+                if raw[:6] not in (b"070701", b"070702"):
+                    raise RpmReadError("payload is not a newc cpio archive")
+                fields = [int(raw[6 + 8 * i:14 + 8 * i], 16) for i in range(13)]
+                size, namesize = fields[6], fields[11]
+                name_block = 110 + namesize
+                name = _read_exact(stream, namesize + (-(offset + name_block) % 4))[:namesize - 1].decode(
+                    "utf-8", "replace")
+                offset += name_block + (-(offset + name_block) % 4)
+                if name == "TRAILER!!!":
+                    return None
+                padding = -size % 4
+                if name in wanted and (fields[1] & _S_IFMT) != _S_IFDIR:
+                    if size > max_size:
+                        raise RpmReadError(f"{path} in the payload is larger than {max_size} bytes")
+                    return _read_exact(stream, size)
+                _skip(stream, size + padding)
+                offset += size + padding
+    except (lzma.LZMAError, zstandard.ZstdError, zlib.error, OSError, EOFError, ValueError) as exc:
+        raise RpmReadError(f"damaged payload ({exc})") from None

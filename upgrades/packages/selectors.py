@@ -1,0 +1,31 @@
+"""Reading the package store. Lookups take the newest row, as obshell's do (highest PkgId)."""
+
+from upgrades.models import Package
+
+
+def find_package(*, name, version, release_distribution, arch):
+    """The newest package with exactly this name, version, full rpm Release and arch, or None."""
+    return (
+        Package.objects.filter(name=name, version=version, release_distribution=release_distribution, arch=arch)
+        .order_by("-id")
+        .first()
+    )
+
+
+def find_package_any_release(*, name, version, distribution, arch, exclude_releases=()):
+    """The newest package of this version and distribution whose build is not excluded (deprecated), or None.
+
+    `exclude_releases` may hold build numbers ("100000102023092807") or full releases ("...el7").
+    """
+    excluded = set(exclude_releases)
+    return (
+        Package.objects.filter(name=name, version=version, distribution=distribution, arch=arch)
+        .exclude(release__in=excluded)
+        .exclude(release_distribution__in=excluded)
+        .order_by("-id")
+        .first()
+    )
+
+
+def list_packages():
+    return Package.objects.order_by("-id")
