@@ -1,0 +1,264 @@
+"""Websocket consumers: one DAG's event stream (`ws/dags/<id>/`) and the fleet feed (`ws/feed/`).
+
+Any logged-in user may subscribe (every role may view); anonymous sockets are refused before the handshake
+completes, cross-origin ones by AllowedHostsOriginValidator in dashboard/asgi.py.
+"""
+
+import asyncio
+import contextlib
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from upgrades.live import selectors
+from upgrades.live.publish import FEED_GROUP, dag_group, remember_server_loop
+from upgrades.models import Dag
+from upgrades.snapshots import dag_state
+
+DEFAULT_HEARTBEAT_SECONDS = 20.0
+
+
+def _now():
+    return timezone.now().isoformat()
+
+
+class _LiveConsumer(AsyncJsonWebsocketConsumer):
+    # None: settings.LIVE_HEARTBEAT_SECONDS, else 20 s (proxies close sockets idle for longer, e.g. 60 s).
+    heartbeat_seconds = None
+
+    def live_groups(self):
+        raise NotImplementedError
+
+    @property
+    def heartbeat_interval(self):
+        if self.heartbeat_seconds is not None:
+            return self.heartbeat_seconds
+        return float(getattr(settings, "LIVE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS))
+
+    def _authenticated(self):
+        user = self.scope.get("user")
+        return bool(user and user.is_authenticated)
+
+    async def join_groups(self):
+        for group in self.live_groups():
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def start_heartbeat(self):
+        self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
+
+    async def _heartbeat_loop(self):
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            # Re-joining is idempotent and heals a layer that lost its groups (e.g. a Redis restart).
+            with contextlib.suppress(Exception):
+                await self.join_groups()
+            await self.heartbeat()
+
+    async def heartbeat(self):
+        raise NotImplementedError
+
+    async def disconnect(self, code):
+        task = getattr(self, "_heartbeat_task", None)
+        if task is not None:
+            task.cancel()
+        if getattr(self, "_joined", False):
+            for group in self.live_groups():
+                with contextlib.suppress(Exception):
+                    await self.channel_layer.group_discard(group, self.channel_name)
+
+
+class DagConsumer(_LiveConsumer):
+    """`ws/dags/<id>/` (id is Dag.pk). Server to client frames, all JSON objects with a "type":
+
+    - "snapshot": {seq, dag_id, dag, nodes, sub_tasks, logs, logs_complete, actions}: the state as of `seq`
+      (upgrades.snapshots shapes; `logs` holds the last 200 lines of each running or failed sub-task,
+      `logs_complete[sub_task_id]` says whether that is all of them). Sent on connect, and on a resume whose
+      gap is over `resume_max_events`.
+    - "event": {seq, dag_id, kind, at, payload[, actions]}: one committed DagEvent; seq is gapless per DAG,
+      and this consumer sends them strictly in order (a gap in what the layer delivers is filled from the DB).
+    - "replay": {after_seq, seq, events: [event...]}: the answer to a resume, events after_seq+1..seq.
+    - "actions": {seq, actions}: the operator buttons allowed now (after a replay or a heartbeat).
+    - "heartbeat": {seq, at}: the DAG's latest committed seq from the database.
+    - "logs": {sub_task_id, before_id, after_id, lines, more}: a page of log lines (all attempts).
+    - "error": {message}.
+    Client to server: {"type": "resume", "after_seq": K}; {"type": "logs", "sub_task_id": N, "before_id": X}
+    or {..., "after_id": X}. A client reconnecting may also pass `?after_seq=K` in the URL to get a replay
+    instead of a snapshot.
+    """
+
+    resume_max_events = 10_000
+
+    def live_groups(self):
+        return [dag_group(self.dag_id)]
+
+    async def connect(self):
+        if not self._authenticated():
+            await self.close()
+            return
+        self.dag_id = int(self.scope["url_route"]["kwargs"]["dag_id"])
+        self.seq = 0
+        self._lock = asyncio.Lock()
+        remember_server_loop()
+        # Join before reading: whatever commits while the snapshot is read arrives afterwards and is dropped
+        # by seq, so nothing is lost and nothing is sent twice.
+        await self.join_groups()
+        self._joined = True
+        async with self._lock:
+            latest = await database_sync_to_async(selectors.latest_seq)(self.dag_id)
+            if latest is None:
+                await self.close()
+                return
+            await self.accept()
+            after_seq = self._query_after_seq()
+            if after_seq is not None and 0 <= after_seq <= latest and latest - after_seq <= self.resume_max_events:
+                await self._send_replay(after_seq)
+            else:
+                await self._send_snapshot()
+        await self.start_heartbeat()
+
+    def _query_after_seq(self):
+        query = self.scope.get("query_string", b"").decode()
+        for part in query.split("&"):
+            name, _, value = part.partition("=")
+            if name == "after_seq" and value.isdigit():
+                return int(value)
+        return None
+
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "resume":
+            await self._resume(content.get("after_seq"))
+        elif kind == "logs":
+            await self._send_logs(content)
+        else:
+            await self.send_json({"type": "error", "message": f"unknown message type {kind!r}"})
+
+    async def dag_event(self, message):
+        async with self._lock:
+            seq = message["seq"]
+            if seq <= self.seq:
+                return
+            if seq > self.seq + 1:
+                await self._fill_gap(seq - 1)
+            await self.send_json({**message, "type": "event"})
+            self.seq = seq
+
+    async def heartbeat(self):
+        async with self._lock:
+            latest = await database_sync_to_async(selectors.latest_seq)(self.dag_id)
+            if latest is None:
+                await self.close()
+                return
+            if latest > self.seq:
+                await self._fill_gap(latest)
+                await self._send_actions()
+            await self.send_json({"type": "heartbeat", "seq": latest, "at": _now()})
+
+    async def _resume(self, after_seq):
+        if not isinstance(after_seq, int) or isinstance(after_seq, bool):
+            await self.send_json({"type": "error", "message": "resume needs an integer after_seq"})
+            return
+        async with self._lock:
+            latest = await database_sync_to_async(selectors.latest_seq)(self.dag_id)
+            if latest is None:
+                await self.close()
+            elif after_seq < 0 or after_seq > latest or latest - after_seq > self.resume_max_events:
+                await self._send_snapshot()
+            else:
+                await self._send_replay(after_seq)
+
+    async def _send_snapshot(self):
+        snapshot = await database_sync_to_async(selectors.dag_snapshot)(self.dag_id)
+        if snapshot is None:
+            await self.close()
+            return
+        await self.send_json(snapshot)
+        self.seq = snapshot["seq"]
+
+    async def _send_replay(self, after_seq):
+        events = await database_sync_to_async(selectors.events_after)(self.dag_id, after_seq)
+        seq = events[-1]["seq"] if events else after_seq
+        await self.send_json({"type": "replay", "after_seq": after_seq, "seq": seq, "events": events})
+        self.seq = max(seq, after_seq)
+        await self._send_actions()
+
+    async def _fill_gap(self, up_to):
+        if up_to - self.seq > self.resume_max_events:
+            await self._send_snapshot()
+            return
+        events = await database_sync_to_async(selectors.events_after)(self.dag_id, self.seq, up_to=up_to)
+        for event in events:
+            await self.send_json(event)
+            self.seq = event["seq"]
+
+    async def _send_actions(self):
+        actions = await database_sync_to_async(selectors.dag_actions)(self.dag_id)
+        await self.send_json({"type": "actions", "seq": self.seq, "actions": actions})
+
+    async def _send_logs(self, content):
+        sub_task_id = content.get("sub_task_id")
+        before_id, after_id = content.get("before_id"), content.get("after_id")
+        if not all(isinstance(v, int) or v is None for v in (sub_task_id, before_id, after_id)) or sub_task_id is None:
+            await self.send_json({"type": "error", "message": "logs needs an integer sub_task_id"})
+            return
+        page = await database_sync_to_async(selectors.log_page)(
+            dag_id=self.dag_id, sub_task_id=sub_task_id, before_id=before_id, after_id=after_id
+        )
+        if page is None:
+            await self.send_json({"type": "error", "message": f"sub-task {sub_task_id} is not in this DAG"})
+            return
+        await self.send_json(
+            {"type": "logs", "sub_task_id": sub_task_id, "before_id": before_id, "after_id": after_id, **page}
+        )
+
+
+def _unfinished_dags():
+    return [dag_state(dag) for dag in Dag.objects.filter(is_finished=False).select_related("cluster")]
+
+
+class FeedConsumer(_LiveConsumer):
+    """`ws/feed/`: fleet-wide DAG changes for lists and counters. Server to client frames:
+
+    - "hello": {dags: [dag_state...]}: every unfinished DAG (running, ready or failed) on connect.
+    - "dag": {kind: "dag.created" | "dag.updated", dag_id, seq, at, dag: dag_state}: a DAG was created or
+      changed state (a finished one has dag.is_finished true; dag.state says SUCCEED or FAILED).
+      dag_state (upgrades/snapshots.py) carries id, generic_id, cluster, kind, name, state, operator, stage,
+      max_stage, is_finished, holds_lock, mode, from_version, to_version, route, actor, reason, created_at,
+      start_time, end_time. Delivery is at most once: treat it as a hint and reconcile on "hello".
+    - "heartbeat": {at}.
+    """
+
+    def live_groups(self):
+        return [FEED_GROUP]
+
+    async def connect(self):
+        if not self._authenticated():
+            await self.close()
+            return
+        remember_server_loop()
+        await self.join_groups()
+        self._joined = True
+        await self.accept()
+        dags = await database_sync_to_async(_unfinished_dags)()
+        await self.send_json({"type": "hello", "dags": dags})
+        await self.start_heartbeat()
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({"type": "error", "message": "the feed takes no messages"})
+
+    async def feed_event(self, message):
+        await self.send_json(
+            {
+                "type": "dag",
+                "kind": message["kind"],
+                "dag_id": message["dag_id"],
+                "seq": message["seq"],
+                "at": message["at"],
+                "dag": message["payload"].get("dag"),
+            }
+        )
+
+    async def heartbeat(self):
+        await self.send_json({"type": "heartbeat", "at": _now()})

@@ -1,0 +1,83 @@
+"""Reads behind the live stream: a DAG snapshot tagged with its seq, events after a seq, log pages."""
+
+from django.db import transaction
+
+from upgrades.events import event_message
+from upgrades.live.actions import allowed_actions
+from upgrades.models import Dag, DagEvent, SubTask, TaskLog
+from upgrades.models.dag import State
+from upgrades.snapshots import dag_state, log_entry, node_state, sub_task_state
+
+SNAPSHOT_LOG_LINES = 200
+LOG_PAGE_LINES = 500
+
+
+def dag_snapshot(dag_id):
+    """The DAG, its nodes and sub-tasks, and the last log lines of running or failed sub-tasks, with the seq
+    they reflect; None if there is no such DAG.
+
+    Read in one transaction holding the DAG row: emit() updates that row first, so no event can commit
+    between reading the seq and reading the state (SQLite's IMMEDIATE transactions serialize the same way).
+    """
+    with transaction.atomic():
+        dag = Dag.objects.select_for_update().select_related("cluster").filter(pk=dag_id).first()
+        if dag is None:
+            return None
+        nodes = list(dag.nodes.all())
+        sub_tasks = list(SubTask.objects.filter(dag=dag))
+        logs, complete = [], {}
+        for sub_task in sub_tasks:
+            if sub_task.state not in (State.RUNNING, State.FAILED):
+                continue
+            lines = list(TaskLog.objects.filter(sub_task=sub_task).order_by("-id")[: SNAPSHOT_LOG_LINES + 1])
+            complete[sub_task.pk] = len(lines) <= SNAPSHOT_LOG_LINES
+            logs.extend(log_entry(line) for line in reversed(lines[:SNAPSHOT_LOG_LINES]))
+        return {
+            "type": "snapshot",
+            "dag_id": dag.pk,
+            "seq": dag.last_seq,
+            "dag": dag_state(dag),
+            "nodes": [node_state(node) for node in nodes],
+            "sub_tasks": [sub_task_state(sub_task) for sub_task in sub_tasks],
+            "logs": logs,
+            "logs_complete": complete,
+            "actions": allowed_actions(dag, nodes),
+        }
+
+
+def latest_seq(dag_id):
+    return Dag.objects.filter(pk=dag_id).values_list("last_seq", flat=True).first()
+
+
+def dag_actions(dag_id):
+    dag = Dag.objects.filter(pk=dag_id).first()
+    return allowed_actions(dag) if dag else {}
+
+
+def events_after(dag_id, after_seq, *, up_to=None, limit=None):
+    """Committed events with seq > after_seq (and <= up_to), in seq order, as websocket messages."""
+    events = DagEvent.objects.filter(dag_id=dag_id, seq__gt=after_seq).order_by("seq")
+    if up_to is not None:
+        events = events.filter(seq__lte=up_to)
+    if limit is not None:
+        events = events[:limit]
+    return [event_message(event) for event in events]
+
+
+def log_page(*, dag_id, sub_task_id, before_id=None, after_id=None, limit=LOG_PAGE_LINES):
+    """Up to `limit` lines of one sub-task (all attempts and phases), oldest first: the newest lines before
+    `before_id`, or the oldest after `after_id`, or the newest overall. None if the sub-task is not in the DAG."""
+    if not SubTask.objects.filter(pk=sub_task_id, dag_id=dag_id).exists():
+        return None
+    lines = TaskLog.objects.filter(sub_task_id=sub_task_id)
+    if after_id is not None:
+        page = list(lines.filter(id__gt=after_id).order_by("id")[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+    else:
+        if before_id is not None:
+            lines = lines.filter(id__lt=before_id)
+        page = list(lines.order_by("-id")[: limit + 1])
+        more = len(page) > limit
+        page = list(reversed(page[:limit]))
+    return {"lines": [log_entry(line) for line in page], "more": more}
