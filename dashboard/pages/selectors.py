@@ -63,3 +63,17 @@ def build_summary(servers):
         {"build": _build_label(build), "servers": n}
         for build, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
+
+
+def cluster_page(cluster):
+    """A cluster's topology (zones with their servers), builds, maintenance holder and recent runs."""
+    zones = list(cluster.zones.prefetch_related("servers").order_by("position", "name"))
+    servers = [server for zone in zones for server in zone.servers.all()]
+    return {
+        "cluster": cluster,
+        "zones": zones,
+        "server_count": len(servers),
+        "builds": build_summary(servers),
+        "holding": Dag.objects.filter(cluster=cluster, holds_lock=True).first(),
+        "recent_runs": list(Dag.objects.filter(cluster=cluster).order_by("-created_at", "-id")[:10]),
+    }

@@ -1,11 +1,21 @@
-"""The fleet: the cluster list and a cluster's page (topology, recent runs, upgrade form, API tokens)."""
+"""The fleet: the cluster list and a cluster's page (topology, recent runs, the upgrade form, API tokens)."""
 
+from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_POST
 
-from dashboard.pages.access import role_required
-from dashboard.pages.selectors import cluster_rows, run_counters
+from dashboard.pages.access import role_required, source_address
+from dashboard.pages.forms import TokenCreateForm, UpgradeForm, rolling_possible
+from dashboard.pages.selectors import cluster_page, cluster_rows, run_counters
+from upgrades.audit import Actor
+from upgrades.errors import ObshellError
+from upgrades.models import ApiToken, Cluster
+from upgrades.planning.plan import plan_upgrade
+from upgrades.roles import has_role
+from upgrades.security.tokens import token_create, token_revoke
 
 
 @role_required("viewer")
@@ -20,11 +30,84 @@ def counters(request):
     return HttpResponse(f'<div data-live-region="counters">{html}</div>')
 
 
+def _render_cluster(request, cluster, *, form=None, plan=None, refusal=None, notice="", status=200, **extra):
+    context = cluster_page(cluster)
+    if has_role(request.user, "admin"):
+        context["tokens"] = list(cluster.api_tokens.select_related("created_by").order_by("revoked_at", "-created_at"))
+    context.update(extra)
+    context.update(
+        form=form or UpgradeForm(cluster=cluster),
+        plan=plan,
+        refusal=refusal,
+        notice=notice,
+        rolling_possible=rolling_possible(cluster),
+        can_upgrade=has_role(request.user, "operator"),
+    )
+    return render(request, "pages/cluster.html", context, status=status)
+
+
 @role_required("viewer")
 def cluster_detail(request, name):
-    from django.shortcuts import get_object_or_404
-
-    from upgrades.models import Cluster
-
     cluster = get_object_or_404(Cluster, name=name)
-    return render(request, "pages/cluster.html", {"cluster": cluster})
+    if request.method == "POST":
+        return _upgrade(request, cluster)
+    return _render_cluster(request, cluster)
+
+
+@role_required("operator")
+def _upgrade(request, cluster):
+    """Preview (action=preview) or start (action=upgrade) an upgrade. A start always re-plans: the preview is
+    what the operator agreed to, so a start whose parameters differ from the previewed ones is shown again."""
+    form = UpgradeForm(request.POST, cluster=cluster)
+    if not form.is_valid():
+        return _render_cluster(request, cluster, form=form, status=400)
+    params = form.parameters()
+    plan = plan_upgrade(cluster=cluster, **params)
+    key = form.parameters_key()
+    previewed_key = form.cleaned_data["plan_key"]
+    form = UpgradeForm({**request.POST.dict(), "plan_key": key}, cluster=cluster)
+    form.is_valid()
+    if request.POST.get("action") != "upgrade":
+        return _render_cluster(request, cluster, form=form, plan=plan)
+    reason = form.cleaned_data["reason"].strip()
+    if previewed_key != key:
+        notice = "The parameters changed since the preview. Review this plan, then click Upgrade again."
+        return _render_cluster(request, cluster, form=form, plan=plan, notice=notice)
+    if not reason:
+        form.add_error("reason", "Say why you are upgrading: the reason is kept with the run and in the audit log.")
+        return _render_cluster(request, cluster, form=form, plan=plan, status=400)
+    from upgrades.services.dags import upgrade_start
+
+    actor = Actor.for_user(request.user, source_address=source_address(request))
+    try:
+        dag = upgrade_start(cluster=cluster, actor=actor, reason=reason, **params)
+    except ObshellError as error:
+        return _render_cluster(request, cluster, form=form, plan=plan, refusal=error, status=409 if error.status >= 500 else error.status)
+    messages.success(request, f"Upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
+    return redirect(f"/runs/{dag.pk}/")
+
+
+@require_POST
+@role_required("admin")
+def token_create_view(request, name):
+    cluster = get_object_or_404(Cluster, name=name)
+    form = TokenCreateForm(request.POST)
+    if not form.is_valid():
+        return _render_cluster(request, cluster, token_error="A token needs a label of at most 100 characters.", status=400)
+    actor = Actor.for_user(request.user, source_address=source_address(request))
+    token, secret = token_create(cluster=cluster, label=form.cleaned_data["label"], created_by=request.user, actor=actor)
+    # Rendered, not redirected: the secret exists only in this response and must not be cached anywhere.
+    response = _render_cluster(request, cluster, new_token=token, new_token_secret=secret)
+    add_never_cache_headers(response)
+    return response
+
+
+@require_POST
+@role_required("admin")
+def token_revoke_view(request, name, token_id):
+    cluster = get_object_or_404(Cluster, name=name)
+    token = get_object_or_404(ApiToken, pk=token_id, cluster=cluster)
+    actor = Actor.for_user(request.user, source_address=source_address(request))
+    if token_revoke(token=token, actor=actor):
+        messages.success(request, f"Token “{token.label}” ({token.prefix}…) revoked: it no longer authenticates.")
+    return redirect(f"/clusters/{cluster.name}/#tokens")

@@ -1,0 +1,30 @@
+// The upgrade form: show the stop-service warning with its choice, and once a plan is shown, keep the
+// Upgrade button tied to the previewed parameters (changing any of them asks for a new preview).
+
+const form = document.querySelector("[data-upgrade-form]");
+if (form) {
+  const warning = form.querySelector("[data-stopservice-warning]");
+  const stale = form.querySelector("[data-preview-stale]");
+  const upgrade = document.querySelector("[data-upgrade-button]");
+  const planned = new FormData(form);
+  const planFields = ["package", "mode", "upgrade_dir", "freeze_server"];
+
+  const changedSincePreview = () => {
+    const now = new FormData(form);
+    return planFields.some((name) => String(now.getAll(name)) !== String(planned.getAll(name)));
+  };
+
+  form.addEventListener("change", () => {
+    const mode = form.querySelector("input[name=mode]:checked");
+    if (warning) warning.hidden = !(mode && mode.value === "STOPSERVICE");
+    if (upgrade && stale) {
+      const changed = changedSincePreview();
+      upgrade.disabled = changed;
+      stale.hidden = !changed;
+    }
+  });
+  form.addEventListener("input", () => form.dispatchEvent(new Event("change")));
+
+  const plan = document.getElementById("plan");
+  if (plan && window.location.hash === "#plan") plan.focus({ preventScroll: false });
+}

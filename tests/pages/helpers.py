@@ -1,0 +1,38 @@
+"""Shared setup for page tests: stored package rows (pages and planning read metadata, never the rpm bytes)."""
+
+import hashlib
+from pathlib import Path
+
+import upgrades.planning
+from upgrades.models import Package
+
+DEP_YAML = (Path(upgrades.planning.__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml").read_text()
+TARGET_VERSION = "4.2.1.1"
+TARGET_RELEASE = "101000012023110109.el7"
+
+
+def add_package(name, version, release_distribution, *, arch="x86_64", dep_yaml=""):
+    release, _, rest = release_distribution.partition(".")
+    digest = hashlib.sha256(f"{name}-{version}-{release_distribution}.{arch}".encode()).hexdigest()
+    return Package.objects.create(
+        name=name,
+        version=version,
+        release=release,
+        distribution=rest.split(".")[0],
+        release_distribution=release_distribution,
+        arch=arch,
+        size=52_428_800,
+        payload_size=52_000_000,
+        md5=digest[:32],
+        sha256=digest,
+        file=f"rpms/{digest[:2]}/{digest}/{name}.rpm",
+        filename=f"{name}-{version}-{release_distribution}.{arch}.rpm",
+        upgrade_dep_yaml=dep_yaml,
+    )
+
+
+def add_community_target(version=TARGET_VERSION, release=TARGET_RELEASE):
+    """oceanbase-ce (carrying the dep file) and oceanbase-ce-libs of one target build; returns the main one."""
+    main = add_package("oceanbase-ce", version, release, dep_yaml=DEP_YAML)
+    add_package("oceanbase-ce-libs", version, release)
+    return main
