@@ -11,7 +11,8 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from upgrades.errors import ObshellError
-from upgrades.models import Dag, Package
+from upgrades.models import Dag
+from upgrades.packages import selectors
 from upgrades.planning import route as routes
 from upgrades.planning.templates import ROLLING, STOPSERVICE, dag_name
 from upgrades.planning.versions import (
@@ -197,36 +198,13 @@ def _names(value):
 # --- package lookups ---------------------------------------------------------------------------------------------
 
 
-def _find_package(
-    *, name, version, release=None, release_distribution=None, distribution=None, arch, exclude_releases=()
-):
-    """The newest stored package matching; the one place planning reads Package."""
-    try:
-        from upgrades.packages import selectors
-    except ImportError:
-        selectors = None
-    if selectors is not None:
-        if release_distribution is not None:
-            return selectors.find_package(
-                name=name, version=version, release_distribution=release_distribution, arch=arch
-            )
-        if release is not None:
-            return selectors.find_package(
-                name=name, version=version, release_distribution=f"{release}.{distribution}", arch=arch
-            )
-        return selectors.find_package_any_release(
-            name=name, version=version, distribution=distribution, arch=arch, exclude_releases=tuple(exclude_releases)
-        )
-    rows = Package.objects.filter(name=name, version=version, arch=arch)
+def _find_package(*, name, version, arch, release_distribution=None, distribution=None, exclude_releases=()):
+    """The newest stored package: by exact rpm Release, or any non-excluded release of a distribution."""
     if release_distribution is not None:
-        rows = rows.filter(release_distribution=release_distribution)
-    else:
-        rows = rows.filter(distribution=distribution)
-        if release is not None:
-            rows = rows.filter(release=release)
-        elif exclude_releases:
-            rows = rows.exclude(release__in=list(exclude_releases))
-    return rows.order_by("-id").first()
+        return selectors.find_package(name=name, version=version, release_distribution=release_distribution, arch=arch)
+    return selectors.find_package_any_release(
+        name=name, version=version, distribution=distribution, arch=arch, exclude_releases=tuple(exclude_releases)
+    )
 
 
 # --- the evaluation ---------------------------------------------------------------------------------------------
@@ -497,8 +475,7 @@ class Prechecks:
                         package = _find_package(
                             name=name,
                             version=node.version,
-                            release=node.release,
-                            distribution=self.distribution,
+                            release_distribution=f"{node.release}.{self.distribution}",
                             arch=arch,
                         )
                     if package is None:

@@ -206,6 +206,10 @@ def shortest_path(graph, current_version, current_build, target_version, target_
     start = _resolve_start(graph, current_version, current_build)
     if start is None:
         raise path_not_exist(current_version, target_version)
+    exact_target = graph.nodes.get(f"{target_version}-{target_build}")
+    if exact_target is not None and exact_target.deprecated:
+        # A declared, deprecated build is never a target, even where only the release-less node is reachable.
+        raise to_deprecated_version(target_version)
     shared = {}
 
     def resolve(key):
