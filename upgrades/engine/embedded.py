@@ -1,2 +1,57 @@
+"""Worker threads inside the web server process (the embedded profile, EMBEDDED_WORKER=1)."""
+
+import atexit
+import logging
+import threading
+
+from django.conf import settings
+from django.db import connections
+
+from upgrades.engine.worker import Worker
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_stop = threading.Event()
+_threads = []
+
+
 def start_embedded_workers():
-    """Starts worker threads inside the server process when EMBEDDED_WORKER=1 (the engine work fills this in)."""
+    """Start settings.EMBEDDED_WORKER_THREADS worker threads once per process (no-op when disabled)."""
+    if not settings.EMBEDDED_WORKER:
+        return []
+    with _lock:
+        if _threads:
+            return list(_threads)
+        for index in range(settings.EMBEDDED_WORKER_THREADS):
+            _start_thread(index)
+        atexit.register(stop_embedded_workers)
+        return list(_threads)
+
+
+def _start_thread(index):
+    thread = threading.Thread(target=_run, args=(index,), name=f"embedded-worker-{index}", daemon=True)
+    _threads.append(thread)
+    thread.start()
+
+
+def _run(index):
+    try:
+        finished_cleanly = Worker(name=f"embedded-{index}", crash_mode="thread", stop_event=_stop).run_forever()
+    finally:
+        connections.close_all()
+    if not finished_cleanly and not _stop.is_set():
+        # An injected crash stopped this thread and abandoned its lease; a fresh thread takes its place,
+        # as a process manager would restart a crashed worker.
+        logger.warning("embedded worker %s crashed; starting a replacement", index)
+        with _lock:
+            _start_thread(index)
+
+
+def stop_embedded_workers(timeout=5.0):
+    """Stop the threads; a sub-task they were running is handed back under obshell's continue rule."""
+    _stop.set()
+    for thread in list(_threads):
+        thread.join(timeout)
+    _threads.clear()
+    _stop.clear()

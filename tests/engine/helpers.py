@@ -1,0 +1,88 @@
+"""Shared setup for engine tests: package rows for a planned upgrade, starting upgrades through the real
+planner, and the invariants every test checks on the event stream."""
+
+import hashlib
+import time
+from pathlib import Path
+
+import upgrades.planning
+from upgrades.audit import Actor
+from upgrades.models import DagEvent, Package
+from upgrades.models.cluster import REQUIRED_PACKAGES
+from upgrades.services.dags import upgrade_start
+
+TARGET_VERSION = "4.3.0.1"
+TARGET_RELEASE = "101000062023110109.el7"
+TARGET_BUILD_VERSION = "4.3.0.1_101000062023110109"
+BARRIER_VERSION = "4.2.1.2"
+BARRIER_RELEASE = "101000012023121215.el7"
+TWO_HOP_FROM = ("4.2.0.0", "100000152023080109")
+
+
+DEP_YAML = Path(upgrades.planning.__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml"
+
+
+def dep_yaml():
+    return DEP_YAML.read_text()
+
+
+def add_package(name, version, release_distribution, arch="x86_64", yaml_text=""):
+    release, _, rest = release_distribution.partition(".")
+    digest = hashlib.sha256(f"{name}-{version}-{release_distribution}.{arch}".encode()).hexdigest()
+    return Package.objects.create(
+        name=name,
+        version=version,
+        release=release,
+        distribution=rest.split(".")[0],
+        release_distribution=release_distribution,
+        arch=arch,
+        size=1024,
+        payload_size=4096,
+        md5=digest[:32],
+        sha256=digest,
+        file=f"rpms/{digest[:2]}/{digest}/{name}.rpm",
+        filename=f"{name}-{version}-{release_distribution}.{arch}.rpm",
+        upgrade_dep_yaml=yaml_text,
+    )
+
+
+def add_target_packages(edition="community", *, barrier=False):
+    """The target's packages (the main one carries the dep file) and, with barrier=True, the 4.2.1.2 hop's."""
+    names = REQUIRED_PACKAGES[edition]
+    for i, name in enumerate(names):
+        add_package(name, TARGET_VERSION, TARGET_RELEASE, yaml_text=dep_yaml() if i == 0 else "")
+        if barrier:
+            add_package(name, BARRIER_VERSION, BARRIER_RELEASE)
+
+
+def start(cluster, *, mode="ROLLING", actor=None, reason="test upgrade", **kw):
+    return upgrade_start(
+        cluster=cluster,
+        version=TARGET_VERSION,
+        release=TARGET_RELEASE,
+        mode=mode,
+        actor=actor or Actor.system("test"),
+        reason=reason,
+        **kw,
+    )
+
+
+def assert_gapless_events(dag):
+    """Every DAG's event stream starts at 1, has no gap, and last_seq points at its end."""
+    dag.refresh_from_db()
+    seqs = list(DagEvent.objects.filter(dag=dag).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1)), "DagEvent.seq has a gap or duplicate"
+    assert dag.last_seq == len(seqs)
+    return seqs
+
+
+def wait_until(predicate, *, timeout=20, what="condition"):
+    """Poll with a deadline (never sleep for a state)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)

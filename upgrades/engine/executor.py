@@ -1,0 +1,172 @@
+"""Running one claimed sub-task: the StepContext a backend works through, heartbeats, cancellation,
+timeouts, injected faults and the attempt's outcome."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.utils import timezone
+
+from upgrades.backends import StepFailed, backend_for
+from upgrades.engine import transitions as t
+from upgrades.engine.scheduler import dag_advance
+from upgrades.models import Dag, Node, Server, TaskLog
+from upgrades.models.dag import Operator
+
+logger = logging.getLogger(__name__)
+
+WAIT_SLICE = 0.05  # how often a sleeping step looks at its stop flag and deadline
+CHECK_INTERVAL = 0.2  # how often it checks it still owns the sub-task (cancel, reaper)
+
+
+class LeaseLost(Exception):
+    """The sub-task is no longer ours (cancelled, reaped or otherwise taken): stop without writing."""
+
+
+class SubTaskTimedOut(Exception):
+    pass
+
+
+class WorkerStopping(Exception):
+    """The worker was asked to stop (SIGTERM, server shutdown): hand the sub-task back."""
+
+
+class WorkerCrashed(BaseException):
+    """An injected crash in a thread worker: the thread dies without releasing its lease."""
+
+
+class RunContext:
+    """The StepContext of one attempt. Log lines are buffered and written with the next heartbeat,
+    effect or the attempt's end, so a zero-duration step costs a couple of transactions."""
+
+    def __init__(self, *, worker, dag, node, sub_task, server, phase):
+        self.worker = worker
+        self.dag = dag
+        self.node = node
+        self.sub_task = sub_task
+        self.server = server
+        self.phase = phase
+        self.continuing = bool(sub_task.context.get("continue"))
+        self.pending = []
+        self._last_check = time.monotonic()
+        self._last_beat = time.monotonic()
+
+    # The StepContext interface used by backends.
+    def log(self, text, level=TaskLog.Level.INFO):
+        self.pending.append((level, text))
+
+    def sleep(self, seconds):
+        speed = float(settings.SIMULATION_SPEED)
+        duration = 0.0 if speed <= 0 else seconds / speed
+        if duration > 0:
+            self.flush()
+            self._wait(duration)
+
+    def effect(self, change):
+        """Apply a change to the cluster, only while this worker still owns the sub-task."""
+        self.flush(change=change)
+
+    def hang(self):
+        self.flush()
+        self._wait(None)
+
+    def fault_point(self):
+        fault = self.sub_task.context.get("fault")
+        if not fault or self.phase != TaskLog.Phase.RUN:
+            return
+        kind = fault["kind"]
+        if kind == "fail":
+            raise StepFailed(*self.worker_failure())
+        if fault.get("fired"):
+            return
+        self.flush(change=t.subtask_mark_fault_fired(sub_task=self.sub_task, owner=self.worker.owner))
+        if kind == "hang":
+            self.log("waiting for a response that does not come", TaskLog.Level.WARN)
+            self.hang()
+        elif kind == "crash":
+            self.worker.crash()
+
+    def worker_failure(self):
+        from upgrades.backends.simulated import failure_for
+
+        return failure_for(self)
+
+    # Engine side.
+    def flush(self, change=None):
+        self._check_deadline()
+        lines, self.pending = self.pending, []
+        ok = t.subtask_heartbeat(
+            sub_task=self.sub_task, owner=self.worker.owner, logs=lines, phase=self.phase, change=change
+        )
+        if not ok:
+            raise LeaseLost()
+        self._last_beat = self._last_check = time.monotonic()
+
+    def _check_deadline(self):
+        deadline = self.sub_task.deadline_at
+        if deadline is not None and timezone.now() >= deadline:
+            raise SubTaskTimedOut()
+
+    def _wait(self, duration):
+        end = None if duration is None else time.monotonic() + duration
+        beat_every = max(t.lease_seconds() / 3, WAIT_SLICE)
+        while True:
+            if self.worker.stopping:
+                raise WorkerStopping()
+            self._check_deadline()
+            now = time.monotonic()
+            if now - self._last_beat >= beat_every:
+                self.flush()
+            elif now - self._last_check >= CHECK_INTERVAL:
+                if not t.subtask_still_mine(sub_task=self.sub_task, owner=self.worker.owner):
+                    raise LeaseLost()
+                self._last_check = now
+            if end is not None and now >= end:
+                return
+            time.sleep(WAIT_SLICE if end is None else max(0.0, min(WAIT_SLICE, end - now)))
+
+
+def execute(worker, sub_task):
+    """Run a sub-task the worker has claimed, to SUCCEED or FAILED (or hand it back), then advance its DAG."""
+    dag = Dag.objects.select_related("cluster").get(pk=sub_task.dag_id)
+    node = Node.objects.get(pk=sub_task.node_id)
+    server = Server.objects.filter(pk=sub_task.server_id).first() if sub_task.server_id else None
+    backend = backend_for(dag.cluster)
+    rolling_back = sub_task.operator == Operator.ROLLBACK
+    phase = TaskLog.Phase.ROLLBACK if rolling_back else TaskLog.Phase.RUN
+    ctx = RunContext(worker=worker, dag=dag, node=node, sub_task=sub_task, server=server, phase=phase)
+    try:
+        try:
+            if sub_task.rollback_pending and not rolling_back:
+                # A retry first undoes the failed attempt (spec 6.4, RETRY).
+                undo = RunContext(
+                    worker=worker, dag=dag, node=node, sub_task=sub_task, server=server, phase=TaskLog.Phase.ROLLBACK
+                )
+                ctx = undo
+                backend.rollback(undo)
+                undo.flush(change=t.subtask_clear_rollback_pending(sub_task=sub_task))
+                ctx = RunContext(worker=worker, dag=dag, node=node, sub_task=sub_task, server=server, phase=phase)
+            if rolling_back:
+                backend.rollback(ctx)
+            else:
+                backend.run(ctx)
+            ctx._check_deadline()
+            succeeded = True
+        except StepFailed as exc:
+            ctx.log(exc.line, TaskLog.Level.ERROR)
+            succeeded = False
+        except SubTaskTimedOut:
+            ctx.log(t.TIMEOUT_LINE)
+            succeeded = False
+        t.subtask_finish(sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=ctx.pending, phase=ctx.phase)
+    except LeaseLost:
+        logger.info("sub-task %s: lease lost (cancelled or reaped); stopping", sub_task.pk)
+    except WorkerStopping:
+        t.subtask_interrupt(sub_task_id=sub_task.pk, owner=worker.owner, logs=ctx.pending, phase=ctx.phase)
+    except WorkerCrashed:
+        raise
+    except Exception as exc:
+        logger.exception("sub-task %s failed unexpectedly", sub_task.pk)
+        ctx.log(f"[Common.Unexpected]: {exc}", TaskLog.Level.ERROR)
+        t.subtask_finish(sub_task=sub_task, owner=worker.owner, succeeded=False, logs=ctx.pending, phase=ctx.phase)
+    dag_advance(sub_task.dag_id)

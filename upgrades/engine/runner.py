@@ -1,0 +1,56 @@
+"""Running the engine in the calling thread (tests, benchmarks, `upgrade --wait`)."""
+
+import time
+
+from upgrades.engine.executor import WorkerCrashed
+from upgrades.engine.transitions import ACTIVE_DAG_STATES, FINISHED
+from upgrades.engine.worker import IDLE_MAX, IDLE_MIN, Worker
+from upgrades.models import Dag
+
+
+def run_dag_to_end(dag_id, *, timeout=30):
+    """Run that DAG's work here until it is SUCCEED or FAILED; returns the DAG. An injected crash only
+    abandons the lease (a new in-process worker carries on and the reaper picks the sub-task up)."""
+    deadline = time.monotonic() + timeout
+    worker = Worker(name="runner", dag_ids=[dag_id])
+    idle = 0.0
+    while True:
+        dag = Dag.objects.get(pk=dag_id)
+        if dag.state in FINISHED:
+            return dag
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"DAG {dag_id} is still {dag.state} at stage {dag.stage} after {timeout}s")
+        try:
+            did = worker.step()
+        except WorkerCrashed:
+            worker = Worker(name="runner", dag_ids=[dag_id])
+            did = True
+        if did:
+            idle = 0.0
+            continue
+        idle = min(max(idle * 2, IDLE_MIN), IDLE_MAX)
+        time.sleep(idle)
+
+
+def run_pending_work(*, timeout=30):
+    """Run every DAG's work here until no DAG is READY or RUNNING; returns how many rounds did work."""
+    deadline = time.monotonic() + timeout
+    worker = Worker(name="runner")
+    rounds = 0
+    idle = 0.0
+    while Dag.objects.filter(state__in=ACTIVE_DAG_STATES).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"work still pending after {timeout}s")
+        try:
+            did = worker.step()
+        except WorkerCrashed:
+            worker = Worker(name="runner")
+            did = True
+        if did:
+            rounds += 1
+            idle = 0.0
+            continue
+        idle = min(max(idle * 2, IDLE_MIN), IDLE_MAX)
+        time.sleep(idle)
+    return rounds
+

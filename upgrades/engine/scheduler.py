@@ -1,0 +1,148 @@
+"""Advancing DAGs (obshell's scheduler, spec 6.3): the node at `stage` makes its sub-tasks READY, is
+SUCCEED when all of them succeed (stage +1, or -1 while rolling back) and FAILED as soon as all are
+finished and any failed. Every decision is taken under the DAG row lock, so any number of workers may run
+the scheduler at once."""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from upgrades.backends.faults import faults_take
+from upgrades.engine.transitions import (
+    ACTIVE_DAG_STATES,
+    FINISHED,
+    emit_dag,
+    emit_node,
+    emit_sub_task,
+    lock_dag,
+)
+from upgrades.models import Dag, Node, SubTask
+from upgrades.models.dag import Operator, State
+
+
+def dag_advance(dag_id, *, skip_locked=False):
+    """Move one DAG as far as it can go now. Returns True if anything changed."""
+    with transaction.atomic():
+        dag = lock_dag(dag_id, skip_locked=skip_locked)
+        if dag is None or dag.state not in ACTIVE_DAG_STATES:
+            return False
+        changed = False
+        if dag.state == State.READY:
+            dag.state = State.RUNNING
+            dag.start_time = timezone.now()
+            dag.save(update_fields=["state", "start_time"])
+            emit_dag(dag)
+            changed = True
+        # Each pass either waits (break) or makes progress; a DAG has at most max_stage nodes to pass.
+        for _ in range(3 * dag.max_stage + 3):
+            node = Node.objects.get(dag=dag, seq=dag.stage)
+            if not _advance_node(dag, node):
+                break
+            changed = True
+            if dag.state in FINISHED:
+                break
+        return changed
+
+
+def _advance_node(dag, node):
+    if node.state == State.PENDING:
+        _start_node(dag, node)
+        return True
+    if node.state == State.RUNNING:
+        states = list(SubTask.objects.filter(node=node).values_list("state", flat=True))
+        if all(state == State.SUCCEED for state in states):
+            node.state = State.SUCCEED
+            node.end_time = timezone.now()
+            node.save(update_fields=["state", "end_time"])
+            emit_node(node)
+            return True
+        if any(state in (State.PENDING, State.READY, State.RUNNING) for state in states):
+            return False
+        node.state = State.FAILED
+        node.end_time = timezone.now()
+        node.save(update_fields=["state", "end_time"])
+        emit_node(node)
+        dag_fail(dag)
+        return True
+    if node.state == State.SUCCEED:
+        _next_stage(dag)
+        return True
+    # A FAILED node under a READY/RUNNING DAG: an operator left it inconsistent; fail the DAG on it.
+    dag_fail(dag)
+    return True
+
+
+def _start_node(dag, node):
+    now = timezone.now()
+    node.state = State.RUNNING
+    node.start_time = now
+    node.save(update_fields=["state", "start_time"])
+    emit_node(node)
+    # A retried node re-runs only what did not succeed (spec 6.4, RETRY); ROLLBACK resets every sub-task
+    # of the nodes it undoes to PENDING, so the same rule runs all of them.
+    to_run = SubTask.objects.filter(node=node).exclude(state=State.SUCCEED)
+    ids = list(to_run.order_by("id").values_list("id", flat=True))
+    SubTask.objects.filter(pk__in=ids).update(
+        state=State.READY,
+        operator=node.operator,
+        execute_times=F("execute_times") + 1,
+        lease_owner="",
+        lease_expires_at=None,
+        deadline_at=None,
+        context={},
+    )
+    sub_tasks = list(SubTask.objects.filter(pk__in=ids).order_by("id"))
+    if node.operator != Operator.ROLLBACK:
+        for sub_task, fault in faults_take(cluster_id=dag.cluster_id, node_name=node.name, sub_tasks=sub_tasks):
+            sub_task.context = {"fault": fault}
+            sub_task.save(update_fields=["context"])
+    for sub_task in sub_tasks:
+        emit_sub_task(sub_task)
+
+
+def _next_stage(dag):
+    if dag.operator == Operator.ROLLBACK:
+        if dag.stage <= 1:
+            dag_succeed(dag)
+            return
+        dag.stage -= 1
+    else:
+        if dag.stage >= dag.max_stage:
+            dag_succeed(dag)
+            return
+        dag.stage += 1
+    dag.save(update_fields=["stage"])
+    emit_dag(dag)
+
+
+def dag_succeed(dag):
+    """SUCCEED always releases the maintenance lock (spec 6.3)."""
+    dag.state = State.SUCCEED
+    dag.end_time = timezone.now()
+    dag.is_finished = True
+    dag.holds_lock = False
+    dag.save(update_fields=["state", "end_time", "is_finished", "holds_lock"])
+    emit_dag(dag)
+
+
+def dag_fail(dag):
+    """A failed maintenance DAG keeps the lock and stays unfinished until retried, rolled back or passed."""
+    dag.state = State.FAILED
+    dag.end_time = timezone.now()
+    dag.is_finished = not dag.holds_lock
+    dag.save(update_fields=["state", "end_time", "is_finished"])
+    emit_dag(dag)
+
+
+def active_dag_ids(dag_ids=None):
+    qs = Dag.objects.filter(state__in=ACTIVE_DAG_STATES)
+    if dag_ids is not None:
+        qs = qs.filter(pk__in=dag_ids)
+    return list(qs.order_by("id").values_list("id", flat=True))
+
+
+def advance_active_dags(dag_ids=None):
+    changed = False
+    for dag_id in active_dag_ids(dag_ids):
+        changed = dag_advance(dag_id, skip_locked=True) or changed
+    return changed

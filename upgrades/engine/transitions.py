@@ -1,0 +1,225 @@
+"""The engine's guarded state transitions for sub-tasks. Each is one transaction that locks the DAG row
+first (the same lock order everywhere, so workers, the scheduler and operators never deadlock), checks its
+guard, appends DagEvents through upgrades.events.emit and publishes on commit."""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from upgrades.events import emit
+from upgrades.models import Dag, Node, SubTask, TaskLog
+from upgrades.models.dag import State
+from upgrades.snapshots import dag_state, log_entry, node_state, sub_task_state
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ACTIVE_DAG_STATES = (State.READY, State.RUNNING)
+FINISHED = (State.SUCCEED, State.FAILED)
+
+CANCELLED_LINE = "sub task cancelled"
+TIMEOUT_LINE = "sub task timeout"
+INTERRUPTED_LINE = "task unexpectedly interrupted and cannot continue"
+
+
+def lease_seconds():
+    return float(settings.WORKER_LEASE_SECONDS)
+
+
+def uses_row_locks():
+    return connection.features.has_select_for_update_skip_locked
+
+
+def lock_dag(dag_id, *, skip_locked=False):
+    """Lock the DAG row for this transaction (a no-op on SQLite, whose write transactions are exclusive).
+
+    With skip_locked, returns None when another transaction holds it.
+    """
+    qs = Dag.objects.select_related("cluster")
+    if uses_row_locks():
+        qs = qs.select_for_update(skip_locked=skip_locked, of=("self",))
+    return qs.filter(pk=dag_id).first()
+
+
+def emit_dag(dag):
+    emit(dag.pk, "dag.updated", {"dag": dag_state(dag)})
+
+
+def emit_node(node):
+    emit(node.dag_id, "node.updated", {"node": node_state(node)})
+
+
+def emit_sub_task(sub_task):
+    emit(sub_task.dag_id, "subtask.updated", {"sub_task": sub_task_state(sub_task)})
+
+
+def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
+    """Write (level, text) lines for the sub-task's current attempt, one event each."""
+    for level, text in lines:
+        log = TaskLog.objects.create(
+            sub_task=sub_task, execute_times=sub_task.execute_times, phase=phase, level=level, text=text
+        )
+        emit(sub_task.dag_id, "log.appended", {"log": log_entry(log)})
+
+
+def subtask_claim(*, owner, dag_ids=None):
+    """Claim one READY sub-task for `owner` and mark it RUNNING with a lease; None when there is none.
+
+    PostgreSQL: skip DAG rows other workers hold and lock the sub-task with SKIP LOCKED. SQLite: a
+    conditional UPDATE ... WHERE state=READY; exactly one claimer sees a row count of 1.
+    """
+    ready = SubTask.objects.filter(state=State.READY, dag__state__in=ACTIVE_DAG_STATES)
+    if dag_ids is not None:
+        ready = ready.filter(dag_id__in=dag_ids)
+    if uses_row_locks():
+        dag_candidates = list(ready.order_by("dag_id").values_list("dag_id", flat=True).distinct()[:16])
+        for dag_id in dag_candidates:
+            with transaction.atomic():
+                dag = lock_dag(dag_id, skip_locked=True)
+                if dag is None or dag.state not in ACTIVE_DAG_STATES:
+                    continue
+                sub_task = (
+                    SubTask.objects.select_for_update(skip_locked=True)
+                    .filter(dag_id=dag_id, state=State.READY)
+                    .order_by("id")
+                    .first()
+                )
+                if sub_task is not None:
+                    return _mark_running(sub_task, dag, owner)
+        return None
+    for sub_task_id in ready.order_by("id").values_list("id", flat=True)[:4]:
+        with transaction.atomic():
+            sub_task = SubTask.objects.filter(pk=sub_task_id, state=State.READY).first()
+            if sub_task is None:
+                continue
+            dag = lock_dag(sub_task.dag_id)
+            if dag.state not in ACTIVE_DAG_STATES:
+                continue
+            claimed = _mark_running(sub_task, dag, owner, guarded=True)
+            if claimed is not None:
+                return claimed
+    return None
+
+
+def _mark_running(sub_task, dag, owner, *, guarded=False):
+    now = timezone.now()
+    continuing = bool(sub_task.context.get("continue"))
+    fields = {
+        "state": State.RUNNING,
+        "lease_owner": owner,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds()),
+    }
+    if not continuing or sub_task.deadline_at is None:
+        fields["start_time"] = now
+        fields["deadline_at"] = now + timedelta(seconds=dag.timeout_seconds)
+    updated = SubTask.objects.filter(
+        pk=sub_task.pk, state=State.READY, execute_times=sub_task.execute_times
+    ).update(**fields)
+    if updated != 1:
+        if guarded:
+            return None
+        raise RuntimeError(f"sub-task {sub_task.pk} changed while locked")
+    for name, value in fields.items():
+        setattr(sub_task, name, value)
+    emit_sub_task(sub_task)
+    return sub_task
+
+
+def subtask_heartbeat(*, sub_task, owner, logs=(), phase=TaskLog.Phase.RUN, change=None):
+    """Renew the lease, write pending log lines and apply `change()` (a step's effect on the cluster), all
+    only if the sub-task is still RUNNING under this owner. Returns False when the lease is lost
+    (cancelled, reaped or taken over); nothing is written then."""
+    with transaction.atomic():
+        lock_dag(sub_task.dag_id)
+        expires = timezone.now() + timedelta(seconds=lease_seconds())
+        updated = SubTask.objects.filter(pk=sub_task.pk, state=State.RUNNING, lease_owner=owner).update(
+            lease_expires_at=expires
+        )
+        if updated != 1:
+            return False
+        sub_task.lease_expires_at = expires
+        append_logs(sub_task, logs, phase=phase)
+        if change is not None:
+            change()
+    return True
+
+
+def subtask_still_mine(*, sub_task, owner):
+    """A cheap lock-free read: is the sub-task still RUNNING under this owner (not cancelled, not reaped)?"""
+    return SubTask.objects.filter(pk=sub_task.pk, state=State.RUNNING, lease_owner=owner).exists()
+
+
+def subtask_finish(*, sub_task, owner, succeeded, logs=(), phase=TaskLog.Phase.RUN):
+    """End the attempt SUCCEED or FAILED; a no-op (False) if the lease was lost meanwhile."""
+    state = State.SUCCEED if succeeded else State.FAILED
+    with transaction.atomic():
+        lock_dag(sub_task.dag_id)
+        now = timezone.now()
+        fields = {"state": state, "end_time": now, "lease_owner": "", "lease_expires_at": None}
+        if succeeded:
+            fields["rollback_pending"] = False
+        updated = SubTask.objects.filter(pk=sub_task.pk, state=State.RUNNING, lease_owner=owner).update(**fields)
+        if updated != 1:
+            return False
+        for name, value in fields.items():
+            setattr(sub_task, name, value)
+        append_logs(sub_task, logs, phase=phase)
+        emit_sub_task(sub_task)
+    return True
+
+
+def subtask_interrupt(*, sub_task_id, owner, logs=(), phase=TaskLog.Phase.RUN, expired_only=False):
+    """obshell's rule for a sub-task whose executor went away while it ran (an agent restart): if its node
+    can continue it is re-entered (READY again, same execute_times, continue flag set); otherwise it is
+    FAILED with `task unexpectedly interrupted and cannot continue`. Returns the new state or None."""
+    with transaction.atomic():
+        sub_task = SubTask.objects.filter(pk=sub_task_id).first()
+        if sub_task is None:
+            return None
+        lock_dag(sub_task.dag_id)
+        sub_task.refresh_from_db()
+        if sub_task.state != State.RUNNING or sub_task.lease_owner != owner:
+            return None
+        if expired_only and (sub_task.lease_expires_at is None or sub_task.lease_expires_at >= timezone.now()):
+            return None
+        node = Node.objects.only("can_continue").get(pk=sub_task.node_id)
+        append_logs(sub_task, logs, phase=phase)
+        if node.can_continue:
+            sub_task.state = State.READY
+            sub_task.context = {**sub_task.context, "continue": True}
+            append_logs(sub_task, [(TaskLog.Level.WARN, f"executor {owner} stopped while running; continuing")])
+        else:
+            sub_task.state = State.FAILED
+            sub_task.end_time = timezone.now()
+            append_logs(sub_task, [(TaskLog.Level.INFO, INTERRUPTED_LINE)])
+        sub_task.lease_owner = ""
+        sub_task.lease_expires_at = None
+        sub_task.save(update_fields=["state", "context", "end_time", "lease_owner", "lease_expires_at"])
+        emit_sub_task(sub_task)
+        return sub_task.state
+
+
+def subtask_mark_fault_fired(*, sub_task, owner):
+    """Record that this attempt's injected hang/crash fired, so a re-entered attempt does not fire it again."""
+
+    def change():
+        fault = {**sub_task.context.get("fault", {}), "fired": True}
+        sub_task.context = {**sub_task.context, "fault": fault}
+        SubTask.objects.filter(pk=sub_task.pk).update(context=sub_task.context)
+
+    return change
+
+
+def subtask_clear_rollback_pending(*, sub_task):
+    def change():
+        sub_task.rollback_pending = False
+        SubTask.objects.filter(pk=sub_task.pk).update(rollback_pending=False)
+
+    return change
+
+
+def expired_leases(*, dag_ids=None, limit=50):
+    qs = SubTask.objects.filter(state=State.RUNNING, lease_expires_at__lt=timezone.now())
+    if dag_ids is not None:
+        qs = qs.filter(dag_id__in=dag_ids)
+    return list(qs.order_by("lease_expires_at").values_list("id", "lease_owner", "dag_id")[:limit])

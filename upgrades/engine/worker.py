@@ -1,0 +1,88 @@
+"""One worker loop, shared by `manage.py run_worker` threads, the embedded threads and the in-process
+runner: advance DAGs, reap expired leases, claim a READY sub-task and run it. It loops immediately while
+there is work and backs off briefly (10 ms doubling to 200 ms) when idle."""
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+
+from django.db import DatabaseError
+
+from upgrades.engine import transitions as t
+from upgrades.engine.executor import WorkerCrashed, execute
+from upgrades.engine.scheduler import advance_active_dags, dag_advance
+
+logger = logging.getLogger(__name__)
+
+REAP_EVERY = 0.5
+IDLE_MIN = 0.01
+IDLE_MAX = 0.2
+
+
+class Worker:
+    """crash_mode: "process" (run_worker: an injected crash SIGKILLs the process) or "thread" (embedded
+    and in-process: the thread abandons its lease and stops; the server keeps running)."""
+
+    def __init__(self, *, name="worker", dag_ids=None, crash_mode="thread", stop_event=None):
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{name}:{uuid.uuid4().hex[:8]}"
+        self.dag_ids = dag_ids
+        self.crash_mode = crash_mode
+        self.stop_event = stop_event or threading.Event()
+        self._last_reap = 0.0
+
+    @property
+    def stopping(self):
+        return self.stop_event.is_set()
+
+    def crash(self):
+        logger.warning("worker %s: injected crash", self.owner)
+        if self.crash_mode == "process":
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise WorkerCrashed(self.owner)
+
+    def reap(self):
+        """Apply the continue rule to sub-tasks whose worker stopped heartbeating."""
+        reaped = False
+        for sub_task_id, owner, dag_id in t.expired_leases(dag_ids=self.dag_ids):
+            if t.subtask_interrupt(sub_task_id=sub_task_id, owner=owner, expired_only=True) is not None:
+                logger.warning("sub-task %s: lease of %s expired", sub_task_id, owner)
+                dag_advance(dag_id)
+                reaped = True
+        return reaped
+
+    def step(self):
+        """One round of work; True if anything happened."""
+        did = advance_active_dags(self.dag_ids)
+        now = time.monotonic()
+        if now - self._last_reap >= REAP_EVERY:
+            self._last_reap = now
+            did = self.reap() or did
+        if self.stopping:
+            return did
+        sub_task = t.subtask_claim(owner=self.owner, dag_ids=self.dag_ids)
+        if sub_task is not None:
+            execute(self, sub_task)
+            did = True
+        return did
+
+    def run_forever(self):
+        idle = 0.0
+        while not self.stopping:
+            try:
+                did = self.step()
+            except WorkerCrashed:
+                return False
+            except DatabaseError:
+                logger.exception("worker %s: database error; backing off", self.owner)
+                did = False
+                idle = IDLE_MAX
+            if did:
+                idle = 0.0
+                continue
+            idle = min(max(idle * 2, IDLE_MIN), IDLE_MAX)
+            self.stop_event.wait(idle)
+        return True
