@@ -1,0 +1,43 @@
+"""Fixtures for package tests: RPMs from the pure-Python writer, and from rpmbuild via tests/fixtures/rpms/build.sh."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import missing_service
+from upgrades.packages.rpmwriter import write_oceanbase_rpms
+
+BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "rpms" / "build.sh"
+DEP_YAML_FILE = BUILD_SCRIPT.parent / "oceanbase_upgrade_dep.yml"
+VERSION = "4.3.0.1"
+RELEASE = "101000062023110109.el7"
+
+
+@pytest.fixture(scope="session")
+def rpmbuild_dir(tmp_path_factory):
+    """OUT/<gzip|xz|zstd>/oceanbase-ce[-libs]-4.3.0.1-101000062023110109.el7.x86_64.rpm, built once per run."""
+    if not shutil.which("rpmbuild"):
+        missing_service("needs rpmbuild to build fixture RPMs (apt-get install rpm)")
+    out = tmp_path_factory.mktemp("rpmbuild")
+    subprocess.run(["sh", str(BUILD_SCRIPT), str(out)], check=True, capture_output=True, timeout=300)
+    return out
+
+
+@pytest.fixture
+def dep_yaml():
+    return DEP_YAML_FILE.read_text()
+
+
+@pytest.fixture
+def ce_rpm(tmp_path, dep_yaml):
+    """A community oceanbase-ce rpm with upgrade scripts and dep yml (xz), from the Python writer."""
+    return write_oceanbase_rpms(tmp_path / "rpms", edition="community", version=VERSION, release=RELEASE,
+                                arch="x86_64", dep_yaml=dep_yaml)[0]
+
+
+def stored_files(settings):
+    """Every file under MEDIA_ROOT (the temp dir included)."""
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()) if root.exists() else []

@@ -1,0 +1,36 @@
+"""Adding the same file again succeeds with the same line and changes nothing."""
+
+import pytest
+from django.core.management import call_command
+
+from upgrades.models import AuditEntry, Package
+from upgrades.packages.ingest import package_ingest
+
+from .conftest import stored_files
+
+
+@pytest.mark.django_db
+def test_same_file_again_prints_the_same_line_and_stores_nothing_new(ce_rpm, settings, capsys):
+    call_command("add_package", str(ce_rpm))
+    first = capsys.readouterr().out
+    package = Package.objects.get()
+    files = stored_files(settings)
+    audits = AuditEntry.objects.count()
+
+    call_command("add_package", str(ce_rpm))
+
+    assert capsys.readouterr().out == first
+    assert list(Package.objects.values_list("id", flat=True)) == [package.id]
+    assert stored_files(settings) == files
+    assert AuditEntry.objects.count() == audits
+
+
+@pytest.mark.django_db
+def test_same_bytes_under_another_name_return_the_existing_row(ce_rpm, settings):
+    original, created = package_ingest(path=ce_rpm)
+    assert created
+    with open(ce_rpm, "rb") as f:
+        again, created = package_ingest(fileobj=f, filename="renamed.rpm")
+    assert (again.pk, created) == (original.pk, False)
+    assert again.filename == ce_rpm.name
+    assert len(stored_files(settings)) == 1
