@@ -33,8 +33,9 @@ def dep_yaml():
 @pytest.fixture
 def ce_rpm(tmp_path, dep_yaml):
     """A community oceanbase-ce rpm with upgrade scripts and dep yml (xz), from the Python writer."""
-    return write_oceanbase_rpms(tmp_path / "rpms", edition="community", version=VERSION, release=RELEASE,
-                                arch="x86_64", dep_yaml=dep_yaml)[0]
+    return write_oceanbase_rpms(
+        tmp_path / "rpms", edition="community", version=VERSION, release=RELEASE, arch="x86_64", dep_yaml=dep_yaml
+    )[0]
 
 
 def stored_files(settings):

@@ -25,7 +25,10 @@ def test_add_package_stores_the_rpm_and_prints_its_identity(ce_rpm, dep_yaml, se
     signature = digests.signature()
     assert (package.name, package.version, package.arch) == ("oceanbase-ce", VERSION, "x86_64")
     assert (package.release, package.distribution, package.release_distribution) == (
-        "101000062023110109", "el7", RELEASE)
+        "101000062023110109",
+        "el7",
+        RELEASE,
+    )
     assert package.sha256 == hashlib.sha256(data).hexdigest()
     assert package.md5 == signature.md5  # tag 1004, what obshell verifies and stores
     assert package.payload_size == signature.size == len(data) - digests.header_start  # tag 1000

@@ -21,8 +21,15 @@ def test_dep_yaml_from_rpmbuild_packages(rpmbuild_dir, compression, dep_yaml, ca
 @pytest.mark.django_db
 @pytest.mark.parametrize("compression", ["gzip", "xz", "zstd"])
 def test_dep_yaml_from_writer_packages(tmp_path, compression, dep_yaml):
-    ce, libs = write_oceanbase_rpms(tmp_path, edition="community", version=VERSION, release=RELEASE, arch="x86_64",
-                                    dep_yaml=dep_yaml, compression=compression)
+    ce, libs = write_oceanbase_rpms(
+        tmp_path,
+        edition="community",
+        version=VERSION,
+        release=RELEASE,
+        arch="x86_64",
+        dep_yaml=dep_yaml,
+        compression=compression,
+    )
     assert package_ingest(path=ce)[0].upgrade_dep_yaml == dep_yaml
     assert package_ingest(path=libs)[0].upgrade_dep_yaml == ""
 

@@ -21,8 +21,15 @@ def _read(path):
 
 @pytest.mark.parametrize("compression", ["gzip", "xz", "zstd"])
 def test_writer_packages_parse_with_every_compressor(tmp_path, compression, dep_yaml):
-    ce, libs = write_oceanbase_rpms(tmp_path, edition="community", version=VERSION, release=RELEASE, arch="x86_64",
-                                    dep_yaml=dep_yaml, compression=compression)
+    ce, libs = write_oceanbase_rpms(
+        tmp_path,
+        edition="community",
+        version=VERSION,
+        release=RELEASE,
+        arch="x86_64",
+        dep_yaml=dep_yaml,
+        compression=compression,
+    )
     digests, header, content = _read(ce)
     assert (header.name, header.version, header.release, header.arch) == ("oceanbase-ce", VERSION, RELEASE, "x86_64")
     assert header.payload_compressor == compression

@@ -41,7 +41,8 @@ def test_community_server_rpm_needs_observer_and_obshell(tmp_path, settings):
 @pytest.mark.django_db
 def test_business_rpm_needs_observer_but_not_obshell(tmp_path, settings):
     assert _refusal(_write(tmp_path, "oceanbase", {f"{HOME}/bin/obshell": b"s"})) == (
-        "These files are missing in package 'oceanbase': '[/home/admin/oceanbase/bin/observer]'")
+        "These files are missing in package 'oceanbase': '[/home/admin/oceanbase/bin/observer]'"
+    )
     package, created = package_ingest(path=_write(tmp_path, "oceanbase", {f"{HOME}/bin/observer": b"o"}))
     assert created and package.name == "oceanbase"
 
@@ -72,8 +73,9 @@ def test_a_package_with_some_upgrade_scripts_must_carry_all_of_them(tmp_path, de
 
 @pytest.mark.django_db
 def test_with_the_clusters_build_obshells_own_rule_applies(tmp_path):
-    hotfix_only = _write(tmp_path, "oceanbase-ce", oceanbase_package_files("oceanbase-ce", version=VERSION,
-                                                                           release=RELEASE))
+    hotfix_only = _write(
+        tmp_path, "oceanbase-ce", oceanbase_package_files("oceanbase-ce", version=VERSION, release=RELEASE)
+    )
     # Newer and of another version than the running build: the upgrade files are required.
     with pytest.raises(ObshellError) as raised:
         package_ingest(path=hotfix_only, current_build_version="4.2.1.0_100000102023092807")

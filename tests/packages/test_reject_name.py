@@ -15,8 +15,13 @@ from .conftest import RELEASE, stored_files
 
 @pytest.mark.django_db
 def test_a_name_no_edition_allows_is_refused(tmp_path, settings):
-    rpm = write_rpm(tmp_path / "mysql.rpm", name="mysql-server", version="8.0.36", release="1.el7",
-                    files={"/usr/sbin/mysqld": b"\x7fELF"})
+    rpm = write_rpm(
+        tmp_path / "mysql.rpm",
+        name="mysql-server",
+        version="8.0.36",
+        release="1.el7",
+        files={"/usr/sbin/mysqld": b"\x7fELF"},
+    )
     with pytest.raises(CommandError) as raised:
         call_command("add_package", str(rpm))
     assert str(raised.value) == (
@@ -38,8 +43,13 @@ def test_a_business_cluster_refuses_community_packages(ce_rpm, settings):
 
 @pytest.mark.django_db
 def test_the_diagnostic_tool_is_accepted_unchecked(tmp_path):
-    rpm = write_rpm(tmp_path / "obdiag.rpm", name="oceanbase-diagnostic-tool", version="3.1.0", release="1",
-                    files={"/opt/oceanbase-diagnostic-tool/obdiag": b"#!/bin/sh\n"})
+    rpm = write_rpm(
+        tmp_path / "obdiag.rpm",
+        name="oceanbase-diagnostic-tool",
+        version="3.1.0",
+        release="1",
+        files={"/opt/oceanbase-diagnostic-tool/obdiag": b"#!/bin/sh\n"},
+    )
     package, created = package_ingest(path=rpm, allowed_names=allowed_package_names(Edition.STANDALONE))
     assert created and (package.release, package.distribution) == ("1", "")
 
@@ -47,8 +57,9 @@ def test_the_diagnostic_tool_is_accepted_unchecked(tmp_path):
 @pytest.mark.django_db
 def test_release_without_a_dot_and_old_versions_are_refused(tmp_path, settings):
     files = {"/home/admin/oceanbase/bin/observer": b"o", "/home/admin/oceanbase/bin/obshell": b"s"}
-    no_dot = write_rpm(tmp_path / "a.rpm", name="oceanbase-ce", version="4.3.0.1", release="101000062023110109",
-                       files=files)
+    no_dot = write_rpm(
+        tmp_path / "a.rpm", name="oceanbase-ce", version="4.3.0.1", release="101000062023110109", files=files
+    )
     with pytest.raises(ObshellError) as raised:
         package_ingest(path=no_dot)
     assert (raised.value.status, raised.value.err_code) == (400, "Package.ReleaseFormat.Invalid")

@@ -9,19 +9,26 @@ from upgrades.packages.selectors import find_package, find_package_any_release
 
 def _add(tmp_path, version, release, arch="x86_64"):
     out = tmp_path / f"{version}-{release}-{arch}"
-    return [package_ingest(path=p)[0] for p in write_oceanbase_rpms(out, edition="community", version=version,
-                                                                    release=release, arch=arch)]
+    return [
+        package_ingest(path=p)[0]
+        for p in write_oceanbase_rpms(out, edition="community", version=version, release=release, arch=arch)
+    ]
 
 
 @pytest.mark.django_db
 def test_find_package_matches_the_full_release_and_arch(tmp_path):
     ce, _libs = _add(tmp_path, "4.3.0.1", "101000062023110109.el7")
     _add(tmp_path, "4.3.0.1", "101000062023110109.el7", arch="aarch64")
-    found = find_package(name="oceanbase-ce", version="4.3.0.1", release_distribution="101000062023110109.el7",
-                         arch="x86_64")
+    found = find_package(
+        name="oceanbase-ce", version="4.3.0.1", release_distribution="101000062023110109.el7", arch="x86_64"
+    )
     assert found == ce
-    assert find_package(name="oceanbase-ce", version="4.3.0.1", release_distribution="101000062023110109.el8",
-                        arch="x86_64") is None
+    assert (
+        find_package(
+            name="oceanbase-ce", version="4.3.0.1", release_distribution="101000062023110109.el8", arch="x86_64"
+        )
+        is None
+    )
 
 
 @pytest.mark.django_db

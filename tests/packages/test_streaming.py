@@ -32,8 +32,15 @@ def large_rpm(tmp_path, dep_yaml):
             f.write(os.urandom(1024 * 1024))
     files = oceanbase_package_files("oceanbase-ce", version=VERSION, release=RELEASE, dep_yaml=dep_yaml)
     files["/home/admin/oceanbase/bin/observer"] = observer  # streamed from disk; the dep yml comes after it
-    return write_rpm(tmp_path / "large.rpm", name="oceanbase-ce", version=VERSION, release=RELEASE, files=files,
-                     compression="zstd", level=1)
+    return write_rpm(
+        tmp_path / "large.rpm",
+        name="oceanbase-ce",
+        version=VERSION,
+        release=RELEASE,
+        files=files,
+        compression="zstd",
+        level=1,
+    )
 
 
 @pytest.mark.django_db

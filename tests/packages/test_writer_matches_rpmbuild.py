@@ -32,8 +32,9 @@ def _summary(path):
 @pytest.mark.parametrize("compression", ["gzip", "xz", "zstd"])
 def test_writer_and_rpmbuild_parse_identically(tmp_path, rpmbuild_dir, compression, dep_yaml):
     for name, files in _rpmbuild_layout(dep_yaml).items():
-        ours = write_rpm(tmp_path / f"{name}.rpm", name=name, version=VERSION, release=RELEASE, files=files,
-                         compression=compression)
+        ours = write_rpm(
+            tmp_path / f"{name}.rpm", name=name, version=VERSION, release=RELEASE, files=files, compression=compression
+        )
         theirs = rpmbuild_dir / compression / f"{name}-{VERSION}-{RELEASE}.x86_64.rpm"
         assert _summary(ours) == _summary(theirs)
 
@@ -52,8 +53,9 @@ def _rpm(*args):
 @pytest.mark.parametrize("compression", ["gzip", "xz", "zstd"])
 def test_rpm_tool_reads_and_verifies_writer_packages(tmp_path, rpm_tool, rpmbuild_dir, compression, dep_yaml):
     for name, files in _rpmbuild_layout(dep_yaml).items():
-        ours = write_rpm(tmp_path / f"{name}.rpm", name=name, version=VERSION, release=RELEASE, files=files,
-                         compression=compression)
+        ours = write_rpm(
+            tmp_path / f"{name}.rpm", name=name, version=VERSION, release=RELEASE, files=files, compression=compression
+        )
         theirs = rpmbuild_dir / compression / f"{name}-{VERSION}-{RELEASE}.x86_64.rpm"
         query = "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{PAYLOADCOMPRESSOR}\n"
         assert _rpm("-qp", "--qf", query, str(ours)) == _rpm("-qp", "--qf", query, str(theirs))

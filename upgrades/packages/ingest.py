@@ -52,8 +52,9 @@ class _MovableFile(File):
         return self._path
 
 
-def package_ingest(*, path=None, fileobj=None, filename=None, allowed_names=None, actor=None,
-                   current_build_version=None):
+def package_ingest(
+    *, path=None, fileobj=None, filename=None, allowed_names=None, actor=None, current_build_version=None
+):
     """Validate and store one RPM; returns (Package, created). Raises ObshellError when refused.
 
     `allowed_names` defaults to every name some edition accepts; the diagnostic tool is always accepted.
@@ -70,8 +71,13 @@ def package_ingest(*, path=None, fileobj=None, filename=None, allowed_names=None
             fileobj.seek(0)
         return _ingest(fileobj, filename, allowed_names, actor, current_build_version)
     except ObshellError as exc:
-        audit(actor=actor, action=ACTION, outcome=AuditEntry.Outcome.REFUSED, reason=exc.message,
-              detail={"filename": filename, "errCode": exc.err_code})
+        audit(
+            actor=actor,
+            action=ACTION,
+            outcome=AuditEntry.Outcome.REFUSED,
+            reason=exc.message,
+            detail={"filename": filename, "errCode": exc.err_code},
+        )
         raise
 
 
@@ -165,8 +171,9 @@ def _check_name(name, allowed_names):
     allowed = tuple(names.ALL_PACKAGE_NAMES if allowed_names is None else allowed_names)
     if name == names.DIAGNOSTIC_TOOL or name in allowed:
         return
-    raise bad_request("OB.Package.Name.NotSupport",
-                      f"Unsupported name '{name}', the supported names are [{', '.join(allowed)}]")
+    raise bad_request(
+        "OB.Package.Name.NotSupport", f"Unsupported name '{name}', the supported names are [{', '.join(allowed)}]"
+    )
 
 
 def _version_key(version, build=None):
@@ -192,8 +199,9 @@ def _check_version_and_release(header):
 def _missing(header, expected):
     missing = [path for path in expected if path not in header.files]
     if missing:
-        raise known("OB.Package.MissingFile",
-                    f"These files are missing in package '{header.name}': '[{' '.join(missing)}]'")
+        raise known(
+            "OB.Package.MissingFile", f"These files are missing in package '{header.name}': '[{' '.join(missing)}]'"
+        )
 
 
 def _needs_upgrade_files(header, current_build_version):
@@ -201,7 +209,9 @@ def _needs_upgrade_files(header, current_build_version):
         return any(path in header.files for path in names.UPGRADE_FILES)
     current_version, _, current_build = current_build_version.partition("-")[0].partition("_")
     try:
-        newer = _version_key(header.version, header.release.split(".")[0]) > _version_key(current_version, current_build)
+        newer = _version_key(header.version, header.release.split(".")[0]) > _version_key(
+            current_version, current_build
+        )
     except ValueError:
         newer = False
     return newer and header.version != current_version
@@ -211,8 +221,9 @@ def _check_files(header, current_build_version):
     """Raise OB.Package.MissingFile for what the package must carry; True when it carries the dep YAML."""
     if header.name == names.OCEANBASE_CE_LIBS:
         if not header.files.get(names.LIB_DIR):
-            raise known("OB.Package.MissingFile",
-                        f"These files are missing in package '{header.name}': '{names.LIB_DIR}'")
+            raise known(
+                "OB.Package.MissingFile", f"These files are missing in package '{header.name}': '{names.LIB_DIR}'"
+            )
         return False
     if header.name == names.OBSHELL:
         _missing(header, [names.OBSHELL_BINARY])
@@ -231,9 +242,15 @@ def _store(package, tmp, filename, actor):
     try:
         with transaction.atomic():
             package.save()
-            audit(actor=actor, action=ACTION, detail={
-                "package": package.rpm_name, "sha256": package.sha256, "filename": filename,
-            })
+            audit(
+                actor=actor,
+                action=ACTION,
+                detail={
+                    "package": package.rpm_name,
+                    "sha256": package.sha256,
+                    "filename": filename,
+                },
+            )
     except IntegrityError:
         # The same file was stored concurrently: keep the winner's row and file, drop ours.
         package.file.delete(save=False)

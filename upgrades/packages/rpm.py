@@ -49,7 +49,7 @@ def signature_end(head):
         raise RpmReadError("no RPM lead magic", not_rpm=True)
     if len(head) < LEAD_SIZE + 16:
         return None
-    if head[LEAD_SIZE:LEAD_SIZE + 4] != HEADER_MAGIC:
+    if head[LEAD_SIZE : LEAD_SIZE + 4] != HEADER_MAGIC:
         raise RpmReadError("no signature header after the lead")
     entries, data = struct.unpack_from("!ii", head, LEAD_SIZE + 8)
     if not (0 < entries <= _MAX_SIGNATURE_ENTRIES and 0 <= data <= _MAX_SIGNATURE_DATA):
@@ -62,7 +62,7 @@ def parse_signature(head):
     """The signature tags that matter here, from the bytes of the lead + signature header."""
     entries, data_length = struct.unpack_from("!ii", head, LEAD_SIZE + 8)
     store_start = LEAD_SIZE + 16 + entries * 16
-    store = head[store_start:store_start + data_length]
+    store = head[store_start : store_start + data_length]
     tags = {}
     for i in range(entries):
         tag, kind, offset, count = _INDEX.unpack_from(head, LEAD_SIZE + 16 + i * 16)
@@ -72,7 +72,7 @@ def parse_signature(head):
             elif kind == 5 and count >= 1:
                 tags[tag] = struct.unpack_from("!Q", store, offset)[0]
             elif kind == 7:
-                tags[tag] = bytes(store[offset:offset + count])
+                tags[tag] = bytes(store[offset : offset + count])
         except struct.error:
             raise RpmReadError(f"signature tag {tag} lies outside the header") from None
     return Signature(
@@ -108,8 +108,8 @@ class StreamDigests:
         self.head += chunk
         self.header_start = signature_end(self.head)
         if self.header_start is not None and len(self.head) >= self.header_start:
-            self.md5.update(memoryview(self.head)[self.header_start:])
-            del self.head[self.header_start:]
+            self.md5.update(memoryview(self.head)[self.header_start :])
+            del self.head[self.header_start :]
         elif self.header_start is not None:
             self.header_start = None  # the signature header itself is not complete yet
 
@@ -250,11 +250,12 @@ def read_payload_member(fileobj, header, path, *, max_size=16 * 1024 * 1024):
                 raw = _read_exact(stream, 110)
                 if raw[:6] not in (b"070701", b"070702"):
                     raise RpmReadError("payload is not a newc cpio archive")
-                fields = [int(raw[6 + 8 * i:14 + 8 * i], 16) for i in range(13)]
+                fields = [int(raw[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
                 size, namesize = fields[6], fields[11]
                 name_block = 110 + namesize
-                name = _read_exact(stream, namesize + (-(offset + name_block) % 4))[:namesize - 1].decode(
-                    "utf-8", "replace")
+                name = _read_exact(stream, namesize + (-(offset + name_block) % 4))[: namesize - 1].decode(
+                    "utf-8", "replace"
+                )
                 offset += name_block + (-(offset + name_block) % 4)
                 if name == "TRAILER!!!":
                     return None

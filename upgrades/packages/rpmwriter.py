@@ -77,8 +77,9 @@ _PAYLOAD_REQUIRES = {
 }
 
 
-def write_rpm(path, *, name, version, release, arch="x86_64", files, compression="xz", level=None,
-              summary=None, buildtime=None):
+def write_rpm(
+    path, *, name, version, release, arch="x86_64", files, compression="xz", level=None, summary=None, buildtime=None
+):
     """Write a binary RPM to `path` and return it as a Path. See the module docstring for `files`."""
     if compression not in COMPRESSIONS:
         raise ValueError(f"compression must be one of {COMPRESSIONS}, not {compression!r}")
@@ -90,8 +91,16 @@ def write_rpm(path, *, name, version, release, arch="x86_64", files, compression
         archive_size, payload_digest = _write_payload(payload, entries, compression, level)
         payload_length = payload.tell()
         header = _main_header(
-            name=name, version=version, release=release, arch=arch, entries=entries, compression=compression,
-            level=level, summary=summary or f"{name} {version}", buildtime=buildtime, payload_digest=payload_digest,
+            name=name,
+            version=version,
+            release=release,
+            arch=arch,
+            entries=entries,
+            compression=compression,
+            level=level,
+            summary=summary or f"{name} {version}",
+            buildtime=buildtime,
+            payload_digest=payload_digest,
         )
         md5 = hashlib.md5(header)
         payload.seek(0)
@@ -135,7 +144,7 @@ class _Entry:
         elif self.content:
             view = memoryview(self.content)
             for start in range(0, len(view), _CHUNK):
-                yield view[start:start + _CHUNK]
+                yield view[start : start + _CHUNK]
 
 
 def _file_entries(files, *, mtime):
@@ -194,8 +203,17 @@ def _write_payload(out, entries, compression, level):
         archive_size += len(data)
 
     for inode, entry in enumerate(entries, start=1):
-        put(_cpio_header("." + entry.path, inode=inode, mode=entry.mode, size=entry.size, mtime=entry.mtime,
-                         nlink=2 if entry.is_dir else 1, offset=archive_size))
+        put(
+            _cpio_header(
+                "." + entry.path,
+                inode=inode,
+                mode=entry.mode,
+                size=entry.size,
+                mtime=entry.mtime,
+                nlink=2 if entry.is_dir else 1,
+                offset=archive_size,
+            )
+        )
         if entry.is_dir:
             continue
         digest = hashlib.sha256()
@@ -269,25 +287,27 @@ def _main_header(*, name, version, release, arch, entries, compression, level, s
     tags[TAG_PROVIDEFLAGS] = (_INT32, [0x08] * provides)
     tags[TAG_PROVIDEVERSION] = (_STRING_ARRAY, [f"{version}-{release}"] * provides)
     if count:
-        tags.update({
-            TAG_FILESIZES: (_INT32, [e.size for e in entries]),
-            TAG_FILEMODES: (_INT16, [e.mode for e in entries]),
-            TAG_FILERDEVS: (_INT16, [0] * count),
-            TAG_FILEMTIMES: (_INT32, [e.mtime for e in entries]),
-            TAG_FILEDIGESTS: (_STRING_ARRAY, [e.digest for e in entries]),
-            TAG_FILELINKTOS: (_STRING_ARRAY, [""] * count),
-            TAG_FILEFLAGS: (_INT32, [0] * count),
-            TAG_FILEUSERNAME: (_STRING_ARRAY, ["root"] * count),
-            TAG_FILEGROUPNAME: (_STRING_ARRAY, ["root"] * count),
-            TAG_FILEVERIFYFLAGS: (_INT32, [0xFFFFFFFF] * count),
-            TAG_FILEDEVICES: (_INT32, [1] * count),
-            TAG_FILEINODES: (_INT32, list(range(1, count + 1))),
-            TAG_FILELANGS: (_STRING_ARRAY, [""] * count),
-            TAG_DIRINDEXES: (_INT32, dirindexes),
-            TAG_BASENAMES: (_STRING_ARRAY, [PurePosixPath(e.path).name for e in entries]),
-            TAG_DIRNAMES: (_STRING_ARRAY, dirnames),
-            TAG_FILEDIGESTALGO: (_INT32, [_PGPHASHALGO_SHA256]),
-        })
+        tags.update(
+            {
+                TAG_FILESIZES: (_INT32, [e.size for e in entries]),
+                TAG_FILEMODES: (_INT16, [e.mode for e in entries]),
+                TAG_FILERDEVS: (_INT16, [0] * count),
+                TAG_FILEMTIMES: (_INT32, [e.mtime for e in entries]),
+                TAG_FILEDIGESTS: (_STRING_ARRAY, [e.digest for e in entries]),
+                TAG_FILELINKTOS: (_STRING_ARRAY, [""] * count),
+                TAG_FILEFLAGS: (_INT32, [0] * count),
+                TAG_FILEUSERNAME: (_STRING_ARRAY, ["root"] * count),
+                TAG_FILEGROUPNAME: (_STRING_ARRAY, ["root"] * count),
+                TAG_FILEVERIFYFLAGS: (_INT32, [0xFFFFFFFF] * count),
+                TAG_FILEDEVICES: (_INT32, [1] * count),
+                TAG_FILEINODES: (_INT32, list(range(1, count + 1))),
+                TAG_FILELANGS: (_STRING_ARRAY, [""] * count),
+                TAG_DIRINDEXES: (_INT32, dirindexes),
+                TAG_BASENAMES: (_STRING_ARRAY, [PurePosixPath(e.path).name for e in entries]),
+                TAG_DIRNAMES: (_STRING_ARRAY, dirnames),
+                TAG_FILEDIGESTALGO: (_INT32, [_PGPHASHALGO_SHA256]),
+            }
+        )
     return _header(tags, region_tag=TAG_HEADERIMMUTABLE)
 
 
@@ -394,26 +414,32 @@ def oceanbase_package_files(name, *, version, release, dep_yaml=None, binary_siz
     return files
 
 
-def write_oceanbase_rpms(dir, *, edition, version, release, arch="x86_64", dep_yaml=None, compression="xz",
-                         binary_size=64 * 1024):
+def write_oceanbase_rpms(
+    dir, *, edition, version, release, arch="x86_64", dep_yaml=None, compression="xz", binary_size=64 * 1024
+):
     """Write the rpms `edition` needs for one version (community: oceanbase-ce + oceanbase-ce-libs)."""
     dir = Path(dir)
     dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in EDITION_PACKAGES[edition]:
-        files = oceanbase_package_files(name, version=version, release=release, dep_yaml=dep_yaml,
-                                        binary_size=binary_size)
+        files = oceanbase_package_files(
+            name, version=version, release=release, dep_yaml=dep_yaml, binary_size=binary_size
+        )
         path = dir / f"{name}-{version}-{release}.{arch}.rpm"
-        paths.append(write_rpm(path, name=name, version=version, release=release, arch=arch, files=files,
-                               compression=compression))
+        paths.append(
+            write_rpm(
+                path, name=name, version=version, release=release, arch=arch, files=files, compression=compression
+            )
+        )
     return paths
 
 
 def write_obshell_rpm(dir, *, version, release, arch="x86_64", compression="xz"):
     path = Path(dir) / f"obshell-{version}-{release}.{arch}.rpm"
     files = {f"{OB_HOME}/bin/obshell": _binary(f"obshell {version}-{release}", 32 * 1024)}
-    return write_rpm(path, name="obshell", version=version, release=release, arch=arch, files=files,
-                     compression=compression)
+    return write_rpm(
+        path, name="obshell", version=version, release=release, arch=arch, files=files, compression=compression
+    )
 
 
 __all__ = ["COMPRESSIONS", "DIRECTORY", "write_obshell_rpm", "write_oceanbase_rpms", "write_rpm"]
