@@ -1,8 +1,46 @@
-class ApiEnvelopeMiddleware:
-    """Wraps every /api/ response in obshell's envelope (filled in by the API work)."""
+"""Every response under /api/ (and /clusters/<name>/api/) is obshell's JSON envelope, whatever produced it."""
 
+import logging
+
+from upgrades.api import envelope
+from upgrades.errors import ObshellError
+
+logger = logging.getLogger(__name__)
+
+
+def _replacement(response):
+    """The envelope error for a response that did not come from an API view."""
+    status = response.status_code
+    if status in (404, 405) or 300 <= status < 400:
+        # Unknown route, wrong method (gin's method-not-allowed is off) or a slash redirect: all 404.
+        return envelope.NOT_FOUND
+    if status == 413:
+        return ObshellError("Common.BadRequest", "Bad request: request body too large", status=400)
+    if 400 <= status < 500:
+        return ObshellError("Common.BadRequest", f"Bad request: {response.reason_phrase}", status=400)
+    return None
+
+
+class ApiEnvelopeMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        if not envelope.is_api_path(request.path):
+            return self.get_response(request)
+        envelope.begin(request)
+        response = self.get_response(request)
+        if getattr(response, "ocs_envelope", False):
+            return response
+        error = _replacement(response)
+        if error is None:
+            return envelope.unexpected(request)
+        return envelope.fail(request, error)
+
+    def process_exception(self, request, exception):
+        if not envelope.is_api_path(request.path):
+            return None
+        if isinstance(exception, ObshellError):
+            return envelope.fail(request, exception)
+        logger.exception("unhandled error on %s %s", request.method, request.path, exc_info=exception)
+        return envelope.unexpected(request)

@@ -1,0 +1,59 @@
+import multiprocessing
+
+import pytest
+
+from tests.api.signing import as_meta, load_public_key, v1_request, v2_request
+from tests.factories import make_cluster
+from upgrades.security import throttle
+from upgrades.security.keys import public_key_pkcs1_b64
+from upgrades.security.tokens import token_create
+
+# Server child processes are spawned, never forked (a fork after async tests hangs).
+multiprocessing.set_start_method("spawn", force=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    throttle.reset()
+    yield
+    throttle.reset()
+
+
+@pytest.fixture
+def cluster(db):
+    return make_cluster(zones=3)
+
+
+@pytest.fixture
+def token(cluster):
+    row, secret = token_create(cluster=cluster, label="tests")
+    return secret
+
+
+class Api:
+    """A Django test client speaking v2 (or v1) auth for one token."""
+
+    def __init__(self, client, password):
+        self.client = client
+        self.password = password
+        self.public_key = load_public_key(public_key_pkcs1_b64())
+
+    def call(self, method, uri, body=None, *, password=None, scheme="v2", **kw):
+        password = self.password if password is None else password
+        if scheme == "v2":
+            headers, data = v2_request(self.public_key, password=password, uri=uri, body=body, **kw)
+        else:
+            headers = v1_request(self.public_key, password=password, **kw)
+            data = body if isinstance(body, bytes) else (__import__("json").dumps(body).encode() if body else b"")
+        return self.client.generic(method, uri, data=data, content_type="text/plain", **as_meta(headers))
+
+    def get(self, uri, **kw):
+        return self.call("GET", uri, **kw)
+
+    def post(self, uri, body=None, **kw):
+        return self.call("POST", uri, body, **kw)
+
+
+@pytest.fixture
+def api(client, token):
+    return Api(client, token)

@@ -1,0 +1,101 @@
+"""What this server says about itself as an obshell agent (spec 2.4, 3.3)."""
+
+import os
+import platform
+import time
+
+from django.conf import settings
+
+from upgrades.models import Dag
+
+IDENTITY = "CLUSTER AGENT"
+AGENT_VERSION = "4.5.0.0"
+# <build number>: release sequence + build date, as obshell's own releases are numbered.
+AGENT_RELEASE = "100000012026111818"
+VERSION = f"{AGENT_VERSION}-{AGENT_RELEASE}"
+STATE_RUNNING = 2
+OB_STATE_AVAILABLE = 3
+OB_STATE_CONNECTED = 1
+STARTED_AT_NS = time.time_ns()
+
+
+def supported_auth():
+    return ["v2", "v1"] if settings.OCS_AUTH_V1 else ["v2"]
+
+
+def client_address(request):
+    """The ip and port the client used to reach us (from the Host header)."""
+    host = request.get_host()
+    if host.startswith("["):
+        ip, _, rest = host[1:].partition("]")
+        port = rest.lstrip(":")
+    elif host.count(":") == 1:
+        ip, port = host.split(":")
+    else:
+        ip, port = host, ""
+    if not port:
+        port = request.META.get("SERVER_PORT") or ("443" if request.is_secure() else "80")
+    try:
+        return ip, int(port)
+    except ValueError:
+        return ip, 0
+
+
+def cluster_ob_version(cluster):
+    """The cluster's OB version: the lowest server version while a rolling upgrade is part way."""
+    versions = sorted({server.version for server in cluster.servers.all()}, key=_version_key)
+    return versions[0] if versions else ""
+
+
+def _version_key(version):
+    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
+
+
+def info(request, cluster=None):
+    ip, port = client_address(request)
+    zone = ""
+    ob_version = ""
+    if cluster is not None:
+        server = cluster.agent_server()
+        zone = server.zone.name if server else ""
+        ob_version = cluster_ob_version(cluster)
+    return {
+        "pid": os.getpid(),
+        "state": STATE_RUNNING,
+        "startAt": STARTED_AT_NS,
+        "homePath": str(settings.BASE_DIR),
+        "obVersion": ob_version,
+        "architecture": platform.machine() or "x86_64",
+        "ip": ip,
+        "port": port,
+        "zone": zone,
+        "identity": IDENTITY,
+        "version": VERSION,
+        "isObproxyAgent": False,
+        "security": False,
+        "supportedAuth": supported_auth(),
+    }
+
+
+def status(request, cluster=None):
+    ip, port = client_address(request)
+    locked = Dag.objects.filter(holds_lock=True)
+    if cluster is not None:
+        locked = locked.filter(cluster=cluster)
+        ob_state = (
+            OB_STATE_AVAILABLE
+            if not cluster.servers.exclude(status="ACTIVE").exists()
+            else OB_STATE_CONNECTED
+        )
+    else:
+        ob_state = OB_STATE_AVAILABLE
+    return {
+        "agent": {"ip": ip, "port": port, "identity": IDENTITY},
+        "state": STATE_RUNNING,
+        "version": VERSION,
+        "pid": os.getpid(),
+        "startAt": STARTED_AT_NS,
+        "port": port,
+        "obState": ob_state,
+        "underMaintenance": locked.exists(),
+    }

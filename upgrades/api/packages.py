@@ -1,0 +1,97 @@
+"""Package routes' services and shapes: the upload's PascalCase record, the snake_case listing, deletion."""
+
+import math
+
+from django.db import transaction
+
+from upgrades.api.gotime import ZERO_TIME, go_time
+from upgrades.audit import audit
+from upgrades.errors import ObshellError, known
+from upgrades.models import Dag, Package
+from upgrades.models.cluster import REQUIRED_PACKAGES
+
+CHUNK_SIZE = 8 * 1024 * 1024 - 1  # obshell stores packages in chunks of 8 MiB - 1 bytes (spec 3.1)
+ALWAYS_ALLOWED = ("obshell", "oceanbase-diagnostic-tool")
+
+
+def allowed_names(cluster):
+    """The rpm names a cluster of this edition may upload (spec 3.1, step 1)."""
+    return (*ALWAYS_ALLOWED, *REQUIRED_PACKAGES[cluster.edition])
+
+
+def chunk_count(size):
+    return max(1, math.ceil(size / CHUNK_SIZE))
+
+
+def upload_record(package):
+    """obshell's storage model, which has no JSON tags: Go field names, GmtModify the zero time."""
+    return {
+        "PkgId": package.pk,
+        "Name": package.name,
+        "Version": package.version,
+        "ReleaseDistribution": package.release_distribution,
+        "Distribution": package.distribution,
+        "Release": package.release,
+        "Architecture": package.arch,
+        "Size": package.size,
+        "PayloadSize": package.payload_size,
+        "ChunkCount": chunk_count(package.size),
+        "Md5": package.md5,
+        "UpgradeDepYaml": package.upgrade_dep_yaml,
+        "GmtModify": ZERO_TIME,
+    }
+
+
+def package_info(package):
+    return {
+        "pkg_id": package.pk,
+        "name": package.name,
+        "version": package.version,
+        "release_distribution": package.release_distribution,
+        "distribution": package.distribution,
+        "release": package.release,
+        "architecture": package.arch,
+        "size": package.size,
+        "payload_size": package.payload_size,
+        "chunk_count": chunk_count(package.size),
+        "md5": package.md5,
+        "upgrade_dep_yaml": "",
+        "gmt_modify": go_time(package.uploaded_at),
+    }
+
+
+def package_listing():
+    """Newest first, one entry per name-version-release.arch (spec 3.1)."""
+    seen = set()
+    listing = []
+    for package in Package.objects.order_by("-id"):
+        key = (package.name, package.version, package.release_distribution, package.arch)
+        if key not in seen:
+            seen.add(key)
+            listing.append(package_info(package))
+    return listing
+
+
+def _unfinished_users(package):
+    for dag in Dag.objects.filter(is_finished=False).order_by("id"):
+        if any(entry.get("sha256") == package.sha256 for entry in (dag.plan or {}).get("packages", [])):
+            return dag
+    return None
+
+
+def package_delete(*, package_id, actor):
+    with transaction.atomic():
+        package = Package.objects.select_for_update().filter(pk=package_id).first()
+        if package is None:
+            raise ObshellError("Common.NotFound", f"Element not found: package {package_id}", status=404)
+        user = _unfinished_users(package)
+        if user is not None:
+            raise known(
+                "OB.Package.InUse",
+                f"Package {package.rpm_name} is needed by the unfinished DAG '{user.name}' ({user.generic_id})",
+            )
+        detail = {"package_id": package.pk, "rpm": package.rpm_name, "sha256": package.sha256}
+        stored = package.file
+        package.delete()
+        audit(actor=actor, action="package.delete", detail=detail)
+        transaction.on_commit(lambda: stored.delete(save=False) if stored else None)

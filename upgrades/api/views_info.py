@@ -1,0 +1,50 @@
+"""The open routes (info, status, secret) and the authenticated ob/info."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+
+from upgrades.api import agent
+from upgrades.api.base import ObshellView
+from upgrades.api.obinfo import ob_info
+from upgrades.models import Cluster
+from upgrades.security.keys import public_key_pkcs1_b64
+
+
+def _prefixed_cluster(view):
+    if view.cluster_name is None:
+        return None
+    return Cluster.objects.filter(name=view.cluster_name).first()
+
+
+class InfoView(ObshellView):
+    authenticated = False
+
+    @extend_schema(summary="Agent identity, version and supported auth (no auth)", responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        return self.ok(agent.info(self.django_request, _prefixed_cluster(self)))
+
+
+class StatusView(ObshellView):
+    authenticated = False
+
+    @extend_schema(summary="Agent and OB state (no auth)", responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        # obshell's status answer carries an empty traceId (spec 1.1).
+        return self.ok(agent.status(self.django_request, _prefixed_cluster(self)), trace=False)
+
+    post = get
+
+
+class SecretView(ObshellView):
+    authenticated = False
+
+    @extend_schema(summary="The RSA public key, PKCS#1 DER in base64 (no auth)", responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        ip, port = agent.client_address(self.django_request)
+        return self.ok({"ip": ip, "port": port, "public_key": public_key_pkcs1_b64()})
+
+
+class ObInfoView(ObshellView):
+    @extend_schema(summary="The cluster, its servers and their build versions", responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        return self.ok(ob_info(self.require_cluster()))

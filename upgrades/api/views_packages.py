@@ -1,0 +1,81 @@
+"""Package routes (spec 3.1): upload (the body decrypted to disk, then the multipart parsed from there),
+listing and deletion."""
+
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+
+from upgrades.api import packages
+from upgrades.api.base import ObshellView
+from upgrades.api.body import copy_body
+from upgrades.api.envelope import contents
+from upgrades.errors import bad_request
+
+
+def _form_error(detail):
+    return bad_request("Common.IllegalArgument", f"Illegal argument: {detail}")
+
+
+class PackageUploadView(ObshellView):
+    @extend_schema(summary="Upload an rpm (multipart field 'file'; the whole body AES-encrypted under v2)",
+                   request=OpenApiTypes.BINARY, responses=OpenApiTypes.OBJECT)
+    def post(self, request, **kwargs):
+        from upgrades.packages.ingest import package_ingest
+
+        cluster = self.require_cluster()
+        django_request = self.django_request
+        if not django_request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            raise _form_error("request Content-Type isn't multipart/form-data")
+        upload = self._uploaded_file(django_request)
+        try:
+            package, _created = package_ingest(
+                path=Path(upload.temporary_file_path()),
+                filename=Path(upload.name).name,
+                allowed_names=packages.allowed_names(cluster),
+                actor=self.caller.actor,
+            )
+        finally:
+            upload.close()
+        return self.ok(packages.upload_record(package))
+
+    def _uploaded_file(self, django_request):
+        handlers = [TemporaryFileUploadHandler(django_request)]
+        if hasattr(django_request, "_files"):
+            # A session request whose CSRF check already parsed the (plain) form.
+            files = django_request.FILES
+        else:
+            with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as plain:
+                size = copy_body(django_request, self.caller, plain)
+                plain.seek(0)
+                meta = {"CONTENT_TYPE": django_request.META["CONTENT_TYPE"], "CONTENT_LENGTH": str(size)}
+                try:
+                    _fields, files = MultiPartParser(meta, plain, handlers, "utf-8").parse()
+                except MultiPartParserError as exc:
+                    raise _form_error(str(exc)) from None
+        upload = files.get("file")
+        if upload is None or not hasattr(upload, "temporary_file_path"):
+            for other in files.values():
+                other.close()
+            raise _form_error("http: no such file")
+        return upload
+
+
+class PackageInfoView(ObshellView):
+    @extend_schema(summary="Uploaded packages, newest first", responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        return self.ok(contents(packages.package_listing()))
+
+
+class PackageDeleteView(ObshellView):
+    @extend_schema(summary="Delete an uploaded package (refused while an unfinished DAG needs it)",
+                   responses=OpenApiTypes.OBJECT)
+    def delete(self, request, package_id, **kwargs):
+        if not package_id.isascii() or not package_id.isdigit():
+            raise bad_request("Common.IllegalArgument", f"Illegal argument: package id '{package_id}' is not a number")
+        packages.package_delete(package_id=int(package_id), actor=self.caller.actor)
+        return self.ok()

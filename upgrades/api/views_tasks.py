@@ -1,0 +1,128 @@
+"""The task routes (spec 3.2): DAGs, nodes, sub-tasks and their logs, and the operators."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+
+from upgrades.api import dto, selectors
+from upgrades.api.base import ObshellView
+from upgrades.api.bind import Field, bind
+from upgrades.api.body import read_small_body
+from upgrades.api.envelope import contents
+from upgrades.api.ids import task_not_found
+from upgrades.errors import bad_request
+
+SHOW_DETAILS = OpenApiParameter("show_details", str, description="Go ParseBool value, default true")
+OPERATOR_FIELDS = (Field("operator", "Operator", required=True), Field("reason", "Reason"))
+
+
+def _operator_body(view, struct):
+    values = bind(read_small_body(view.django_request, view.caller), struct, OPERATOR_FIELDS)
+    return values["operator"], values["reason"] or ""
+
+
+class DagView(ObshellView):
+    @extend_schema(summary="A DAG (with nodes, sub-tasks and logs unless show_details=false)",
+                   parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    def get(self, request, generic_id, **kwargs):
+        show = self.show_details()
+        dag = selectors.dag_by_generic_id(self.caller, generic_id)
+        return self.ok(dto.dag_detail(dag, show_details=show))
+
+    @extend_schema(summary="Operate a DAG: RETRY, ROLLBACK, CANCEL or PASS", request=OpenApiTypes.OBJECT,
+                   responses=OpenApiTypes.OBJECT)
+    def post(self, request, generic_id, **kwargs):
+        from upgrades.services.dags import dag_operate
+
+        dag = selectors.dag_by_generic_id(self.caller, generic_id)
+        operator, reason = _operator_body(self, "DagOperator")
+        dag_operate(dag=dag, operator=operator, actor=self.caller.actor, reason=reason)
+        return self.ok()
+
+
+class NodeView(ObshellView):
+    @extend_schema(summary="A node with its sub-tasks", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    def get(self, request, generic_id, **kwargs):
+        self.show_details()
+        node = selectors.node_by_generic_id(self.caller, generic_id)
+        return self.ok(dto.node_detail(node))
+
+    @extend_schema(summary="Pass a failed node (operator PASS) and let the DAG continue",
+                   request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request, generic_id, **kwargs):
+        from upgrades.services.dags import node_pass
+
+        node = selectors.node_by_generic_id(self.caller, generic_id)
+        operator, reason = _operator_body(self, "NodeOperator")
+        if operator.upper() != "PASS":
+            raise bad_request("Task.Node.Operator.NotSupport", f"Operator {operator} is not supported")
+        node_pass(node=node, actor=self.caller.actor, reason=reason)
+        return self.ok()
+
+
+class SubTaskView(ObshellView):
+    @extend_schema(summary="A sub-task", responses=OpenApiTypes.OBJECT)
+    def get(self, request, generic_id, **kwargs):
+        sub_task = selectors.sub_task_by_generic_id(self.caller, generic_id)
+        return self.ok(dto.sub_task_detail(sub_task))
+
+
+class SubTaskLogsView(ObshellView):
+    @extend_schema(summary="Every log line of every attempt of a sub-task", responses=OpenApiTypes.OBJECT)
+    def get(self, request, generic_id, **kwargs):
+        sub_task = selectors.sub_task_by_generic_id(self.caller, generic_id)
+        return self.ok(contents(dto.sub_task_log_entries(sub_task)))
+
+
+class MaintainObView(ObshellView):
+    @extend_schema(summary="The newest maintenance DAG of the cluster", parameters=[SHOW_DETAILS],
+                   responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        show = self.show_details()
+        dag = selectors.last_maintenance_dag(self.caller)
+        if dag is None:
+            raise task_not_found("Cluster is not under maintenance")
+        return self.ok(dto.dag_detail(dag, show_details=show))
+
+
+class MaintainAgentView(ObshellView):
+    @extend_schema(summary="This agent's last local maintenance DAG (this server keeps none)",
+                   parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        self.show_details()
+        raise task_not_found("Agent is not under maintenance")
+
+
+class UnfinishedView(ObshellView):
+    """GET /task/dag/unfinish: a nil slice when nothing is unfinished, as a cluster agent answers (spec 1.1)."""
+
+    nil_when_empty = True
+
+    @extend_schema(summary="Unfinished DAGs", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        show = self.show_details()
+        dags = list(selectors.unfinished_dags(self.caller))
+        if not dags and self.nil_when_empty:
+            return self.ok(contents(None))
+        return self.ok(contents(dto.dag_details(dags, show_details=show)))
+
+
+class ObUnfinishedView(UnfinishedView):
+    nil_when_empty = False
+
+
+class AllObDagsView(ObshellView):
+    @extend_schema(summary="Every DAG of the cluster", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        show = self.show_details()
+        dags = selectors.visible_dags(self.caller).order_by("id")
+        return self.ok(contents(dto.dag_details(dags, show_details=show)))
+
+
+class AgentDagsView(ObshellView):
+    """Agent-local DAG lists: this server runs no agent-local tasks, so they are always empty."""
+
+    @extend_schema(summary="Agent-local DAGs (always empty here)", parameters=[SHOW_DETAILS],
+                   responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        self.show_details()
+        return self.ok(contents([]))

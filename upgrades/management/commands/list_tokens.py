@@ -1,0 +1,29 @@
+from django.core.management.base import BaseCommand
+
+from upgrades.models import ApiToken
+
+
+def _when(value):
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value else "-"
+
+
+class Command(BaseCommand):
+    help = "List API tokens (never the secrets): id, cluster, label, prefix, created, last used, revoked."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cluster", help="only this cluster's tokens")
+        parser.add_argument("--active", action="store_true", help="hide revoked tokens")
+
+    def handle(self, *args, **opts):
+        tokens = ApiToken.objects.select_related("cluster").order_by("cluster__name", "id")
+        if opts["cluster"]:
+            tokens = tokens.filter(cluster__name=opts["cluster"])
+        if opts["active"]:
+            tokens = tokens.filter(revoked_at__isnull=True)
+        header = f"{'ID':>5}  {'CLUSTER':<20} {'LABEL':<24} {'PREFIX':<14} {'CREATED':<19}  {'LAST USED':<19}  REVOKED"
+        self.stdout.write(header)
+        for token in tokens:
+            self.stdout.write(
+                f"{token.pk:>5}  {token.cluster.name:<20} {token.label:<24} {token.prefix + '…':<14} "
+                f"{_when(token.created_at):<19}  {_when(token.last_used_at):<19}  {_when(token.revoked_at)}"
+            )
