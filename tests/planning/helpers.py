@@ -40,3 +40,18 @@ def add_edition_packages(edition_names, version, release_distribution, arch="x86
         add_package(name, version, release_distribution, arch, dep_yaml if i == 0 else "")
         for i, name in enumerate(edition_names)
     ]
+
+
+TARGET_VERSION = "4.3.0.1"
+TARGET_RELEASE = "100000242024032211.el7"
+
+
+def stock_target(cluster, *, version=TARGET_VERSION, release=TARGET_RELEASE, archs=("x86_64",), dep_yaml=None):
+    """The target's packages for the cluster's edition, carrying the real dep file."""
+    dep = REAL_DEPFILE.read_text() if dep_yaml is None else dep_yaml
+    for arch in archs:
+        add_edition_packages(cluster.required_package_names, version, release, arch, dep)
+
+
+def checks_by_key(plan):
+    return {check.key: check for check in plan.checks}
