@@ -93,3 +93,51 @@ class PackageUploadForm(forms.Form):
 
 class TokenCreateForm(forms.Form):
     label = forms.CharField(label="Label", max_length=100, help_text="Who or what uses it, e.g. ci-pipeline.")
+
+
+class _DateRangeForm(forms.Form):
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError("The start date is after the end date.")
+        return data
+
+
+def _choices(label, values):
+    return [("", f"Any {label}")] + [(v, v) for v in values]
+
+
+class RunFilterForm(_DateRangeForm):
+    cluster = forms.ChoiceField(label="Cluster", required=False)
+    state = forms.ChoiceField(label="State", required=False)
+    mode = forms.ChoiceField(label="Mode", required=False)
+    actor = forms.CharField(label="Who", required=False, max_length=200)
+    holding = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    field_order = ["cluster", "state", "mode", "actor", "date_from", "date_to"]
+
+    def __init__(self, *args, clusters=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        from upgrades.models.dag import Dag, State
+
+        self.fields["cluster"].choices = _choices("cluster", clusters)
+        self.fields["state"].choices = _choices("state", State.values)
+        self.fields["mode"].choices = _choices("mode", Dag.Mode.values)
+
+
+class AuditFilterForm(_DateRangeForm):
+    actor = forms.CharField(label="Actor", required=False, max_length=200)
+    action = forms.ChoiceField(label="Action", required=False)
+    cluster = forms.ChoiceField(label="Cluster", required=False)
+    outcome = forms.ChoiceField(label="Outcome", required=False)
+    field_order = ["actor", "action", "cluster", "outcome", "date_from", "date_to"]
+
+    def __init__(self, *args, actions=(), clusters=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        from upgrades.models import AuditEntry
+
+        self.fields["action"].choices = _choices("action", actions)
+        self.fields["cluster"].choices = _choices("cluster", clusters)
+        self.fields["outcome"].choices = _choices("outcome", AuditEntry.Outcome.values)

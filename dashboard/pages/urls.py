@@ -13,5 +13,7 @@ urlpatterns = [
     path("counters/", views_clusters.counters, name="counters"),
     path("runs/", views_history.run_list, name="runs"),
     path("packages/", views_packages.package_list, name="packages"),
+    path("packages/upload/", views_packages.package_upload, name="package_upload"),
+    path("packages/<int:package_id>/delete/", views_packages.package_delete_view, name="package_delete"),
     path("audit/", views_history.audit_list, name="audit"),
 ]

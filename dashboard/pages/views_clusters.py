@@ -16,6 +16,7 @@ from upgrades.models import ApiToken, Cluster
 from upgrades.planning.plan import plan_upgrade
 from upgrades.roles import has_role
 from upgrades.security.tokens import token_create, token_revoke
+from upgrades.services.dags import upgrade_start
 
 
 @role_required("viewer")
@@ -76,8 +77,6 @@ def _upgrade(request, cluster):
     if not reason:
         form.add_error("reason", "Say why you are upgrading: the reason is kept with the run and in the audit log.")
         return _render_cluster(request, cluster, form=form, plan=plan, status=400)
-    from upgrades.services.dags import upgrade_start
-
     actor = Actor.for_user(request.user, source_address=source_address(request))
     try:
         dag = upgrade_start(cluster=cluster, actor=actor, reason=reason, **params)

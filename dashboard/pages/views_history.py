@@ -1,21 +1,48 @@
-"""History pages: every run, and the audit log. Both filterable and exportable as CSV."""
+"""History pages: every run, and the audit log. Both filterable and exportable as CSV (?format=csv)."""
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils import timezone
 
+from dashboard.pages import history
 from dashboard.pages.access import role_required
-from upgrades.models import AuditEntry, Dag
+from dashboard.pages.forms import AuditFilterForm, RunFilterForm
+
+PAGE_SIZE = 50
+
+
+def _querystring(request):
+    """The current filters without the page number, for pagination and export links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("format", None)
+    return params.urlencode()
+
+
+def _stamp():
+    return timezone.localtime().strftime("%Y%m%d-%H%M%S")
 
 
 @role_required("viewer")
 def run_list(request):
-    runs = Dag.objects.select_related("cluster").order_by("-created_at", "-id")
-    page = Paginator(runs, 50).get_page(request.GET.get("page"))
-    return render(request, "pages/runs.html", {"page": page})
+    form = RunFilterForm(request.GET, clusters=history.cluster_names())
+    runs = history.filter_runs(form)
+    if request.GET.get("format") == "csv":
+        return history.csv_response(f"runs-{_stamp()}.csv", history.RUN_CSV_HEADER, history.run_csv_rows(runs))
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    history.with_durations(page.object_list)
+    context = {"form": form, "page": page, "query": _querystring(request), "filtered": bool(_querystring(request))}
+    return render(request, "pages/runs.html", context)
 
 
 @role_required("viewer")
 def audit_list(request):
-    entries = AuditEntry.objects.select_related("cluster").order_by("-at", "-id")
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "pages/audit.html", {"page": page})
+    form = AuditFilterForm(request.GET, actions=history.audit_actions(), clusters=history.cluster_names())
+    entries = history.filter_audit(form)
+    if request.GET.get("format") == "csv":
+        return history.csv_response(f"audit-{_stamp()}.csv", history.AUDIT_CSV_HEADER, history.audit_csv_rows(entries))
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    for entry in page.object_list:
+        entry.detail_text = history.detail_text(entry.detail)
+    context = {"form": form, "page": page, "query": _querystring(request), "filtered": bool(_querystring(request))}
+    return render(request, "pages/audit.html", context)

@@ -1,11 +1,68 @@
-"""The package store: every uploaded RPM, and an upload form for admins."""
+"""The package store: every uploaded RPM, an upload form and deletion for admins."""
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
 
-from dashboard.pages.access import role_required
+from dashboard.pages.access import role_required, source_address
+from dashboard.pages.forms import PackageUploadForm
+from upgrades.audit import Actor
+from upgrades.errors import ObshellError
 from upgrades.models import Package
+from upgrades.packages.ingest import package_delete, package_ingest
+
+
+def _render(request, *, form=None, refusal=None, status=200):
+    context = {
+        "packages": Package.objects.order_by("name", "-version", "-release", "arch"),
+        "form": form or PackageUploadForm(),
+        "refusal": refusal,
+    }
+    return render(request, "pages/packages.html", context, status=status)
 
 
 @role_required("viewer")
 def package_list(request):
-    return render(request, "pages/packages.html", {"packages": Package.objects.order_by("name", "-version", "-release")})
+    return _render(request)
+
+
+@csrf_exempt
+@require_POST
+def package_upload(request):
+    # Uploads go straight to a temporary file, never into memory; the handlers must be set before anything
+    # (the CSRF check included) reads the body, hence csrf_protect runs inside.
+    request.upload_handlers = [TemporaryFileUploadHandler(request)]
+    return _package_upload(request)
+
+
+@csrf_protect
+@role_required("admin")
+def _package_upload(request):
+    form = PackageUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render(request, form=form, status=400)
+    upload = form.cleaned_data["file"]
+    actor = Actor.for_user(request.user, source_address=source_address(request))
+    try:
+        package, created = package_ingest(fileobj=upload, filename=upload.name, actor=actor)
+    except ObshellError as error:
+        return _render(request, form=PackageUploadForm(), refusal=error, status=400)
+    finally:
+        upload.close()
+    if created:
+        messages.success(request, f"Uploaded {package.rpm_name} (sha256 {package.sha256[:12]}…).")
+    else:
+        messages.info(request, f"{package.rpm_name} is already in the store (same sha256): nothing new was stored.")
+    return redirect("packages")
+
+
+@require_POST
+@role_required("admin")
+def package_delete_view(request, package_id):
+    package = get_object_or_404(Package, pk=package_id)
+    name = package.rpm_name
+    package_delete(package=package, actor=Actor.for_user(request.user, source_address=source_address(request)))
+    messages.success(request, f"Deleted {name}.")
+    return redirect("packages")

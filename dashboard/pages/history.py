@@ -1,0 +1,189 @@
+"""Filtering and exporting the run history and the audit log (shared by their views and their CSV exports)."""
+
+import csv
+from datetime import datetime, time, timedelta
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+from upgrades.models import AuditEntry, Cluster, Dag
+from upgrades.models.dag import State
+
+ACTIVE_STATES = (State.PENDING, State.READY, State.RUNNING)
+# Keys never rendered from an audit entry's detail, whatever a writer put there.
+SECRET_KEY_PARTS = ("password", "secret", "digest", "private", "authorization", "credential")
+
+
+def _day_bounds(form):
+    """The filter's dates as an aware half-open interval [start, end) in the current time zone."""
+    zone = timezone.get_current_timezone()
+    start = form.cleaned_data.get("date_from")
+    end = form.cleaned_data.get("date_to")
+    return (
+        timezone.make_aware(datetime.combine(start, time.min), zone) if start else None,
+        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), zone) if end else None,
+    )
+
+
+def cluster_names():
+    return list(Cluster.objects.order_by("name").values_list("name", flat=True))
+
+
+def filter_runs(form):
+    runs = Dag.objects.select_related("cluster").order_by("-created_at", "-id")
+    if not form.is_valid():
+        return runs.none()
+    data = form.cleaned_data
+    if data.get("cluster"):
+        runs = runs.filter(cluster__name=data["cluster"])
+    if data.get("state"):
+        runs = runs.filter(state=data["state"])
+    if data.get("holding"):
+        runs = runs.filter(holds_lock=True)
+    if data.get("mode"):
+        runs = runs.filter(mode=data["mode"])
+    if data.get("actor"):
+        runs = runs.filter(actor_label__icontains=data["actor"].strip())
+    start, end = _day_bounds(form)
+    if start:
+        runs = runs.filter(created_at__gte=start)
+    if end:
+        runs = runs.filter(created_at__lt=end)
+    return runs
+
+
+def run_duration(dag, now=None):
+    """Seconds from creation to the end (finished or failed), or to now while active; None if unknown."""
+    if dag.state in ACTIVE_STATES:
+        end = now or timezone.now()
+    elif dag.end_time and dag.end_time >= dag.created_at:
+        end = dag.end_time
+    else:
+        return None
+    return max(0, (end - dag.created_at).total_seconds())
+
+
+def with_durations(runs):
+    now = timezone.now()
+    for dag in runs:
+        dag.duration_seconds = run_duration(dag, now)
+    return runs
+
+
+def filter_audit(form):
+    entries = AuditEntry.objects.select_related("cluster", "dag").order_by("-at", "-id")
+    if not form.is_valid():
+        return entries.none()
+    data = form.cleaned_data
+    if data.get("actor"):
+        entries = entries.filter(actor_label__icontains=data["actor"].strip())
+    if data.get("action"):
+        entries = entries.filter(action=data["action"])
+    if data.get("cluster"):
+        entries = entries.filter(cluster__name=data["cluster"])
+    if data.get("outcome"):
+        entries = entries.filter(outcome=data["outcome"])
+    start, end = _day_bounds(form)
+    if start:
+        entries = entries.filter(at__gte=start)
+    if end:
+        entries = entries.filter(at__lt=end)
+    return entries
+
+
+def audit_actions():
+    return list(AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+def safe_detail(detail):
+    """An audit entry's detail with any secret-looking key masked (entries should hold none; this is a backstop)."""
+    if isinstance(detail, dict):
+        return {
+            key: "••••" if any(part in str(key).lower() for part in SECRET_KEY_PARTS) else safe_detail(value)
+            for key, value in detail.items()
+        }
+    if isinstance(detail, list):
+        return [safe_detail(item) for item in detail]
+    return detail
+
+
+def detail_text(detail):
+    detail = safe_detail(detail or {})
+    if not isinstance(detail, dict):
+        return str(detail)
+    return ", ".join(f"{key}={value}" for key, value in detail.items())
+
+
+def _cell(value):
+    """A CSV cell that a spreadsheet will not run as a formula (reasons and labels are user text)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_response(filename, header, rows):
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([_cell(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _iso(value):
+    return value.isoformat() if value else ""
+
+
+def run_csv_rows(runs):
+    now = timezone.now()
+    for dag in runs.iterator(chunk_size=500):
+        yield [
+            dag.generic_id,
+            dag.cluster.name,
+            dag.kind,
+            dag.name,
+            dag.state,
+            dag.operator,
+            dag.mode,
+            dag.from_version,
+            dag.to_version,
+            " > ".join(hop.get("build_version", "") for hop in dag.route or []),
+            dag.actor_label,
+            dag.reason,
+            _iso(dag.created_at),
+            _iso(dag.end_time) if dag.state not in ACTIVE_STATES else "",
+            "" if (seconds := run_duration(dag, now)) is None else int(seconds),
+        ]
+
+
+RUN_CSV_HEADER = [
+    "id", "cluster", "kind", "name", "state", "operator", "mode", "from_version", "to_version", "route",
+    "actor", "reason", "started", "ended", "duration_seconds",
+]  # fmt: skip
+
+
+def audit_csv_rows(entries):
+    for entry in entries.iterator(chunk_size=500):
+        yield [
+            _iso(entry.at),
+            entry.actor_label,
+            entry.action,
+            entry.cluster.name if entry.cluster else "",
+            entry.dag.generic_id if entry.dag else "",
+            entry.outcome,
+            entry.reason,
+            entry.source_address,
+            entry.trace_id,
+            detail_text(entry.detail),
+        ]
+
+
+AUDIT_CSV_HEADER = ["at", "actor", "action", "cluster", "run", "outcome", "reason", "source_address", "trace_id", "detail"]

@@ -1,0 +1,26 @@
+import pytest
+
+from tests.factories import make_cluster, make_user
+from tests.pages.helpers import add_community_target
+
+
+@pytest.fixture
+def cluster(db):
+    return make_cluster("alpha")
+
+
+@pytest.fixture
+def target(db):
+    return add_community_target()
+
+
+@pytest.fixture
+def as_role(client, db):
+    """Sign the test client in with a fresh user of a role; returns the user."""
+
+    def login(role):
+        user = make_user(role)
+        client.force_login(user)
+        return user
+
+    return login
