@@ -7,16 +7,15 @@ from django.db import transaction
 from upgrades.api.gotime import ZERO_TIME, go_time
 from upgrades.audit import audit
 from upgrades.errors import ObshellError, known
-from upgrades.models import Dag, Package
-from upgrades.models.cluster import REQUIRED_PACKAGES
+from upgrades.models import AuditEntry, Dag, Package
+from upgrades.packages import names
 
 CHUNK_SIZE = 8 * 1024 * 1024 - 1  # obshell stores packages in chunks of 8 MiB - 1 bytes (spec 3.1)
-ALWAYS_ALLOWED = ("obshell", "oceanbase-diagnostic-tool")
 
 
 def allowed_names(cluster):
     """The rpm names a cluster of this edition may upload (spec 3.1, step 1)."""
-    return (*ALWAYS_ALLOWED, *REQUIRED_PACKAGES[cluster.edition])
+    return names.allowed_package_names(cluster.edition)
 
 
 def chunk_count(size):
@@ -79,19 +78,26 @@ def _unfinished_users(package):
     return None
 
 
-def package_delete(*, package_id, actor):
+def package_delete_unless_needed(*, package_id, actor):
+    """Delete a package unless an unfinished DAG (a running or failed upgrade) still needs it."""
+    from upgrades.packages.ingest import package_delete
+
     with transaction.atomic():
         package = Package.objects.select_for_update().filter(pk=package_id).first()
         if package is None:
             raise ObshellError("Common.NotFound", f"Element not found: package {package_id}", status=404)
         user = _unfinished_users(package)
         if user is not None:
+            audit(
+                actor=actor,
+                action="package.delete",
+                outcome=AuditEntry.Outcome.REFUSED,
+                reason="needed by an unfinished DAG",
+                dag=user,
+                detail={"package_id": package.pk, "rpm": package.rpm_name},
+            )
             raise known(
                 "OB.Package.InUse",
                 f"Package {package.rpm_name} is needed by the unfinished DAG '{user.name}' ({user.generic_id})",
             )
-        detail = {"package_id": package.pk, "rpm": package.rpm_name, "sha256": package.sha256}
-        stored = package.file
-        package.delete()
-        audit(actor=actor, action="package.delete", detail=detail)
-        transaction.on_commit(lambda: stored.delete(save=False) if stored else None)
+        package_delete(package=package, actor=actor)

@@ -17,6 +17,11 @@ from upgrades.api.envelope import contents
 from upgrades.errors import bad_request
 
 
+def _running_build(cluster):
+    server = cluster.agent_server()
+    return server.build_version if server else None
+
+
 def _form_error(detail):
     return bad_request("Common.IllegalArgument", f"Illegal argument: {detail}")
 
@@ -38,6 +43,7 @@ class PackageUploadView(ObshellView):
                 filename=Path(upload.name).name,
                 allowed_names=packages.allowed_names(cluster),
                 actor=self.caller.actor,
+                current_build_version=_running_build(cluster),
             )
         finally:
             upload.close()
@@ -77,5 +83,5 @@ class PackageDeleteView(ObshellView):
     def delete(self, request, package_id, **kwargs):
         if not package_id.isascii() or not package_id.isdigit():
             raise bad_request("Common.IllegalArgument", f"Illegal argument: package id '{package_id}' is not a number")
-        packages.package_delete(package_id=int(package_id), actor=self.caller.actor)
+        packages.package_delete_unless_needed(package_id=int(package_id), actor=self.caller.actor)
         return self.ok()
