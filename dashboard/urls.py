@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("upgrades.api.urls")),
     path("admin/", admin.site.urls),
+    path("", include("dashboard.run_urls")),
     path("", include("dashboard.pages.urls")),
 ]

@@ -327,28 +327,27 @@ function nodeError(node) {
 }
 
 function fillNodeBody(node, body, tasks) {
-  const parts = [];
-  if (node.state === "FAILED") {
-    const error = nodeError(node);
-    if (error) {
-      parts.push(
-        el("div", { class: "node-error", role: "alert" },
-          el("strong", { text: `✕ Failed on ${error.task.agent}: ` }),
-          el("span", { class: "mono", text: error.line })),
-      );
-    }
+  // Built once and updated in place: re-inserting the list would reset the scroll of open logs.
+  if (!body.firstChild) {
+    body.append(el("div", { class: "node-error", role: "alert", hidden: true }), el("div", { class: "node-tools" }),
+      el("ul", { class: "subtasks" }));
   }
-  const toolbar = el("div", { class: "node-tools" },
-    el("a", { href: `#node-${node.id}`, class: "deep-link", title: "Link to this stage", text: "¶ link" }));
+  const [errorBox, toolbar, list] = body.children;
+  const error = node.state === "FAILED" ? nodeError(node) : null;
+  errorBox.hidden = !error;
+  if (error) {
+    errorBox.replaceChildren(el("strong", { text: `✕ Failed on ${error.task.agent}: ` }),
+      el("span", { class: "mono", text: error.line }));
+  }
+  toolbar.replaceChildren(el("a", { href: `#node-${node.id}`, class: "deep-link", title: "Link to this stage", text: "¶ link" }));
   if (canOperate && state.actions.pass_node === node.id) {
     toolbar.append(el("button", { type: "button", class: "rbtn", "data-action-node": "pass_node",
       onclick: () => openConfirm("pass_node", node) }, "⤼ Pass (node)"));
   }
-  parts.push(toolbar);
-  const list = body.querySelector("ul.subtasks") || el("ul", { class: "subtasks" });
-  list.replaceChildren(...tasks.map((task) => buildTask(task)));
-  parts.push(list);
-  body.replaceChildren(...parts);
+  const items = tasks.map((task) => buildTask(task));
+  if (items.length !== list.children.length || items.some((item, i) => list.children[i] !== item)) {
+    list.replaceChildren(...items);
+  }
   for (const task of tasks) if (ui.openTasks.has(task.id)) renderLog(task.id);
 }
 

@@ -1,0 +1,99 @@
+"""The live run page (/runs/<id>/): the server renders the snapshot into the page, static/js/run.js keeps it
+current from ws/dags/<id>/. Operator buttons post here and call the same services as the API."""
+
+import json
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
+from django.views.decorators.http import require_GET, require_POST
+
+from upgrades.audit import Actor
+from upgrades.errors import ObshellError
+from upgrades.live.consumers import DEFAULT_HEARTBEAT_SECONDS
+from upgrades.live.selectors import dag_snapshot
+from upgrades.models import Dag, Node, SubTask, TaskLog
+from upgrades.roles import has_role, user_role
+from upgrades.services.dags import dag_operate, node_pass
+
+OPERATORS = {"retry": "RETRY", "rollback": "ROLLBACK", "cancel": "CANCEL", "pass": "PASS"}
+
+
+def _base_template():
+    """The shared layout when the pages provide one, else a minimal page of our own."""
+    try:
+        get_template("base.html")
+        return "base.html"
+    except (TemplateDoesNotExist, TemplateSyntaxError):
+        return "runs/standalone_base.html"
+
+
+@require_GET
+def run_page(request, dag_id):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    snapshot = dag_snapshot(dag_id)
+    if snapshot is None:
+        raise Http404("no such run")
+    context = {
+        "base_template": _base_template(),
+        "snapshot": snapshot,
+        "dag": snapshot["dag"],
+        "can_operate": has_role(request.user, "operator"),
+        "role": user_role(request.user) or "none",
+        "heartbeat_seconds": getattr(settings, "LIVE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS),
+    }
+    return render(request, "runs/run.html", context)
+
+
+@require_POST
+def run_operate(request, dag_id):
+    if not request.user.is_authenticated:
+        return JsonResponse({"ok": False, "error": {"message": "sign in first"}}, status=401)
+    if not has_role(request.user, "operator"):
+        return JsonResponse({"ok": False, "error": {"message": "acting on a run needs the operator role"}}, status=403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = {}
+    action = str(body.get("action", "")).lower()
+    reason = str(body.get("reason", "")).strip()
+    if not reason:
+        return JsonResponse({"ok": False, "error": {"message": "a reason is required"}}, status=400)
+    actor = Actor.for_user(request.user, source_address=request.META.get("REMOTE_ADDR", ""))
+    dag = get_object_or_404(Dag, pk=dag_id)
+    try:
+        if action == "pass_node":
+            node = get_object_or_404(Node, pk=body.get("node_id"), dag_id=dag_id)
+            node_pass(node=node, actor=actor, reason=reason)
+        elif action in OPERATORS:
+            dag_operate(dag=dag, operator=OPERATORS[action], actor=actor, reason=reason)
+        else:
+            return JsonResponse({"ok": False, "error": {"message": f"unknown action {action!r}"}}, status=400)
+    except ObshellError as error:
+        return JsonResponse(
+            {"ok": False, "error": {"code": error.err_code, "message": error.message}}, status=error.status
+        )
+    return JsonResponse({"ok": True})
+
+
+@require_GET
+def sub_task_log(request, dag_id, sub_task_id):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    sub_task = get_object_or_404(SubTask, pk=sub_task_id, dag_id=dag_id)
+    lines = []
+    heading = None
+    for log in TaskLog.objects.filter(sub_task=sub_task).order_by("id"):
+        current = (log.execute_times, log.phase)
+        if current != heading:
+            heading = current
+            lines.append(f"=== attempt {log.execute_times} ({log.phase}) ===")
+        lines.append(f"{log.created_at.isoformat()} {log.line}")
+    response = HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+    filename = f"run-{dag_id}-subtask-{sub_task.generic_id}-{sub_task.agent_ip}.log.txt"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
