@@ -86,3 +86,28 @@ def wait_until(predicate, *, timeout=20, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.02)
+
+
+def failed_run(cluster, node_name, *, server=None, times=1, kind="fail", **start_kw):
+    """Start an upgrade with a fault at `node_name` and run it until it fails there."""
+    from upgrades.backends.faults import fault_inject
+    from upgrades.engine.runner import run_dag_to_end
+
+    fault_inject(cluster=cluster, node_name=node_name, server=server, kind=kind, times=times)
+    dag = run_dag_to_end(start(cluster, **start_kw).pk)
+    assert dag.state == "FAILED", dag.state
+    assert dag.nodes.get(seq=dag.stage).name == node_name
+    return dag
+
+
+def step_until(dag, predicate, *, limit=10_000):
+    """Drive the DAG with an in-process worker one step at a time until predicate(dag) holds."""
+    from upgrades.engine.worker import Worker
+
+    worker = Worker(name="test-steps", dag_ids=[dag.pk])
+    for _ in range(limit):
+        dag.refresh_from_db()
+        if predicate(dag):
+            return dag
+        worker.step()
+    raise AssertionError("predicate never held")
