@@ -1,5 +1,6 @@
 """A plan = route + checks + node list: every edition and mode, several hops, freeze_server."""
 
+import ipaddress
 import json
 
 import pytest
@@ -93,3 +94,14 @@ def test_planning_reads_with_few_queries_and_writes_nothing():
     assert all(q["sql"].lstrip().upper().startswith("SELECT") for q in queries.captured_queries)
     # 10 parallel nodes over 60 servers, 3 zone reinstalls over 20 each, 17 serial nodes.
     assert sum(len(n.agents) for n in plan.nodes) == 60 * 10 + 3 * 20 + 17
+
+
+@pytest.mark.django_db
+def test_a_three_hundred_server_cluster_plans_with_valid_distinct_addresses():
+    cluster = make_cluster(zones=3, servers_per_zone=100)
+    stock_target(cluster)
+    plan = plan_upgrade(cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING")
+    assert plan.ok, plan.error
+    addresses = [ipaddress.ip_address(a["ip"]) for a in plan.as_dict()["nodes"][0]["agents"]]
+    assert len(set(addresses)) == 300
+    assert [len(n.agents) for n in plan.nodes if n.action == "reinstall_observer"] == [100, 100, 100]

@@ -11,6 +11,12 @@ BUILD_VERSION_RE = re.compile(r"^\d+(\.\d+){3}$")
 BUILD_RE = re.compile(r"^\d+$")
 
 
+def _server_ip(subnet, host):
+    """10.186.<subnet>.11-254 for the first 244 servers; larger clusters continue in 10.187.<subnet>. and so on."""
+    index = host - 11
+    return f"10.{186 + index // 244}.{subnet}.{11 + index % 244}"
+
+
 def cluster_create_simulated(
     *,
     name,
@@ -50,7 +56,7 @@ def cluster_create_simulated(
                 Server.objects.create(
                     cluster=cluster,
                     zone=zone,
-                    ip=f"10.186.{subnet}.{host}",
+                    ip=_server_ip(subnet, host),
                     arch=arch,
                     distribution=distribution,
                     build_version=f"{version}_{build}",
