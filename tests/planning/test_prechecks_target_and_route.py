@@ -179,3 +179,15 @@ def test_deprecated_releases_of_a_hop_version_are_not_used():
     check = checks_by_key(plan(cluster, version="4.2.1.0", release="100000102023092807.el7"))["packages"]
     assert check.err_code == "OB.Package.NotExist"
     assert "oceanbase-ce-4.2.0.0-${release}.el7.x86_64.rpm" in check.message
+
+
+@pytest.mark.django_db
+def test_an_unreadable_server_version_fails_the_comparison_instead_of_crashing():
+    cluster = make_cluster(zones=3)
+    stock_target(cluster)
+    cluster.servers.update(build_version="4.2.x_100000102023092807")
+    result = plan(cluster)
+    check = checks_by_key(result)["newer"]
+    assert (check.ok, check.err_code, check.status) == (False, "Common.Unexpected", 500)
+    assert check.message == "Unexpected error: '4.2.x' is not a dotted numeric version"
+    assert checks_by_key(result)["route"].ok is None

@@ -256,6 +256,10 @@ class Prechecks:
                 except ObshellError as exc:
                     check.ok = False
                     check.err_code, check.message, check.status = exc.err_code, exc.message, exc.status
+                except ValueError as exc:
+                    # Backend data planning cannot read (e.g. a server reporting a non-numeric version).
+                    check.ok = False
+                    check.err_code, check.message, check.status = "Common.Unexpected", f"Unexpected error: {exc}", 500
             self.results[key] = check
             checks.append(check)
         return checks
