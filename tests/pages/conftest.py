@@ -4,6 +4,12 @@ from tests.factories import make_cluster, make_user
 from tests.pages.helpers import add_community_target
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test users need no slow key stretching (PBKDF2 costs most of a page test's time)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def cluster(db):
     return make_cluster("alpha")
