@@ -5,12 +5,13 @@ import logging
 import time
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from upgrades.backends import StepFailed, backend_for
 from upgrades.engine import transitions as t
-from upgrades.engine.scheduler import dag_advance
-from upgrades.models import Dag, Node, Server, TaskLog
+from upgrades.engine.scheduler import advance_locked, dag_advance
+from upgrades.models import Node, Server, TaskLog
 from upgrades.models.dag import Operator
 
 logger = logging.getLogger(__name__)
@@ -128,8 +129,8 @@ class RunContext:
 
 def execute(worker, sub_task):
     """Run a sub-task the worker has claimed, to SUCCEED or FAILED (or hand it back), then advance its DAG."""
-    dag = Dag.objects.select_related("cluster").get(pk=sub_task.dag_id)
-    node = Node.objects.get(pk=sub_task.node_id)
+    node = Node.objects.select_related("dag__cluster").get(pk=sub_task.node_id)
+    dag = node.dag
     server = Server.objects.filter(pk=sub_task.server_id).first() if sub_task.server_id else None
     backend = backend_for(dag.cluster)
     rolling_back = sub_task.operator == Operator.ROLLBACK
@@ -158,7 +159,8 @@ def execute(worker, sub_task):
         except SubTaskTimedOut:
             ctx.log(t.TIMEOUT_LINE)
             succeeded = False
-        t.subtask_finish(sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=ctx.pending, phase=ctx.phase)
+        finish(worker, sub_task, succeeded=succeeded, logs=ctx.pending, phase=ctx.phase)
+        return
     except LeaseLost:
         logger.info("sub-task %s: lease lost (cancelled or reaped); stopping", sub_task.pk)
     except WorkerStopping:
@@ -168,5 +170,14 @@ def execute(worker, sub_task):
     except Exception as exc:
         logger.exception("sub-task %s failed unexpectedly", sub_task.pk)
         ctx.log(f"[Common.Unexpected]: {exc}", TaskLog.Level.ERROR)
-        t.subtask_finish(sub_task=sub_task, owner=worker.owner, succeeded=False, logs=ctx.pending, phase=ctx.phase)
+        finish(worker, sub_task, succeeded=False, logs=ctx.pending, phase=ctx.phase)
+        return
     dag_advance(sub_task.dag_id)
+
+
+def finish(worker, sub_task, *, succeeded, logs, phase):
+    """End the attempt and advance its DAG in one transaction (one commit per finished sub-task)."""
+    with transaction.atomic():
+        dag = t.lock_dag(sub_task.dag_id)
+        if t.subtask_finish_locked(sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase):
+            advance_locked(dag)

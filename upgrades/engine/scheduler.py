@@ -24,24 +24,29 @@ def dag_advance(dag_id, *, skip_locked=False):
     """Move one DAG as far as it can go now. Returns True if anything changed."""
     with transaction.atomic():
         dag = lock_dag(dag_id, skip_locked=skip_locked)
-        if dag is None or dag.state not in ACTIVE_DAG_STATES:
-            return False
-        changed = False
-        if dag.state == State.READY:
-            dag.state = State.RUNNING
-            dag.start_time = timezone.now()
-            dag.save(update_fields=["state", "start_time"])
-            emit_dag(dag)
-            changed = True
-        # Each pass either waits (break) or makes progress; a DAG has at most max_stage nodes to pass.
-        for _ in range(3 * dag.max_stage + 3):
-            node = Node.objects.get(dag=dag, seq=dag.stage)
-            if not _advance_node(dag, node):
-                break
-            changed = True
-            if dag.state in FINISHED:
-                break
-        return changed
+        return advance_locked(dag)
+
+
+def advance_locked(dag):
+    """dag_advance's body, for a caller that already holds the DAG row lock in its transaction."""
+    if dag is None or dag.state not in ACTIVE_DAG_STATES:
+        return False
+    changed = False
+    if dag.state == State.READY:
+        dag.state = State.RUNNING
+        dag.start_time = timezone.now()
+        dag.save(update_fields=["state", "start_time"])
+        emit_dag(dag)
+        changed = True
+    # Each pass either waits (break) or makes progress; a DAG has at most max_stage nodes to pass.
+    for _ in range(3 * dag.max_stage + 3):
+        node = Node.objects.get(dag=dag, seq=dag.stage)
+        if not _advance_node(dag, node):
+            break
+        changed = True
+        if dag.state in FINISHED:
+            break
+    return changed
 
 
 def _advance_node(dag, node):

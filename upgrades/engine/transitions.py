@@ -30,12 +30,20 @@ def uses_row_locks():
     return connection.features.has_select_for_update_skip_locked
 
 
+def lock_dag_row(dag_id):
+    """Serialize with every other writer of this DAG without reading it (SQLite's write transactions are
+    already exclusive, so this is a PostgreSQL row lock only)."""
+    if uses_row_locks():
+        list(Dag.objects.select_for_update(of=("self",)).filter(pk=dag_id).values_list("id", flat=True))
+
+
 def lock_dag(dag_id, *, skip_locked=False):
     """Lock the DAG row for this transaction (a no-op on SQLite, whose write transactions are exclusive).
 
     With skip_locked, returns None when another transaction holds it.
     """
-    qs = Dag.objects.select_related("cluster")
+    # The frozen plan is large JSON that only the executor reads.
+    qs = Dag.objects.select_related("cluster").defer("plan")
     if uses_row_locks():
         qs = qs.select_for_update(skip_locked=skip_locked, of=("self",))
     return qs.filter(pk=dag_id).first()
@@ -55,10 +63,25 @@ def emit_sub_task(sub_task):
 
 def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
     """Write (level, text) lines for the sub-task's current attempt, one event each."""
-    for level, text in lines:
-        log = TaskLog.objects.create(
-            sub_task=sub_task, execute_times=sub_task.execute_times, phase=phase, level=level, text=text
-        )
+    if not lines:
+        return
+    now = timezone.now()
+    logs = TaskLog.objects.bulk_create(
+        [
+            TaskLog(
+                sub_task=sub_task,
+                execute_times=sub_task.execute_times,
+                phase=phase,
+                level=level,
+                text=text,
+                created_at=now,
+            )
+            for level, text in lines
+        ]
+    )
+    if any(log.pk is None for log in logs):
+        logs = list(TaskLog.objects.filter(sub_task=sub_task).order_by("-id")[: len(logs)])[::-1]
+    for log in logs:
         emit(sub_task.dag_id, "log.appended", {"log": log_entry(log)})
 
 
@@ -87,15 +110,10 @@ def subtask_claim(*, owner, dag_ids=None):
                 if sub_task is not None:
                     return _mark_running(sub_task, dag, owner)
         return None
-    for sub_task_id in ready.order_by("id").values_list("id", flat=True)[:4]:
+    for sub_task in ready.select_related("dag").order_by("id")[:4]:
+        # The guarded UPDATE is the claim: a sub-task cancelled, passed or claimed meanwhile is not READY.
         with transaction.atomic():
-            sub_task = SubTask.objects.filter(pk=sub_task_id, state=State.READY).first()
-            if sub_task is None:
-                continue
-            dag = lock_dag(sub_task.dag_id)
-            if dag.state not in ACTIVE_DAG_STATES:
-                continue
-            claimed = _mark_running(sub_task, dag, owner, guarded=True)
+            claimed = _mark_running(sub_task, sub_task.dag, owner, guarded=True)
             if claimed is not None:
                 return claimed
     return None
@@ -130,7 +148,7 @@ def subtask_heartbeat(*, sub_task, owner, logs=(), phase=TaskLog.Phase.RUN, chan
     only if the sub-task is still RUNNING under this owner. Returns False when the lease is lost
     (cancelled, reaped or taken over); nothing is written then."""
     with transaction.atomic():
-        lock_dag(sub_task.dag_id)
+        lock_dag_row(sub_task.dag_id)
         expires = timezone.now() + timedelta(seconds=lease_seconds())
         updated = SubTask.objects.filter(pk=sub_task.pk, state=State.RUNNING, lease_owner=owner).update(
             lease_expires_at=expires
@@ -149,22 +167,21 @@ def subtask_still_mine(*, sub_task, owner):
     return SubTask.objects.filter(pk=sub_task.pk, state=State.RUNNING, lease_owner=owner).exists()
 
 
-def subtask_finish(*, sub_task, owner, succeeded, logs=(), phase=TaskLog.Phase.RUN):
-    """End the attempt SUCCEED or FAILED; a no-op (False) if the lease was lost meanwhile."""
+def subtask_finish_locked(*, sub_task, owner, succeeded, logs=(), phase=TaskLog.Phase.RUN):
+    """End the attempt SUCCEED or FAILED, in a transaction holding the DAG lock; False (and nothing written)
+    if the lease was lost meanwhile."""
     state = State.SUCCEED if succeeded else State.FAILED
-    with transaction.atomic():
-        lock_dag(sub_task.dag_id)
-        now = timezone.now()
-        fields = {"state": state, "end_time": now, "lease_owner": "", "lease_expires_at": None}
-        if succeeded:
-            fields["rollback_pending"] = False
-        updated = SubTask.objects.filter(pk=sub_task.pk, state=State.RUNNING, lease_owner=owner).update(**fields)
-        if updated != 1:
-            return False
-        for name, value in fields.items():
-            setattr(sub_task, name, value)
-        append_logs(sub_task, logs, phase=phase)
-        emit_sub_task(sub_task)
+    now = timezone.now()
+    fields = {"state": state, "end_time": now, "lease_owner": "", "lease_expires_at": None}
+    if succeeded:
+        fields["rollback_pending"] = False
+    updated = SubTask.objects.filter(pk=sub_task.pk, state=State.RUNNING, lease_owner=owner).update(**fields)
+    if updated != 1:
+        return False
+    for name, value in fields.items():
+        setattr(sub_task, name, value)
+    append_logs(sub_task, logs, phase=phase)
+    emit_sub_task(sub_task)
     return True
 
 
@@ -176,7 +193,7 @@ def subtask_interrupt(*, sub_task_id, owner, logs=(), phase=TaskLog.Phase.RUN, e
         sub_task = SubTask.objects.filter(pk=sub_task_id).first()
         if sub_task is None:
             return None
-        lock_dag(sub_task.dag_id)
+        lock_dag_row(sub_task.dag_id)
         sub_task.refresh_from_db()
         if sub_task.state != State.RUNNING or sub_task.lease_owner != owner:
             return None

@@ -19,6 +19,7 @@ from upgrades.engine.scheduler import advance_active_dags, dag_advance
 logger = logging.getLogger(__name__)
 
 REAP_EVERY = 0.5
+SCHEDULE_EVERY = 0.25
 IDLE_MIN = 0.01
 IDLE_MAX = 0.2
 
@@ -33,6 +34,7 @@ class Worker:
         self.crash_mode = crash_mode
         self.stop_event = stop_event or threading.Event()
         self._last_reap = 0.0
+        self._last_schedule = 0.0
 
     @property
     def stopping(self):
@@ -55,19 +57,25 @@ class Worker:
         return reaped
 
     def step(self):
-        """One round of work; True if anything happened."""
-        did = advance_active_dags(self.dag_ids)
+        """One round of work; True if anything happened. A sub-task's executor advances its own DAG when it
+        ends, so the scheduler pass over all DAGs (new DAGs, operators, other workers' leftovers) runs only
+        when there is nothing to claim, or at least every SCHEDULE_EVERY seconds."""
         now = time.monotonic()
+        did = False
         if now - self._last_reap >= REAP_EVERY:
             self._last_reap = now
-            did = self.reap() or did
+            did = self.reap()
+        if now - self._last_schedule >= SCHEDULE_EVERY:
+            self._last_schedule = now
+            did = advance_active_dags(self.dag_ids) or did
         if self.stopping:
             return did
         sub_task = t.subtask_claim(owner=self.owner, dag_ids=self.dag_ids)
         if sub_task is not None:
             execute(self, sub_task)
-            did = True
-        return did
+            return True
+        self._last_schedule = time.monotonic()
+        return advance_active_dags(self.dag_ids) or did
 
     def run_forever(self):
         idle = 0.0

@@ -1,0 +1,123 @@
+"""Benchmark (make bench): the engine's own overhead, with SIMULATION_SPEED=0 (zero step durations).
+
+* A 3-zone community rolling upgrade (30 stages) on SQLite with the embedded worker threads, against
+  obshell's scheduler, which advances one stage per 1 s poll (so >= 30 s for 30 stages); and against the
+  same DAG driven by a single in-process runner measured in this run.
+* Creating the DAG for a 3-zone x 100-server cluster (bulk_create), against planning alone (the part of
+  upgrade_start that creates nothing), and its zero-duration upgrade on PostgreSQL with 4 worker threads
+  (skipped with a printed reason without PostgreSQL).
+
+Figures are printed; nothing here asserts on timing.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+from tests.engine.helpers import add_target_packages, start
+from tests.factories import make_cluster
+from upgrades.engine import embedded
+from upgrades.engine.runner import run_dag_to_end
+from upgrades.engine.worker import Worker
+from upgrades.models import Dag, SubTask
+from upgrades.models.dag import State
+from upgrades.planning.plan import plan_upgrade
+
+OBSHELL_POLL_SECONDS = 1.0
+
+
+def wait_finished(dag_id, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = Dag.objects.filter(pk=dag_id).values_list("state", flat=True).get()
+        if state in (State.SUCCEED, State.FAILED):
+            return state
+        time.sleep(0.005)
+    raise AssertionError(f"DAG {dag_id} did not finish within {timeout}s")
+
+
+def report(title, seconds, baseline_title, baseline_seconds):
+    ratio = baseline_seconds / seconds if seconds else float("inf")
+    print(f"\n{title}: {seconds:.3f}s; {baseline_title}: {baseline_seconds:.3f}s; ratio {ratio:.1f}x")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_zero_duration_rolling_upgrade_with_embedded_workers(settings):
+    settings.EMBEDDED_WORKER = True
+    settings.SIMULATION_SPEED = 0
+    cluster = make_cluster(zones=3, servers_per_zone=1)
+    add_target_packages()
+
+    # In-process runner, same DAG shape, as a same-run reference.
+    runner_dag = start(cluster)
+    began = time.perf_counter()
+    assert run_dag_to_end(runner_dag.pk, timeout=120).state == State.SUCCEED
+    runner_seconds = time.perf_counter() - began
+    Dag.objects.filter(pk=runner_dag.pk).delete()
+    cluster.servers.update(build_version="4.2.1.0_100000102023092807")
+
+    embedded.start_embedded_workers()
+    try:
+        began = time.perf_counter()
+        dag = start(cluster)
+        state = wait_finished(dag.pk, timeout=120)
+        seconds = time.perf_counter() - began
+    finally:
+        embedded.stop_embedded_workers()
+    assert state == State.SUCCEED
+    stages = Dag.objects.get(pk=dag.pk).max_stage
+    print(f"\n{stages}-stage zero-duration rolling upgrade, embedded workers ({settings.EMBEDDED_WORKER_THREADS} threads, "
+          f"{connection.vendor}): {seconds:.3f}s")
+    report("embedded workers", seconds, f"obshell 1 s poll x {stages} stages", OBSHELL_POLL_SECONDS * stages)
+    report("embedded workers", seconds, "single in-process runner", runner_seconds)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_cluster_dag_creation_and_upgrade(settings):
+    settings.SIMULATION_SPEED = 0
+    cluster = make_cluster(zones=3, servers_per_zone=100)
+    add_target_packages()
+
+    began = time.perf_counter()
+    plan_upgrade(cluster=cluster, version="4.3.0.1", release="101000062023110109.el7", mode="ROLLING")
+    planning_seconds = time.perf_counter() - began
+
+    began = time.perf_counter()
+    dag = start(cluster)
+    create_seconds = time.perf_counter() - began
+    sub_tasks = SubTask.objects.filter(dag=dag).count()
+    print(f"\nDAG for 3 zones x 100 servers: {dag.max_stage} nodes, {sub_tasks} sub-tasks created in "
+          f"{create_seconds:.3f}s (upgrade_start, planning included)")
+    report("upgrade_start", create_seconds, "plan_upgrade alone", planning_seconds)
+
+    if connection.vendor != "postgresql":
+        print("zero-duration upgrade of 300 servers with 4 worker threads: skipped, needs PostgreSQL "
+              "(DATABASE_URL=postgres://...)")
+        return
+    stop = threading.Event()
+    workers = [Worker(name=f"bench{i}", stop_event=stop) for i in range(4)]
+
+    def run(worker):
+        try:
+            worker.run_forever()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    try:
+        state = wait_finished(dag.pk, timeout=600)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    seconds = time.perf_counter() - began
+    assert state == State.SUCCEED
+    per_sub_task = seconds / sub_tasks
+    print(f"zero-duration upgrade of 300 servers ({sub_tasks} sub-tasks), 4 worker threads on PostgreSQL: "
+          f"{seconds:.2f}s ({per_sub_task * 1000:.1f} ms per sub-task)")
+    report("4 threads", seconds, f"obshell 1 s poll x {dag.max_stage} stages", OBSHELL_POLL_SECONDS * dag.max_stage)
