@@ -23,8 +23,10 @@ Decisions (spec 3.1 leaves these to a port):
   tag 270 stands in for packages over 4 GiB, which carry no tag 1000.
 """
 
+import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -39,6 +41,7 @@ from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read
 
 CHUNK_SIZE = 1024 * 1024
 ACTION = "package.upload"
+STALE_UPLOAD_SECONDS = 24 * 3600
 
 
 class _MovableFile(File):
@@ -84,6 +87,7 @@ def package_ingest(
 def _ingest(source, filename, allowed_names, actor, current_build_version):
     tmp_dir = Path(settings.MEDIA_ROOT) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_uploads(tmp_dir)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".rpm")
     tmp = Path(tmp_name)
     try:
@@ -93,6 +97,15 @@ def _ingest(source, filename, allowed_names, actor, current_build_version):
     finally:
         tmp.unlink(missing_ok=True)
     return package, created
+
+
+def _remove_stale_uploads(tmp_dir):
+    """Temporary files a killed process left behind (a live upload keeps writing, so its mtime stays fresh)."""
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    for leftover in tmp_dir.glob("upload-*.rpm"):
+        with contextlib.suppress(FileNotFoundError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def _receive(source, out, filename):
@@ -118,8 +131,8 @@ def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_bu
     with open(tmp, "rb") as f:
         try:
             signature = digests.signature()
-            header = read_header(f)
-            _check_integrity(header, signature, digests, md5)
+            _check_integrity(signature, digests, md5)
+            header = read_header(f, header_start=digests.header_start)
         except RpmReadError as exc:
             raise _unreadable(filename, exc) from None
         _check_name(header.name, allowed_names)
@@ -157,9 +170,8 @@ def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_bu
     return _store(package, tmp, filename, actor)
 
 
-def _check_integrity(header, signature, digests, md5):
-    if header.header_start != digests.header_start:
-        raise RpmReadError("main header is not where the signature ends")
+def _check_integrity(signature, digests, md5):
+    """obshell's first check (rpm.MD5Check), plus the signed size, which catches truncation early."""
     signed = digests.size - digests.header_start
     if signature.size is not None and signature.size != signed:
         raise RpmReadError(f"signature says header+payload is {signature.size} bytes, the file has {signed}")

@@ -31,6 +31,8 @@ SIG_LONGPAYLOADSIZE = 271
 # A real signature header is a few kB; these bounds only reject garbage early.
 _MAX_SIGNATURE_ENTRIES = 1024
 _MAX_SIGNATURE_DATA = 64 * 1024 * 1024
+_MAX_HEADER_ENTRIES = 0x10000  # rpm's own limits (HEADER_TAGS_MAX, HEADER_DATA_MAX)
+_MAX_HEADER_DATA = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _S_IFMT, _S_IFDIR = 0o170000, 0o040000
 
@@ -150,15 +152,37 @@ def _as_list(value):
     return [value]
 
 
-def read_header(fileobj):
-    """The main header of the RPM open in `fileobj` (positioned anywhere; it is rewound)."""
+def check_main_header(fileobj, header_start):
+    """Refuse a main header that is missing or implausibly large before rpmfile reads it.
+
+    rpmfile scans byte by byte for the header magic and reads the whole declared data store, which
+    would be slow or memory-hungry on a damaged file.
+    """
+    fileobj.seek(header_start)
+    raw = fileobj.read(16)
+    if len(raw) < 16 or raw[:4] != HEADER_MAGIC:
+        raise RpmReadError("no main header where the signature ends")
+    entries, data = struct.unpack_from("!ii", raw, 8)
+    if not (0 < entries <= _MAX_HEADER_ENTRIES and 0 <= data <= _MAX_HEADER_DATA):
+        raise RpmReadError("implausible main header size")
+
+
+def read_header(fileobj, *, header_start=None):
+    """The main header of the RPM open in `fileobj` (positioned anywhere; it is rewound).
+
+    With `header_start` (from StreamDigests) the header is first checked to be there and of sane size.
+    """
+    if header_start is not None:
+        check_main_header(fileobj, header_start)
     fileobj.seek(0)
     try:
         rpm = rpmfile.RPMFile(fileobj=fileobj)
         headers = rpm.headers
-        header_start, payload_offset = rpm.header_range
+        rpm_header_start, payload_offset = rpm.header_range
     except (RPMError, AssertionError, struct.error, IndexError, ValueError, TypeError) as exc:
         raise RpmReadError(f"unreadable RPM header ({exc or type(exc).__name__})") from None
+    if header_start is not None and header_start != rpm_header_start:
+        raise RpmReadError("main header is not where the signature ends")
     for required in ("name", "version", "release"):
         if not isinstance(headers.get(required), bytes):
             raise RpmReadError(f"RPM header has no {required}")
@@ -180,7 +204,7 @@ def read_header(fileobj):
         arch=_text(headers.get("arch")) or "noarch",
         payload_format=_text(headers.get("archive_format")) or "cpio",
         payload_compressor=_text(headers.get("archive_compression")) or "gzip",
-        header_start=header_start,
+        header_start=rpm_header_start,
         payload_offset=payload_offset,
         files={path: (mode & _S_IFMT) == _S_IFDIR for path, mode in zip(paths, modes, strict=False)},
     )
