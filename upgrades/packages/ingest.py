@@ -286,4 +286,4 @@ def package_delete(*, package, actor=None):
     package.file.delete(save=False)
 
 
-__all__ = ["ObshellError", "package_delete", "package_ingest"]
+__all__ = ["package_delete", "package_ingest"]
