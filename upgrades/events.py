@@ -2,7 +2,6 @@
 published to websockets only after that transaction commits (design section 3)."""
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from upgrades.models import Dag, DagEvent
@@ -16,12 +15,23 @@ def emit(dag_id, kind, payload):
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("emit() must be called inside transaction.atomic()")
-    Dag.objects.filter(pk=dag_id).update(last_seq=F("last_seq") + 1)
-    seq = Dag.objects.filter(pk=dag_id).values_list("last_seq", flat=True).get()
+    seq = _next_seq(dag_id)
     event = DagEvent.objects.create(dag_id=dag_id, seq=seq, kind=kind, payload=payload, at=timezone.now())
     message = event_message(event)
     transaction.on_commit(lambda: _publish(message))
     return event
+
+
+def _next_seq(dag_id):
+    """Bump and read Dag.last_seq in one statement (UPDATE ... RETURNING: SQLite >= 3.35, PostgreSQL)."""
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(Dag._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq", [dag_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Dag.DoesNotExist(f"no DAG {dag_id}")
+    return row[0]
 
 
 def event_message(event):

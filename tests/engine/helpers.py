@@ -111,3 +111,70 @@ def step_until(dag, predicate, *, limit=10_000):
             return dag
         worker.step()
     raise AssertionError("predicate never held")
+
+
+class BackgroundWorker:
+    """A worker loop in a thread of this process (tests marked django_db(transaction=True))."""
+
+    def __init__(self, *, dag_ids=None, name="bg"):
+        import threading
+
+        from upgrades.engine.worker import Worker
+
+        self.stop = threading.Event()
+        self.worker = Worker(name=name, dag_ids=dag_ids, stop_event=self.stop)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self):
+        from django.db import connections
+
+        try:
+            self.worker.run_forever()
+        finally:
+            connections.close_all()
+
+    def __enter__(self):
+        self.thread.start()
+        return self.worker
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "the background worker did not stop"
+
+
+def database_url():
+    """The URL of the database this test runs on, for a child process (needs a transaction=True test)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def spawn_run_worker(*, threads=1, lease_seconds=1, env=None):
+    """A real `manage.py run_worker` child process on this test's database."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    child_env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "SIMULATION_SPEED": "0",
+        "WORKER_LEASE_SECONDS": str(lease_seconds),
+        "EMBEDDED_WORKER": "0",
+        **(env or {}),
+    }
+    child_env.pop("REDIS_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_worker", "--threads", str(threads)],
+        cwd=root,
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -45,6 +45,8 @@ def _run(index):
         # as a process manager would restart a crashed worker.
         logger.warning("embedded worker %s crashed; starting a replacement", index)
         with _lock:
+            if threading.current_thread() in _threads:
+                _threads.remove(threading.current_thread())
             _start_thread(index)
 
 
