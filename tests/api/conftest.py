@@ -1,7 +1,12 @@
 import multiprocessing
+import time
 
 import pytest
+from obshell import ClientSet
+from obshell.auth.password import PasswordAuth
+from obshell.service import client_v1
 
+from tests.api.liveserver import live_server
 from tests.api.signing import as_meta, load_public_key, v1_request, v2_request
 from tests.factories import make_cluster
 from upgrades.security import throttle
@@ -57,3 +62,31 @@ class Api:
 @pytest.fixture
 def api(client, token):
     return Api(client, token)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One daphne child for the SDK tests of the run (started on first use)."""
+    with live_server(media_root=tmp_path_factory.mktemp("live-media")) as running:
+        yield running
+
+
+class _FastTime:
+    """The SDK polls every 3 s; tests let it poll quickly (this is not a timing assertion)."""
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds):
+        time.sleep(min(seconds, 0.05))
+
+
+@pytest.fixture
+def fast_sdk_polling(monkeypatch):
+    monkeypatch.setattr(client_v1, "time", _FastTime())
+
+
+@pytest.fixture
+def sdk(server, token):
+    return ClientSet(server.host, server.port, PasswordAuth(token)).v1

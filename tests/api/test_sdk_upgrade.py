@@ -1,58 +1,17 @@
 """The official SDK (obshell 0.0.9) against a real server: uploads, checks, upgrades to SUCCEED, failures,
 operators and every refusal, end to end over HTTP with v2 auth."""
 
-import time
-
 import pytest
-from obshell import ClientSet
-from obshell.auth.password import PasswordAuth
-from obshell.service import client_v1
 from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
 
 from tests.api.helpers import DEP_YAML, TARGET_BUILD, TARGET_RELEASE, TARGET_VERSION, write_target_rpms
-from tests.api.liveserver import live_server
-from tests.factories import make_cluster
 from upgrades.backends.faults import fault_inject
 from upgrades.models import Dag, Package
 from upgrades.packages.rpmwriter import oceanbase_package_files, write_rpm
-from upgrades.security.tokens import token_create
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.usefixtures("fast_sdk_polling")]
 
 BIG = 11 * 1024 * 1024
-
-
-class _FastTime:
-    """The SDK polls every 3 s; tests let it poll quickly (this is not a timing assertion)."""
-
-    def __getattr__(self, name):
-        return getattr(time, name)
-
-    @staticmethod
-    def sleep(seconds):
-        time.sleep(min(seconds, 0.05))
-
-
-@pytest.fixture(autouse=True)
-def _fast_sdk_polling(monkeypatch):
-    monkeypatch.setattr(client_v1, "time", _FastTime())
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with live_server(media_root=tmp_path_factory.mktemp("media")) as running:
-        yield running
-
-
-@pytest.fixture
-def cluster(db):
-    return make_cluster(zones=3)
-
-
-@pytest.fixture
-def sdk(server, cluster):
-    _, secret = token_create(cluster=cluster, label="sdk")
-    return ClientSet(server.host, server.port, PasswordAuth(secret)).v1
 
 
 @pytest.fixture(scope="module")
