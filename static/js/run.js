@@ -38,7 +38,7 @@ function parseTime(value) {
 }
 
 function clock(time) {
-  return time ? time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "—";
+  return time ? time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }) : "—";
 }
 
 function dateTime(time) {
@@ -235,6 +235,7 @@ function renderHeader() {
   progress.value = done;
   progress.setAttribute("aria-label", `${done} of ${dag.max_stage} stages done`);
   role("start-time").textContent = dateTime(parseTime(dag.start_time));
+  for (const [id, parts] of ui.rendered) parts.item.classList.toggle("is-current", state.nodes.get(id)?.seq === dag.stage);
   tickElapsed();
   renderActions();
   const failedNode = sortedNodes().find((n) => n.state === "FAILED");
@@ -717,7 +718,7 @@ function connect() {
     if (!conn.staleSince) conn.staleSince = new Date();
     conn.attempt += 1;
     const delay = Math.min(15000, 500 * 2 ** Math.min(conn.attempt - 1, 5)) * (0.8 + Math.random() * 0.4);
-    const since = conn.staleSince.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const since = conn.staleSince.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
     setConnection(conn.attempt > 2 ? "stale" : "reconnecting",
       conn.attempt > 2 ? `Stale since ${since} · reconnecting` : `Reconnecting… (stale since ${since})`);
     setTimeout(connect, delay);
@@ -811,6 +812,7 @@ function start() {
   role("locate").addEventListener("click", locateCurrent);
   role("keys-help").addEventListener("click", toggleHelp);
   role("confirm-form").addEventListener("submit", submitConfirm);
+  role("confirm-reason").addEventListener("input", () => { role("confirm-error").hidden = true; });
   role("confirm-cancel").addEventListener("click", () => role("confirm").close());
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", followHash);
