@@ -42,6 +42,18 @@ async function refresh() {
   }
 }
 
+const ACTIVE = new Set(["PENDING", "READY", "RUNNING"]);
+
+function countersMatch(dags) {
+  const shown = (name) => {
+    const el = document.querySelector(`[data-counter=${name}]`);
+    return el ? Number(el.textContent) : null;
+  };
+  const running = dags.filter((dag) => ACTIVE.has(dag.state)).length;
+  const failed = dags.filter((dag) => dag.state === "FAILED" && dag.holds_lock).length;
+  return shown("running") === running && shown("failed") === failed;
+}
+
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(refresh, 300);
@@ -51,16 +63,19 @@ function connect() {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${window.location.host}/ws/feed/`);
   socket.addEventListener("open", () => {
-    const reconnected = attempt > 0;
     attempt = 0;
     staleSince = null;
     setStatus("● live", false);
-    if (reconnected) scheduleRefresh();
   });
   socket.addEventListener("message", (event) => {
     let message = null;
     try { message = JSON.parse(event.data); } catch (error) { return; }
-    if (message && message.type === "heartbeat") return;
+    if (!message || message.type === "heartbeat" || message.type === "error") return;
+    if (message.type === "hello") {
+      // Sent on every (re)connect with the unfinished runs: refresh only if the page disagrees with it.
+      if (!countersMatch(message.dags || [])) scheduleRefresh();
+      return;
+    }
     document.dispatchEvent(new CustomEvent("feed:event", { detail: message }));
     scheduleRefresh();
   });

@@ -25,6 +25,7 @@ if (form) {
   });
   form.addEventListener("input", () => form.dispatchEvent(new Event("change")));
 
+  // A preview (or a refused start) answers with the plan: bring it into view and put focus there.
   const plan = document.getElementById("plan");
-  if (plan && window.location.hash === "#plan") plan.focus({ preventScroll: false });
+  if (plan) plan.focus();
 }

@@ -1,0 +1,230 @@
+"""The pages in real Chromium against a daphne child process: sign in, open a cluster, preview a plan, click
+Upgrade with a reason and land on the run page; the cluster list follows a run live; keyboard reachability."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CHROMIUM
+from tests.factories import make_cluster, make_user
+from tests.live.daphne_server import LiveServer, child_environment
+from tests.pages.helpers import add_community_target
+from upgrades.audit import Actor
+from upgrades.models import AuditEntry, Dag
+from upgrades.services.dags import upgrade_start
+
+# Sync ORM calls from these async tests (setup and checks only; tests only).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAPTOP = {"width": 1366, "height": 768}
+PASSWORD = "correct-horse-battery"
+DEADLINE_MS = 60_000
+
+
+def start_server(**overrides):
+    environment = child_environment(DEBUG="0", **{"EMBEDDED_WORKER": "0", **overrides})
+    return LiveServer(environment).start()
+
+
+@pytest.fixture
+def server(transactional_db):
+    live = start_server()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def working_server(transactional_db):
+    """A server whose embedded workers run upgrades quickly (a 3-zone rolling upgrade in a few seconds)."""
+    live = start_server(EMBEDDED_WORKER="1", EMBEDDED_WORKER_THREADS="2", SIMULATION_SPEED="15")
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def fleet(transactional_db):
+    add_community_target()
+    return make_cluster("alpha", zones=3, servers_per_zone=2)
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+async def new_page(browser):
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page, errors
+
+
+async def sign_in(page, server, username):
+    await page.goto(f"{server.url}/")
+    assert "/login/" in page.url
+    await page.fill("#id_username", username)
+    await page.fill("#id_password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{server.url}/")
+
+
+async def screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+async def test_sign_in_preview_and_upgrade_lands_on_the_run_page(browser, server, fleet):
+    operator = make_user("operator", username="olga", password=PASSWORD)
+    page, errors = await new_page(browser)
+    await page.goto(f"{server.url}/login/")
+    await screenshot(page, "pages-login.png")
+    await sign_in(page, server, "olga")
+    assert "olga" in await page.locator(".session").inner_text()
+    await screenshot(page, "pages-clusters.png")
+
+    await page.click("a:has-text('alpha')")
+    await page.wait_for_url(f"{server.url}/clusters/alpha/")
+    assert await page.locator(".zone").count() == 3
+    await screenshot(page, "pages-cluster.png")
+
+    await page.fill("#id_reason", "CHG-2041: move alpha to 4.2.1.1")
+    await page.click("button[value=preview]")
+    await page.wait_for_selector("#plan")
+    assert await page.locator(".checks .check-ok").count() == await page.locator(".checks li").count()
+    assert await page.locator(".nodes li").count() == 30
+    assert "4.2.1.1-101000012023110109" in await page.locator(".route").inner_text()
+    await screenshot(page, "pages-preview.png")
+    assert Dag.objects.count() == 0
+
+    await page.click("[data-upgrade-button]")
+    await page.wait_for_url(re.compile(rf"{re.escape(server.url)}/runs/\d+/$"))
+    dag = Dag.objects.get()
+    assert page.url == f"{server.url}/runs/{dag.pk}/"
+    assert dag.reason == "CHG-2041: move alpha to 4.2.1.1" and dag.started_by == operator
+    assert AuditEntry.objects.filter(dag=dag, actor_user=operator, outcome="ok").exists()
+    assert await page.locator("[data-counter=running]").inner_text() == "1"
+    await screenshot(page, "pages-run-landing.png")
+    assert errors == []
+
+
+async def test_changing_a_parameter_after_preview_disables_upgrade_until_previewed_again(browser, server, fleet):
+    make_user("operator", username="olga", password=PASSWORD)
+    page, errors = await new_page(browser)
+    await sign_in(page, server, "olga")
+    await page.goto(f"{server.url}/clusters/alpha/")
+    await page.click("button[value=preview]")
+    await page.wait_for_selector("[data-upgrade-button]")
+    assert await page.locator("[data-upgrade-button]").is_enabled()
+    await page.check("#id_mode_1")  # stop service
+    assert await page.locator("[data-upgrade-button]").is_disabled()
+    assert await page.locator("[data-stopservice-warning]").is_visible()
+    assert await page.locator("[data-preview-stale]").is_visible()
+    await page.check("#id_mode_0")
+    assert await page.locator("[data-upgrade-button]").is_enabled()
+    assert errors == []
+
+
+async def test_main_controls_are_reachable_by_keyboard(browser, server, fleet):
+    make_user("operator", username="olga", password=PASSWORD)
+    page, errors = await new_page(browser)
+    await sign_in(page, server, "olga")
+    await page.goto(f"{server.url}/clusters/alpha/")
+    await page.click("button[value=preview]")
+    await page.wait_for_selector("[data-upgrade-button]")
+    reached = []
+    for _ in range(80):  # more stops than the page has: the walk wraps around, so every control is visited
+        await page.keyboard.press("Tab")
+        reached.append(
+            await page.evaluate(
+                """() => { const el = document.activeElement;
+                   return {id: el.id, name: el.name || '', value: el.value || '', text: (el.innerText || '').trim(),
+                           outline: getComputedStyle(el).outlineStyle}; }"""
+            )
+        )
+    texts = [r["text"] for r in reached]
+    for label in ("Skip to content", "Clusters", "Runs", "Packages", "Audit", "Log out", "Preview plan", "Upgrade"):
+        assert label in texts, (label, texts)
+    ids = {r["id"] for r in reached}
+    assert {"id_package", "id_mode_0", "id_upgrade_dir", "id_freeze_server", "id_reason"} <= ids
+    assert all(r["outline"] != "none" for r in reached if r["text"] in ("Preview plan", "Upgrade"))
+    await screenshot(page, "pages-keyboard-focus.png")
+
+    # Enter on the focused Upgrade button starts the run, as a click does.
+    await page.fill("#id_reason", "keyboard only")
+    await page.focus("[data-upgrade-button]")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r".*/runs/\d+/$"))
+    assert Dag.objects.get().reason == "keyboard only"
+    assert errors == []
+
+
+async def test_other_pages_render_for_a_laptop(browser, server, fleet):
+    make_user("admin", username="ada", password=PASSWORD)
+    upgrade_start(
+        cluster=fleet, version="4.2.1.1", release="101000012023110109.el7", mode="ROLLING",
+        actor=Actor.system("token ci-pipeline"), reason="nightly fleet upgrade",
+    )  # fmt: skip
+    page, errors = await new_page(browser)
+    await sign_in(page, server, "ada")
+    for path, name, heading in (
+        ("/", "pages-clusters-maintenance.png", "Clusters"),
+        ("/runs/", "pages-runs.png", "Runs"),
+        ("/packages/", "pages-packages.png", "Packages"),
+        ("/audit/", "pages-audit.png", "Audit log"),
+        ("/clusters/alpha/", "pages-cluster-admin.png", "alpha"),
+    ):
+        await page.goto(f"{server.url}{path}")
+        assert await page.locator("h1").first.inner_text() == heading
+        # Nothing overflows the laptop's width.
+        assert await page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
+        await screenshot(page, name)
+    assert errors == []
+
+
+async def test_cluster_list_and_counters_follow_a_run_live(browser, working_server, fleet):
+    make_user("viewer", username="vera", password=PASSWORD)
+    page, errors = await new_page(browser)
+    await sign_in(page, working_server, "vera")
+    await page.wait_for_selector("[data-live-status]:has-text('live')")
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+    row = page.locator("tr[data-cluster=alpha]")
+    assert "never upgraded" in await row.inner_text()
+
+    upgrade_start(
+        cluster=fleet, version="4.2.1.1", release="101000012023110109.el7", mode="ROLLING",
+        actor=Actor.system("token ci-pipeline"), reason="live list test",
+    )  # fmt: skip
+    await page.wait_for_selector("tr[data-cluster=alpha] .badge-maintenance", timeout=DEADLINE_MS)
+    await page.wait_for_function(
+        "() => document.querySelector('[data-counter=running]').textContent.trim() === '1'", timeout=DEADLINE_MS
+    )
+    await screenshot(page, "pages-clusters-live-running.png")
+    await page.wait_for_selector("tr[data-cluster=alpha] .badge-succeed", timeout=DEADLINE_MS)
+    await page.wait_for_function(
+        "() => document.querySelector('[data-counter=running]').textContent.trim() === '0'", timeout=DEADLINE_MS
+    )
+    assert "Under maintenance" not in await row.inner_text()
+    assert "4.2.1.1-101000012023110109" in await row.inner_text()
+    assert navigations == [], "the list updated in place"
+    await screenshot(page, "pages-clusters-live-done.png")
+    assert errors == []
