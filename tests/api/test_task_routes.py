@@ -218,7 +218,8 @@ def test_node_operator(api, dag):
 
 
 @pytest.mark.parametrize("servers_per_zone", [1, 10])
-def test_dag_detail_query_count_does_not_grow(client, tmp_path, django_assert_num_queries, servers_per_zone):
+def test_dag_detail_query_count_does_not_grow(client, tmp_path, django_assert_num_queries, settings,
+                                              servers_per_zone):
     cluster = make_cluster(zones=3, servers_per_zone=servers_per_zone)
     ingest_target_packages(tmp_path / "rpms")
     _, secret = token_create(cluster=cluster, label="count")
@@ -228,8 +229,9 @@ def test_dag_detail_query_count_does_not_grow(client, tmp_path, django_assert_nu
     api = Api(client, secret)
     uri = f"/api/v1/task/dag/{dag.generic_id}?show_details=true"
     api.get(uri)  # the first request also reads the key pair and records the token's use
-    # token lookup, replay-cache insert (a savepoint pair around it), dag, nodes, sub-tasks, logs
-    with django_assert_num_queries(8):
+    # token lookup, dag, nodes, sub-tasks, logs; plus the replay-cache insert and its savepoint pair when the
+    # cache is the SeenHeader table rather than Redis. The same for 3 agents as for 30.
+    with django_assert_num_queries(5 if settings.REDIS_URL else 8):
         response = api.get(uri)
     assert response.status_code == 200
     assert Dag.objects.get(pk=dag.pk).state == "SUCCEED"
