@@ -64,11 +64,8 @@ def token_lookup(secret):
     """The active token with this secret (its cluster joined), or None. One query."""
     if not isinstance(secret, str) or not secret:
         return None
-    return (
-        ApiToken.objects.select_related("cluster")
-        .filter(digest=token_digest(secret), revoked_at__isnull=True)
-        .first()
-    )
+    found = ApiToken.objects.select_related("cluster").filter(digest=token_digest(secret), revoked_at__isnull=True)
+    return next(iter(found.order_by()[:1]), None)
 
 
 def token_touch(token):
