@@ -85,3 +85,22 @@ def test_ob_info_follows_the_servers(api, cluster):
     assert data["topology"]["zone1"][0]["build_version"].startswith("4.3.0.1_101000062023110109-")
     assert data["topology"]["zone2"][0]["build_version"].startswith("4.2.1.0_")
     assert data["version"] == "4.2.1.0"
+
+
+def test_ob_info_shows_each_zone_as_it_finishes(api, cluster, tmp_path):
+    from tests.api.helpers import TARGET_BUILD, TARGET_RELEASE, TARGET_VERSION, ingest_target_packages
+    from upgrades.audit import Actor
+    from upgrades.backends.faults import fault_inject
+    from upgrades.engine.runner import run_dag_to_end
+    from upgrades.services.dags import upgrade_start
+
+    ingest_target_packages(tmp_path / "rpms")
+    fault_inject(cluster=cluster, node_name="Stop zone2")
+    dag = upgrade_start(
+        cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING", actor=Actor.system("t")
+    )
+    assert run_dag_to_end(dag.pk).state == "FAILED"
+    topology = api.get("/api/v1/ob/info").json()["data"]["obcluster_info"]["topology"]
+    assert topology["zone1"][0]["build_version"].startswith(TARGET_BUILD + "-")
+    assert topology["zone2"][0]["build_version"].startswith("4.2.1.0_100000102023092807-")
+    assert topology["zone3"][0]["build_version"].startswith("4.2.1.0_100000102023092807-")
