@@ -205,3 +205,22 @@ async def test_heartbeat_carries_the_committed_seq(dag, settings):
     frame = await communicator.receive_json_from(timeout=3)
     assert frame["type"] == "heartbeat" and frame["seq"] == 1
     await communicator.disconnect()
+
+
+async def test_replayed_frames_have_the_shape_of_pushed_events(dag):
+    await database_sync_to_async(set_dag_state)(dag.pk, "RUNNING")
+    await database_sync_to_async(append_log)(
+        (await database_sync_to_async(SubTask.objects.filter(dag=dag).first)()).pk, 'quote " and ünïcode'
+    )
+
+    def expected():
+        from upgrades.events import event_message
+        from upgrades.models import DagEvent
+
+        return [event_message(e) for e in DagEvent.objects.filter(dag=dag).order_by("seq")]
+
+    communicator = dag_communicator(dag.pk, await logged_in_headers(), query="after_seq=0")
+    await communicator.connect()
+    replay = await communicator.receive_json_from()
+    assert replay["events"] == await database_sync_to_async(expected)()
+    await communicator.disconnect()

@@ -6,7 +6,9 @@ completes, cross-origin ones by AllowedHostsOriginValidator in dashboard/asgi.py
 
 import asyncio
 import contextlib
+import random
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -18,6 +20,7 @@ from upgrades.models import Dag
 from upgrades.snapshots import dag_state
 
 DEFAULT_HEARTBEAT_SECONDS = 20.0
+LAYER_EVENT_TYPES = frozenset({"dag.event", "feed.event"})
 
 
 def _now():
@@ -27,6 +30,15 @@ def _now():
 class _LiveConsumer(AsyncJsonWebsocketConsumer):
     # None: settings.LIVE_HEARTBEAT_SECONDS, else 20 s (proxies close sockets idle for longer, e.g. 60 s).
     heartbeat_seconds = None
+
+    async def dispatch(self, message):
+        # Channels closes stale DB connections (a thread hop) before every handler; a pushed event needs no
+        # database on its normal path, and its gap fill goes through database_sync_to_async, which does that
+        # itself. With a thousand sockets on one DAG, the hop per socket per event was most of the latency.
+        if message["type"] in LAYER_EVENT_TYPES:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     def live_groups(self):
         raise NotImplementedError
@@ -49,12 +61,14 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
 
     async def _heartbeat_loop(self):
+        # Sockets that connected together must not all hit the database in the same instant.
+        await asyncio.sleep(self.heartbeat_interval * random.uniform(0.5, 1.0))
         while True:
-            await asyncio.sleep(self.heartbeat_interval)
             # Re-joining is idempotent and heals a layer that lost its groups (e.g. a Redis restart).
             with contextlib.suppress(Exception):
                 await self.join_groups()
             await self.heartbeat()
+            await asyncio.sleep(self.heartbeat_interval)
 
     async def heartbeat(self):
         raise NotImplementedError
@@ -100,6 +114,7 @@ class DagConsumer(_LiveConsumer):
         self.dag_id = int(self.scope["url_route"]["kwargs"]["dag_id"])
         self.seq = 0
         self._lock = asyncio.Lock()
+        self._advanced = asyncio.Event()
         remember_server_loop()
         # Join before reading: whatever commits while the snapshot is read arrives afterwards and is dropped
         # by seq, so nothing is lost and nothing is sent twice.
@@ -142,19 +157,33 @@ class DagConsumer(_LiveConsumer):
                 return
             if seq > self.seq + 1:
                 await self._fill_gap(seq - 1)
-            await self.send_json({**message, "type": "event"})
+            frame = message.get("frame")
+            if frame is not None:
+                await self.send(text_data=frame)  # encoded once by the publisher for every socket
+            else:
+                await self.send_json({key: value for key, value in message.items() if key != "frame"} | {"type": "event"})
             self.seq = seq
+            self._advanced.set()
 
     async def heartbeat(self):
+        # A read-only query off the shared database thread, so a thousand sockets' heartbeats run in parallel.
+        latest = await database_sync_to_async(selectors.latest_seq, thread_sensitive=False)(self.dag_id)
+        if latest is None:
+            await self.close()
+            return
+        # Events committed before the read may still be on their way through the layer; give them a moment
+        # before treating the difference as lost and reading it from the database.
+        deadline = asyncio.get_running_loop().time() + min(2.0, self.heartbeat_interval / 2)
+        while self.seq < latest and (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+            self._advanced.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._advanced.wait(), remaining)
         async with self._lock:
-            latest = await database_sync_to_async(selectors.latest_seq)(self.dag_id)
-            if latest is None:
-                await self.close()
-                return
             if latest > self.seq:
                 await self._fill_gap(latest)
                 await self._send_actions()
-            await self.send_json({"type": "heartbeat", "seq": latest, "at": _now()})
+            # Everything up to `latest` has been sent before this frame, so a client behind it lost frames.
+            await self.send_json({"type": "heartbeat", "seq": max(latest, self.seq), "at": _now()})
 
     async def _resume(self, after_seq):
         if not isinstance(after_seq, int) or isinstance(after_seq, bool):
@@ -178,9 +207,12 @@ class DagConsumer(_LiveConsumer):
         self.seq = snapshot["seq"]
 
     async def _send_replay(self, after_seq):
-        events = await database_sync_to_async(selectors.events_after)(self.dag_id, after_seq)
-        seq = events[-1]["seq"] if events else after_seq
-        await self.send_json({"type": "replay", "after_seq": after_seq, "seq": seq, "events": events})
+        frames = await database_sync_to_async(selectors.event_frames)(self.dag_id, after_seq)
+        seq = frames[-1][0] if frames else after_seq
+        events = ", ".join(text for _, text in frames)
+        await self.send(
+            text_data=f'{{"type": "replay", "after_seq": {after_seq}, "seq": {seq}, "events": [{events}]}}'
+        )
         self.seq = max(seq, after_seq)
         await self._send_actions()
 
@@ -188,10 +220,10 @@ class DagConsumer(_LiveConsumer):
         if up_to - self.seq > self.resume_max_events:
             await self._send_snapshot()
             return
-        events = await database_sync_to_async(selectors.events_after)(self.dag_id, self.seq, up_to=up_to)
-        for event in events:
-            await self.send_json(event)
-            self.seq = event["seq"]
+        frames = await database_sync_to_async(selectors.event_frames)(self.dag_id, self.seq, up_to=up_to)
+        for seq, text in frames:
+            await self.send(text_data=text)
+            self.seq = seq
 
     async def _send_actions(self):
         actions = await database_sync_to_async(selectors.dag_actions)(self.dag_id)

@@ -14,10 +14,12 @@ the database.
 """
 
 import asyncio
+import json
 import logging
 import threading
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,9 @@ def publish_dag_event(message):
     """Send one committed event to its DAG's group (and dag.created/dag.updated to the feed group)."""
     if message["kind"] in ACTION_KINDS:
         message = {**message, "actions": _actions_for(message["dag_id"])}
-    sends = [(dag_group(message["dag_id"]), {**message, "type": "dag.event"})]
+    # The client frame is encoded here once, not once per watching socket.
+    frame = json.dumps({**message, "type": "event"}, cls=DjangoJSONEncoder)
+    sends = [(dag_group(message["dag_id"]), {**message, "type": "dag.event", "frame": frame})]
     if message["kind"] in FEED_KINDS:
         sends.append((FEED_GROUP, {**message, "type": "feed.event"}))
     _run_on_layer_loop(_group_send_all(sends))
