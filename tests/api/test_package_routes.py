@@ -140,3 +140,26 @@ def test_delete_refused_while_an_unfinished_dag_needs_it(api, tmp_path, cluster)
     assert Package.objects.filter(pk=ce.pk).exists()
     Dag.objects.filter(pk=dag.pk).update(is_finished=True, holds_lock=False, state="SUCCEED")
     assert api.call("DELETE", f"/api/v1/upgrade/package/{ce.pk}").status_code == 200
+
+
+@pytest.mark.parametrize("enforce_csrf", [False, True])
+def test_session_operator_uploads_on_the_prefixed_route(tmp_path, cluster, enforce_csrf):
+    from django.middleware.csrf import get_token
+    from django.test import Client, RequestFactory
+
+    from tests.factories import make_user
+
+    client = Client(enforce_csrf_checks=enforce_csrf)
+    client.force_login(make_user("operator"))
+    headers = {}
+    if enforce_csrf:
+        token = get_token(RequestFactory().get("/"))
+        client.cookies["csrftoken"] = token
+        headers["HTTP_X_CSRFTOKEN"] = token
+    libs = write_target_rpms(tmp_path)[1]
+    data, content_type = multipart(libs)
+    response = client.generic(
+        "POST", f"/clusters/{cluster.name}/api/v1/upgrade/package", data=data, content_type=content_type, **headers
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["Name"] == "oceanbase-ce-libs"

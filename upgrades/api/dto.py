@@ -7,7 +7,7 @@ has about 9,000 sub-tasks and tens of thousands of log lines.
 
 from collections import defaultdict
 
-from upgrades.api.gotime import ZERO_TIME, go_time
+from upgrades.api.gotime import ZERO_TIME, GoTimes, go_time
 from upgrades.models import Node, SubTask, TaskLog
 from upgrades.models.dag import State
 
@@ -48,7 +48,7 @@ def _task_logs(state, lines):
     return list(lines)
 
 
-def _sub_task_dict(row, logs):
+def _sub_task_dict(row, logs, times=go_time):
     (pk, _node_id, name, state, operator, start, end, execute_times, ip, port) = row
     return {
         "id": f"1{pk}",
@@ -56,8 +56,8 @@ def _sub_task_dict(row, logs):
         "name": name,
         "state": state,
         "operator": operator,
-        "start_time": go_time(start),
-        "end_time": go_time(end),
+        "start_time": times(start),
+        "end_time": times(end),
         "additional_data": None,
         "execute_times": execute_times,
         "execute_agent": {"ip": ip or "", "port": port or 0},
@@ -113,9 +113,10 @@ def dag_details(dags, *, show_details):
     sub_rows = SubTask.objects.filter(dag_id__in=ids).order_by("id").values_list(*_SUB_TASK_FIELDS)
     log_filter = {"sub_task__dag_id": ids[0]} if len(ids) == 1 else {"sub_task__dag_id__in": ids}
     logs = _logs_by_sub_task(log_filter)
+    times = GoTimes()
     subs_by_node = defaultdict(list)
     for row in sub_rows:
-        subs_by_node[row[1]].append(_sub_task_dict(row, logs))
+        subs_by_node[row[1]].append(_sub_task_dict(row, logs, times))
     nodes_by_dag = defaultdict(list)
     for row in node_rows:
         nodes_by_dag[row[1]].append(_node_dict(row, subs_by_node.get(row[0], [])))

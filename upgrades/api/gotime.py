@@ -9,8 +9,8 @@ from django.utils import timezone
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def _offset(dt):
-    offset = dt.utcoffset()
+def _offset(local):
+    offset = local.utcoffset()
     if not offset:
         return "Z"
     minutes = int(offset.total_seconds()) // 60
@@ -19,19 +19,44 @@ def _offset(dt):
     return f"{sign}{hours:02d}:{minutes:02d}"
 
 
-def go_time(dt, *, nanos=None):
-    """Format an aware datetime; `nanos` (0..999999999) replaces the microsecond fraction when given."""
-    if dt is None:
-        return ZERO_TIME
-    local = timezone.localtime(dt) if timezone.is_aware(dt) else dt.replace(tzinfo=UTC)
-    fraction = nanos if nanos is not None else local.microsecond * 1000
-    text = local.strftime("%Y-%m-%dT%H:%M:%S")
+def _format(local, fraction):
+    text = (
+        f"{local.year:04d}-{local.month:02d}-{local.day:02d}T"
+        f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
+    )
     if fraction:
         text += "." + f"{fraction:09d}".rstrip("0")
     return text + _offset(local)
 
 
+class GoTimes:
+    """Formats many datetimes in the current zone; a DAG detail formats thousands, so the zone is looked up
+    once and repeated values are formatted once."""
+
+    def __init__(self):
+        self.zone = timezone.get_current_timezone()
+        self.seen = {}
+
+    def __call__(self, dt):
+        if dt is None:
+            return ZERO_TIME
+        text = self.seen.get(dt)
+        if text is None:
+            aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+            text = _format(aware.astimezone(self.zone), aware.microsecond * 1000)
+            self.seen[dt] = text
+        return text
+
+
+def go_time(dt, *, nanos=None):
+    """Format one datetime; `nanos` (0..999999999) replaces the microsecond fraction when given."""
+    if dt is None:
+        return ZERO_TIME
+    aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    local = aware.astimezone(timezone.get_current_timezone())
+    return _format(local, nanos if nanos is not None else local.microsecond * 1000)
+
+
 def go_now():
-    ns = time.time_ns()
-    seconds, nanos = divmod(ns, 1_000_000_000)
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
     return go_time(datetime.fromtimestamp(seconds, tz=UTC), nanos=nanos)

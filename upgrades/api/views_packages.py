@@ -39,7 +39,7 @@ class PackageUploadView(ObshellView):
         upload = self._uploaded_file(django_request)
         try:
             package, _created = package_ingest(
-                path=Path(upload.temporary_file_path()),
+                fileobj=upload,
                 filename=Path(upload.name).name,
                 allowed_names=packages.allowed_names(cluster),
                 actor=self.caller.actor,
@@ -64,7 +64,7 @@ class PackageUploadView(ObshellView):
                 except MultiPartParserError as exc:
                     raise _form_error(str(exc)) from None
         upload = files.get("file")
-        if upload is None or not hasattr(upload, "temporary_file_path"):
+        if upload is None:
             for other in files.values():
                 other.close()
             raise _form_error("http: no such file")
