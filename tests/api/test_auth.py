@@ -200,7 +200,7 @@ def test_failures_are_audited_without_the_secret(api):
 def test_failures_are_throttled_but_a_valid_token_is_not(api, settings, monkeypatch):
     settings.API_AUTH_FREE_FAILURES = 2
     delays = []
-    monkeypatch.setattr("upgrades.security.authenticate.time.sleep", delays.append)
+    monkeypatch.setattr("upgrades.api.middleware.time.sleep", delays.append)
     for _ in range(4):
         assert api.get("/api/v1/ob/info", password="ocs_wrong").status_code == 401
     assert delays and all(d > 0 for d in delays) and len(delays) == 2

@@ -4,8 +4,9 @@
   so a large upload that started in time is not refused for taking long. An ASGI server that calls the
   application as soon as the headers are in (uvicorn) gets the time stamped by `stamp_receipt_time`. daphne
   calls the application only after Twisted has buffered the whole body, so under daphne the time is taken
-  by Twisted when the headers are complete and carried in an internal header, which is always overwritten
-  (a client cannot set it) and removed before Django sees the request.
+  by Twisted when the headers are complete and carried in an internal header, which is always overwritten,
+  carries a per-process nonce (so a client cannot forge it, whatever server runs the application) and is
+  removed before Django sees the request.
 * Twisted parses every multipart/form-data POST body itself before daphne passes it on, and answers a body
   it cannot parse with a bare "400 Bad Request" (no JSON, which crashes the SDK). The package upload's body
   is AES-encrypted base64 under a clear multipart Content-Type (spec 2.2): exactly such a body. Twisted's
@@ -13,20 +14,24 @@
   `parsePOSTFormSubmission`, which daphne never passes; daphne's request class gets it pinned off here.
 """
 
+import asyncio
+import secrets
 import time
 
+# Set by the envelope middleware on a throttled authentication failure; this wrapper waits that long before
+# sending the response, then drops the header.
+DELAY_HEADER = "X-OCS-Internal-Delay"
+_DELAY_HEADER_BYTES = DELAY_HEADER.lower().encode()
 RECEIVED_HEADER = b"x-ocs-internal-received-at"
-_daphne_stamps_receipt = False
+_NONCE = secrets.token_hex(16).encode()
 
 
 def patch_daphne():
-    global _daphne_stamps_receipt
     try:
         from daphne.http_protocol import WebRequest
     except ImportError:  # served by another ASGI server
         return
     if getattr(WebRequest, "_ocs_patched", False):
-        _daphne_stamps_receipt = True
         return
     # A read-only property, so Twisted's Request.__init__ cannot turn it back on.
     WebRequest._parsePOSTFormSubmission = property(lambda self: False, lambda self, value: None)
@@ -34,12 +39,11 @@ def patch_daphne():
 
     def gotLength(self, length):
         # Called by Twisted once every header is in, before any body byte is read.
-        self.requestHeaders.setRawHeaders(RECEIVED_HEADER, [repr(time.time()).encode()])
+        self.requestHeaders.setRawHeaders(RECEIVED_HEADER, [_NONCE + b" " + repr(time.time()).encode()])
         return original_got_length(self, length)
 
     WebRequest.gotLength = gotLength
     WebRequest._ocs_patched = True
-    _daphne_stamps_receipt = True
 
 
 def _received_at(scope):
@@ -47,9 +51,10 @@ def _received_at(scope):
     kept = []
     for name, value in scope.get("headers", ()):
         if name.lower() == RECEIVED_HEADER:
-            if _daphne_stamps_receipt:
+            nonce, _, seconds = value.partition(b" ")
+            if secrets.compare_digest(nonce, _NONCE):
                 try:
-                    stamp = float(value)
+                    stamp = float(seconds)
                 except ValueError:
                     stamp = None
             continue
@@ -57,14 +62,34 @@ def _received_at(scope):
     return kept, stamp
 
 
+def _delaying(send):
+    async def delayed_send(message):
+        if message.get("type") == "http.response.start":
+            delay = 0.0
+            headers = []
+            for name, value in message.get("headers", ()):
+                if name.lower() == _DELAY_HEADER_BYTES:
+                    delay = float(value)
+                    continue
+                headers.append((name, value))
+            if delay:
+                message = {**message, "headers": headers}
+                await asyncio.sleep(delay)
+        await send(message)
+
+    return delayed_send
+
+
 def stamp_receipt_time(app):
+    """The HTTP application wrapper: receipt time in the scope, and late answers for throttled failures."""
     patch_daphne()
 
     async def application(scope, receive, send):
         if scope.get("type") == "http":
             now = time.time()
             headers, stamp = _received_at(scope)
-            scope = {**scope, "headers": headers, "ocs_received_at": stamp or now}
+            scope = {**scope, "headers": headers, "ocs_received_at": stamp or now, "ocs_can_delay": True}
+            send = _delaying(send)
         await app(scope, receive, send)
 
     return application

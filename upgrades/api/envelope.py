@@ -19,7 +19,7 @@ TRACE_HEADER = "HTTP_X_OBSHELL_TRACE_ID"
 # /api/... and the per-cluster mirror /clusters/<name>/api/...
 API_PATH_RE = re.compile(r"^(?:/clusters/(?P<cluster>[-a-zA-Z0-9_]+))?/api/")
 # The OpenAPI document is served as a plain document, not wrapped: tools read it as OpenAPI.
-PLAIN_PATHS = ("/api/schema",)
+PLAIN_PATHS = frozenset({"/api/schema"})
 
 # obshell builds its crash answer once at start, so its timestamp is the process start time (spec 1.1).
 PROCESS_STARTED = go_now()
@@ -28,7 +28,7 @@ UNEXPECTED = ObshellError("Common.Unexpected", "Unexpected error: Internal Serve
 
 
 def is_api_path(path):
-    return bool(API_PATH_RE.match(path)) and not path.startswith(PLAIN_PATHS)
+    return bool(API_PATH_RE.match(path)) and path not in PLAIN_PATHS
 
 
 def begin(request):

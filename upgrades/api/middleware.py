@@ -1,8 +1,10 @@
 """Every response under /api/ (and /clusters/<name>/api/) is obshell's JSON envelope, whatever produced it."""
 
 import logging
+import time
 
 from upgrades.api import envelope
+from upgrades.api.asgi import DELAY_HEADER
 from upgrades.errors import ObshellError
 
 logger = logging.getLogger(__name__)
@@ -21,6 +23,15 @@ def _replacement(response):
     return None
 
 
+def _answer_late(request, response, delay):
+    """A throttled authentication failure: under ASGI the wrapper in upgrades.api.asgi waits before sending
+    (without holding the worker thread that runs sync views); elsewhere the thread waits."""
+    if getattr(request, "scope", None) is not None and request.scope.get("ocs_can_delay"):
+        response[DELAY_HEADER] = f"{delay:.3f}"
+    else:
+        time.sleep(delay)
+
+
 class ApiEnvelopeMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -29,7 +40,13 @@ class ApiEnvelopeMiddleware:
         if not envelope.is_api_path(request.path):
             return self.get_response(request)
         envelope.begin(request)
-        response = self.get_response(request)
+        response = self._enveloped(request, self.get_response(request))
+        delay = getattr(request, "ocs_auth_delay", 0)
+        if delay:
+            _answer_late(request, response, delay)
+        return response
+
+    def _enveloped(self, request, response):
         if getattr(response, "ocs_envelope", False):
             return response
         error = _replacement(response)

@@ -186,6 +186,6 @@ def authenticate(request, *, cluster_name=None):
             reason=f"{exc.err_code}: {exc.message}",
             detail={"method": request.method, "path": request.path, "errCode": exc.err_code, "throttled": delay > 0},
         )
-        if delay:
-            time.sleep(delay)
+        # Answered late by the envelope middleware (asynchronously under ASGI, so other requests never wait).
+        request.ocs_auth_delay = delay
         raise
