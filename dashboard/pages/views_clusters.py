@@ -37,7 +37,7 @@ def _render_cluster(request, cluster, *, form=None, plan=None, refusal=None, not
         context["tokens"] = list(cluster.api_tokens.select_related("created_by").order_by("revoked_at", "-created_at"))
     context.update(extra)
     if plan is not None:
-        context["failed_checks"] = sum(1 for check in plan.checks if check.ok is False)
+        context["failed_checks"] = [check for check in plan.checks if check.ok is False]
         context["skipped_checks"] = sum(1 for check in plan.checks if check.ok is None)
     context.update(
         form=form or UpgradeForm(cluster=cluster),

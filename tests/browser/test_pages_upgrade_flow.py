@@ -197,6 +197,18 @@ async def test_other_pages_render_for_a_laptop(browser, server, fleet):
         # Nothing overflows the laptop's width.
         assert await page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
         await screenshot(page, name)
+
+    make_cluster("small", zones=2)
+    await page.goto(f"{server.url}/clusters/small/")
+    assert await page.locator("#id_mode_1").is_checked(), "2 zones: stop service is the default"
+    await page.check("#id_mode_0")
+    await page.click("button[value=preview]")
+    await page.wait_for_selector("#plan")
+    failed = page.locator(".checks li.check-failed")
+    assert await failed.count() == 1
+    assert "OB.Upgrade.UnableToRollingUpgrade" in await failed.inner_text()
+    assert await page.locator("[data-upgrade-button]").count() == 0
+    await screenshot(page, "pages-preview-failed.png")
     assert errors == []
 
 

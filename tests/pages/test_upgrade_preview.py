@@ -55,7 +55,7 @@ def test_failed_check_is_marked_with_its_err_code_and_fix_and_blocks_upgrade(cli
     assert "How to fix:" in failed and "STOPSERVICE" in failed
     assert "data-upgrade-button" not in html
     assert "Fix the failed checks listed below" in html
-    assert "1 of 20 pre-checks failed" in html
+    assert "1 of 20 pre-checks failed: Zones for a rolling upgrade." in html
 
 
 def test_stop_service_preview_on_a_small_cluster_passes(client, as_role, target):
