@@ -1,6 +1,7 @@
 """Filtering and exporting the run history and the audit log (shared by their views and their CSV exports)."""
 
 import csv
+import re
 from datetime import datetime, time, timedelta
 
 from django.http import StreamingHttpResponse
@@ -12,6 +13,7 @@ from upgrades.models.dag import State
 ACTIVE_STATES = (State.PENDING, State.READY, State.RUNNING)
 # Keys never rendered from an audit entry's detail, whatever a writer put there.
 SECRET_KEY_PARTS = ("password", "secret", "digest", "private", "authorization", "credential")
+HEX_DIGEST = re.compile(r"^[0-9a-f]{40,}$")
 
 
 def _day_bounds(form):
@@ -107,11 +109,17 @@ def safe_detail(detail):
     return detail
 
 
-def detail_text(detail):
+def _shorten(value):
+    text = str(value)
+    return text[:12] + "…" if HEX_DIGEST.match(text) else text
+
+
+def detail_text(detail, *, short=False):
+    """key=value pairs; `short` abbreviates long hex digests for the page (the CSV keeps them whole)."""
     detail = safe_detail(detail or {})
     if not isinstance(detail, dict):
         return str(detail)
-    return ", ".join(f"{key}={value}" for key, value in detail.items())
+    return ", ".join(f"{key}={_shorten(value) if short else value}" for key, value in detail.items())
 
 
 def _cell(value):

@@ -43,6 +43,6 @@ def audit_list(request):
         return history.csv_response(f"audit-{_stamp()}.csv", history.AUDIT_CSV_HEADER, history.audit_csv_rows(entries))
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     for entry in page.object_list:
-        entry.detail_text = history.detail_text(entry.detail)
+        entry.detail_text = history.detail_text(entry.detail, short=True)
     context = {"form": form, "page": page, "query": _querystring(request), "filtered": bool(_querystring(request))}
     return render(request, "pages/audit.html", context)

@@ -77,3 +77,13 @@ def test_filter_choices_list_known_actions_and_clusters(client, as_role, entries
     as_role("viewer")
     html = client.get("/audit/").content.decode()
     assert '<option value="upgrade.start">' in html and '<option value="beta">' in html
+
+
+def test_page_abbreviates_digests_and_csv_keeps_them_whole(client, as_role, db):
+    digest = "ab" * 32
+    audit(actor=Actor.system("seed"), action="package.upload", detail={"sha256": digest, "package": "x.rpm"})
+    as_role("viewer")
+    html = client.get("/audit/").content.decode()
+    assert f"sha256={digest[:12]}…" in html and digest not in html
+    text = b"".join(client.get("/audit/?format=csv").streaming_content).decode()
+    assert f"sha256={digest}" in text
