@@ -12,7 +12,9 @@ MODE_CHOICES = [("ROLLING", "Rolling (recommended)"), ("STOPSERVICE", "Stop serv
 
 def upgrade_targets(cluster):
     """Packages of the edition's target name that are newer than every build the cluster runs, newest first."""
-    builds = [split_server_build(b) for b in Server.objects.filter(cluster=cluster).values_list("build_version", flat=True)]
+    builds = [
+        split_server_build(b) for b in Server.objects.filter(cluster=cluster).values_list("build_version", flat=True)
+    ]
     current = max((build_version_key(join_build_version(v, b)) for v, b in builds), default=None)
     candidates = []
     for package in Package.objects.filter(name=cluster.target_package_name):
@@ -41,7 +43,9 @@ class UpgradeForm(forms.Form):
         help_text="Where agents unpack the packages. Empty: obshell's default under the agent's home.",
     )
     freeze_server = forms.BooleanField(
-        label="Minor freeze before stopping servers", required=False, help_text="Adds a freeze stage before each restart."
+        label="Minor freeze before stopping servers",
+        required=False,
+        help_text="Adds a freeze stage before each restart.",
     )
     reason = forms.CharField(
         label="Reason",

@@ -194,4 +194,15 @@ def audit_csv_rows(entries):
         ]
 
 
-AUDIT_CSV_HEADER = ["at", "actor", "action", "cluster", "run", "outcome", "reason", "source_address", "trace_id", "detail"]
+AUDIT_CSV_HEADER = [
+    "at",
+    "actor",
+    "action",
+    "cluster",
+    "run",
+    "outcome",
+    "reason",
+    "source_address",
+    "trace_id",
+    "detail",
+]

@@ -20,7 +20,7 @@ def servers_prefetch():
 
 
 def _build_label(build_version):
-    """"4.2.1.0_100000102023092807" -> "4.2.1.0-100000102023092807" (obshell's VERSION-RELEASE form)."""
+    """A server build in obshell's VERSION-RELEASE form: 4.2.1.0_100000102023092807 -> 4.2.1.0-100000102023092807."""
     return build_version.replace("_", "-", 1)
 
 

@@ -84,7 +84,9 @@ def _upgrade(request, cluster):
     try:
         dag = upgrade_start(cluster=cluster, actor=actor, reason=reason, **params)
     except ObshellError as error:
-        return _render_cluster(request, cluster, form=form, plan=plan, refusal=error, status=409 if error.status >= 500 else error.status)
+        return _render_cluster(
+            request, cluster, form=form, plan=plan, refusal=error, status=409 if error.status >= 500 else error.status
+        )
     messages.success(request, f"Upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
     return redirect(f"/runs/{dag.pk}/")
 
@@ -95,9 +97,13 @@ def token_create_view(request, name):
     cluster = get_object_or_404(Cluster, name=name)
     form = TokenCreateForm(request.POST)
     if not form.is_valid():
-        return _render_cluster(request, cluster, token_error="A token needs a label of at most 100 characters.", status=400)
+        return _render_cluster(
+            request, cluster, token_error="A token needs a label of at most 100 characters.", status=400
+        )
     actor = Actor.for_user(request.user, source_address=source_address(request))
-    token, secret = token_create(cluster=cluster, label=form.cleaned_data["label"], created_by=request.user, actor=actor)
+    token, secret = token_create(
+        cluster=cluster, label=form.cleaned_data["label"], created_by=request.user, actor=actor
+    )
     # Rendered, not redirected: the secret exists only in this response and must not be cached anywhere.
     response = _render_cluster(request, cluster, new_token=token, new_token_secret=secret)
     add_never_cache_headers(response)

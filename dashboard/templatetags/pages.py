@@ -81,7 +81,12 @@ def filesize(size):
     return f"{size:.1f} GiB"
 
 
-NAV_SECTIONS = {"clusters": ("/", "/clusters/"), "runs": ("/runs/",), "packages": ("/packages/",), "audit": ("/audit/",)}
+NAV_SECTIONS = {
+    "clusters": ("/", "/clusters/"),
+    "runs": ("/runs/",),
+    "packages": ("/packages/",),
+    "audit": ("/audit/",),
+}
 
 
 @register.simple_tag(takes_context=True)
@@ -90,5 +95,7 @@ def nav_current(context, section):
     request = context.get("request")
     path = request.path if request else ""
     prefixes = NAV_SECTIONS[section]
-    current = path == "/" if section == "clusters" and path == "/" else any(p != "/" and path.startswith(p) for p in prefixes)
+    current = (
+        path == "/" if section == "clusters" and path == "/" else any(p != "/" and path.startswith(p) for p in prefixes)
+    )
     return mark_safe(' aria-current="page"') if current else ""

@@ -24,7 +24,7 @@ def runs(target):
     made = {}
     for name, mode, user, reason in (
         ("alpha", "ROLLING", alice, "CHG-1 bug fixes"),
-        ("beta", "STOPSERVICE", bob, "=HYPERLINK(\"x\")"),
+        ("beta", "STOPSERVICE", bob, '=HYPERLINK("x")'),
         ("gamma", "ROLLING", bob, "CHG-3 security"),
     ):
         cluster = make_cluster(name)
@@ -38,7 +38,10 @@ def runs(target):
         state=State.FAILED, created_at=now - timedelta(days=2), end_time=now - timedelta(days=2) + timedelta(seconds=95)
     )
     Dag.objects.filter(pk=made["gamma"].pk).update(
-        state=State.SUCCEED, holds_lock=False, is_finished=True, end_time=made["gamma"].created_at + timedelta(seconds=3725)
+        state=State.SUCCEED,
+        holds_lock=False,
+        is_finished=True,
+        end_time=made["gamma"].created_at + timedelta(seconds=3725),
     )
     return made
 
@@ -102,7 +105,7 @@ def test_csv_export_honours_filters_and_neutralises_formulas(client, as_role, ru
     assert beta["id"] == runs["beta"].generic_id and beta["mode"] == "STOPSERVICE" and beta["state"] == "FAILED"
     assert beta["from_version"] == "4.2.1.0-100000102023092807" and beta["actor"] == "user bob"
     assert beta["duration_seconds"] == "95"
-    assert beta["reason"] == "'=HYPERLINK(\"x\")"
+    assert beta["reason"] == '\'=HYPERLINK("x")'
 
 
 def test_empty_states(client, as_role):

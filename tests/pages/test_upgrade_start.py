@@ -11,7 +11,13 @@ pytestmark = pytest.mark.django_db
 
 
 def form_data(target, **overrides):
-    data = {"package": target.pk, "mode": "ROLLING", "upgrade_dir": "", "freeze_server": "", "reason": "CHG-42: bug fixes"}
+    data = {
+        "package": target.pk,
+        "mode": "ROLLING",
+        "upgrade_dir": "",
+        "freeze_server": "",
+        "reason": "CHG-42: bug fixes",
+    }
     data.update(overrides)
     return data
 
@@ -66,7 +72,11 @@ def test_refused_start_shows_err_code_and_creates_no_dag(client, as_role, cluste
     key = previewed_key(client, cluster, data)
     # Someone else (a script through the API) takes the cluster between the preview and the click.
     holder = upgrade_start(
-        cluster=cluster, version="4.2.1.1", release=target.release_distribution, mode="ROLLING", actor=Actor.system("ci")
+        cluster=cluster,
+        version="4.2.1.1",
+        release=target.release_distribution,
+        mode="ROLLING",
+        actor=Actor.system("ci"),
     )
     response = start(client, cluster, data, key=key)
     html = response.content.decode()
