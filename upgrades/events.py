@@ -22,12 +22,35 @@ def emit(dag_id, kind, payload):
     return event
 
 
-def _next_seq(dag_id):
+def emit_many(dag_id, events):
+    """emit() for several (kind, payload) pairs of one DAG at once: consecutive seqs, one UPDATE and one
+    INSERT, one on-commit publish per event in seq order."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("emit_many() must be called inside transaction.atomic()")
+    events = list(events)
+    if not events:
+        return []
+    last = _next_seq(dag_id, count=len(events))
+    at = timezone.now()
+    rows = DagEvent.objects.bulk_create(
+        [
+            DagEvent(dag_id=dag_id, seq=last - len(events) + i, kind=kind, payload=payload, at=at)
+            for i, (kind, payload) in enumerate(events, start=1)
+        ]
+    )
+    messages = [event_message(row) for row in rows]
+    transaction.on_commit(lambda: [_publish(message) for message in messages])
+    return rows
+
+
+def _next_seq(dag_id, count=1):
     """Bump and read Dag.last_seq in one statement (UPDATE ... RETURNING: SQLite >= 3.35, PostgreSQL)."""
     connection = transaction.get_connection()
     table = connection.ops.quote_name(Dag._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq", [dag_id])
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq", [count, dag_id]
+        )
         row = cursor.fetchone()
     if row is None:
         raise Dag.DoesNotExist(f"no DAG {dag_id}")

@@ -104,7 +104,7 @@ def step_until(dag, predicate, *, limit=10_000):
     """Drive the DAG with an in-process worker one step at a time until predicate(dag) holds."""
     from upgrades.engine.worker import Worker
 
-    worker = Worker(name="test-steps", dag_ids=[dag.pk])
+    worker = Worker(name="test-steps", dag_ids=[dag.pk], chain=False)
     for _ in range(limit):
         dag.refresh_from_db()
         if predicate(dag):

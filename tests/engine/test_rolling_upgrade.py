@@ -14,7 +14,7 @@ OLD_BUILD_VERSION = f"{OLD_VERSION}_{OLD_BUILD}"
 
 def drive(dag, on_node_started):
     """Run the DAG one worker step at a time, calling on_node_started(node) as each node's sub-tasks go READY."""
-    worker = Worker(name="test", dag_ids=[dag.pk])
+    worker = Worker(name="test", dag_ids=[dag.pk], chain=False)
     seen = set()
     for _ in range(10_000):
         dag.refresh_from_db()

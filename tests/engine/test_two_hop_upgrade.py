@@ -33,7 +33,7 @@ def test_two_hops_pass_through_the_barrier_build(mode):
     )
 
     builds_at_second_hop = None
-    worker = Worker(name="test", dag_ids=[dag.pk])
+    worker = Worker(name="test", dag_ids=[dag.pk], chain=False)
     for _ in range(10_000):
         if dag.state in (State.SUCCEED, State.FAILED):
             break

@@ -106,22 +106,26 @@ class Step:
     def address(self):
         return f"{self.ctx.sub_task.agent_ip}:{self.ctx.sub_task.agent_port}"
 
-    def _agents(self):
-        return list(
-            Server.objects.filter(cluster_id=self.dag.cluster_id).order_by("zone__position", "id").values_list("id", "ip", "agent_port")
-        )
+    def _first_agent_on_host(self):
+        """(server id, agent port) of the first agent with this IP in all_agent (zone) order. Agents do not
+        change during a run, so the answer is kept with the DAG for the run's later host-level steps."""
+        hosts = self.dag.__dict__.setdefault("_first_agent_by_ip", {})
+        if self.ip not in hosts:
+            hosts[self.ip] = (
+                Server.objects.filter(cluster_id=self.dag.cluster_id, ip=self.ip)
+                .order_by("zone__position", "id")
+                .values_list("id", "agent_port")
+                .first()
+            )
+        return hosts[self.ip]
 
     def first_agent_on_host(self):
-        for server_id, ip, _port in self._agents():
-            if ip == self.ip:
-                return server_id == self.ctx.sub_task.server_id
-        return True
+        first = self._first_agent_on_host()
+        return first is None or first[0] == self.ctx.sub_task.server_id
 
     def first_agent_on_host_address(self):
-        for _id, ip, port in self._agents():
-            if ip == self.ip:
-                return f"{ip}:{port}"
-        return self.address
+        first = self._first_agent_on_host()
+        return f"{self.ip}:{first[1]}" if first else self.address
 
     def hops(self):
         route = self.dag.route or []

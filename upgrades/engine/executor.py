@@ -11,7 +11,7 @@ from django.utils import timezone
 from upgrades.backends import StepFailed, backend_for
 from upgrades.engine import transitions as t
 from upgrades.engine.scheduler import advance_locked, dag_advance
-from upgrades.models import Node, Server, TaskLog
+from upgrades.models import TaskLog
 from upgrades.models.dag import Operator
 
 logger = logging.getLogger(__name__)
@@ -128,10 +128,12 @@ class RunContext:
 
 
 def execute(worker, sub_task):
-    """Run a sub-task the worker has claimed, to SUCCEED or FAILED (or hand it back), then advance its DAG."""
-    node = Node.objects.select_related("dag__cluster").get(pk=sub_task.node_id)
-    dag = node.dag
-    server = Server.objects.filter(pk=sub_task.server_id).first() if sub_task.server_id else None
+    """Run a sub-task the worker has claimed, to SUCCEED or FAILED (or hand it back), then advance its DAG.
+    Returns the next sub-task of the same DAG this worker claimed in the finishing transaction, or None."""
+    # The claim loaded the node and server; the DAG's frozen part (plan, route, versions) never changes.
+    node = sub_task.node
+    server = sub_task.server
+    dag = worker.frozen_dag(sub_task.dag_id)
     backend = backend_for(dag.cluster)
     rolling_back = sub_task.operator == Operator.ROLLBACK
     phase = TaskLog.Phase.ROLLBACK if rolling_back else TaskLog.Phase.RUN
@@ -159,8 +161,7 @@ def execute(worker, sub_task):
         except SubTaskTimedOut:
             ctx.log(t.TIMEOUT_LINE)
             succeeded = False
-        finish(worker, sub_task, succeeded=succeeded, logs=ctx.pending, phase=ctx.phase)
-        return
+        return finish(worker, sub_task, succeeded=succeeded, logs=ctx.pending, phase=ctx.phase)
     except LeaseLost:
         logger.info("sub-task %s: lease lost (cancelled or reaped); stopping", sub_task.pk)
     except WorkerStopping:
@@ -170,14 +171,21 @@ def execute(worker, sub_task):
     except Exception as exc:
         logger.exception("sub-task %s failed unexpectedly", sub_task.pk)
         ctx.log(f"[Common.Unexpected]: {exc}", TaskLog.Level.ERROR)
-        finish(worker, sub_task, succeeded=False, logs=ctx.pending, phase=ctx.phase)
-        return
+        return finish(worker, sub_task, succeeded=False, logs=ctx.pending, phase=ctx.phase)
     dag_advance(sub_task.dag_id)
+    return None
 
 
 def finish(worker, sub_task, *, succeeded, logs, phase):
-    """End the attempt and advance its DAG in one transaction (one commit per finished sub-task)."""
+    """End the attempt, advance its DAG and claim this worker's next sub-task of it, in one transaction (one
+    commit per sub-task while a DAG has work)."""
     with transaction.atomic():
         dag = t.lock_dag(sub_task.dag_id)
-        if t.subtask_finish_locked(sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase):
-            advance_locked(dag)
+        if not t.subtask_finish_locked(
+            sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase
+        ):
+            return None
+        advance_locked(dag)
+        if worker.stopping or not worker.chain:
+            return None
+        return t.claim_next_locked(dag, owner=worker.owner)

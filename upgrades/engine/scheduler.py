@@ -13,9 +13,10 @@ from upgrades.engine.transitions import (
     FINISHED,
     emit_dag,
     emit_node,
-    emit_sub_task,
     lock_dag,
+    sub_task_event,
 )
+from upgrades.events import emit_many
 from upgrades.models import Dag, Node, SubTask
 from upgrades.models.dag import Operator, State
 
@@ -54,15 +55,15 @@ def _advance_node(dag, node):
         _start_node(dag, node)
         return True
     if node.state == State.RUNNING:
-        states = list(SubTask.objects.filter(node=node).values_list("state", flat=True))
-        if all(state == State.SUCCEED for state in states):
+        sub_tasks = SubTask.objects.filter(node=node)
+        if sub_tasks.exclude(state__in=FINISHED).exists():
+            return False
+        if not sub_tasks.filter(state=State.FAILED).exists():
             node.state = State.SUCCEED
             node.end_time = timezone.now()
             node.save(update_fields=["state", "end_time"])
             emit_node(node)
             return True
-        if any(state in (State.PENDING, State.READY, State.RUNNING) for state in states):
-            return False
         node.state = State.FAILED
         node.end_time = timezone.now()
         node.save(update_fields=["state", "end_time"])
@@ -101,8 +102,7 @@ def _start_node(dag, node):
         for sub_task, fault in faults_take(cluster_id=dag.cluster_id, node_name=node.name, sub_tasks=sub_tasks):
             sub_task.context = {"fault": fault}
             sub_task.save(update_fields=["context"])
-    for sub_task in sub_tasks:
-        emit_sub_task(sub_task)
+    emit_many(dag.pk, [sub_task_event(sub_task) for sub_task in sub_tasks])
 
 
 def _next_stage(dag):

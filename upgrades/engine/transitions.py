@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from upgrades.events import emit
+from upgrades.events import emit, emit_many
 from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.models.dag import State
 from upgrades.snapshots import dag_state, log_entry, node_state, sub_task_state
@@ -58,13 +58,17 @@ def emit_node(node):
 
 
 def emit_sub_task(sub_task):
-    emit(sub_task.dag_id, "subtask.updated", {"sub_task": sub_task_state(sub_task)})
+    emit(sub_task.dag_id, *sub_task_event(sub_task))
 
 
-def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
-    """Write (level, text) lines for the sub-task's current attempt, one event each."""
+def sub_task_event(sub_task):
+    return ("subtask.updated", {"sub_task": sub_task_state(sub_task)})
+
+
+def write_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
+    """Insert (level, text) lines for the sub-task's current attempt; returns their log.appended events."""
     if not lines:
-        return
+        return []
     now = timezone.now()
     logs = TaskLog.objects.bulk_create(
         [
@@ -81,8 +85,11 @@ def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
     )
     if any(log.pk is None for log in logs):
         logs = list(TaskLog.objects.filter(sub_task=sub_task).order_by("-id")[: len(logs)])[::-1]
-    for log in logs:
-        emit(sub_task.dag_id, "log.appended", {"log": log_entry(log)})
+    return [("log.appended", {"log": log_entry(log)}) for log in logs]
+
+
+def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
+    emit_many(sub_task.dag_id, write_logs(sub_task, lines, phase=phase))
 
 
 def subtask_claim(*, owner, dag_ids=None):
@@ -95,28 +102,37 @@ def subtask_claim(*, owner, dag_ids=None):
     if dag_ids is not None:
         ready = ready.filter(dag_id__in=dag_ids)
     if uses_row_locks():
-        dag_candidates = list(ready.order_by("dag_id").values_list("dag_id", flat=True).distinct()[:16])
+        if dag_ids is not None and len(dag_ids) == 1:
+            dag_candidates = list(dag_ids)
+        else:
+            dag_candidates = list(ready.order_by("dag_id").values_list("dag_id", flat=True).distinct()[:16])
         for dag_id in dag_candidates:
             with transaction.atomic():
-                dag = lock_dag(dag_id, skip_locked=True)
-                if dag is None or dag.state not in ACTIVE_DAG_STATES:
-                    continue
-                sub_task = (
-                    SubTask.objects.select_for_update(skip_locked=True)
-                    .filter(dag_id=dag_id, state=State.READY)
-                    .order_by("id")
-                    .first()
-                )
-                if sub_task is not None:
-                    return _mark_running(sub_task, dag, owner)
+                # Wait for the DAG lock (held only for short writes) rather than skip it and go idle.
+                claimed = claim_next_locked(lock_dag(dag_id), owner=owner)
+                if claimed is not None:
+                    return claimed
         return None
-    for sub_task in ready.select_related("dag").order_by("id")[:4]:
+    for sub_task in ready.select_related("dag", "node", "server").order_by("id")[:4]:
         # The guarded UPDATE is the claim: a sub-task cancelled, passed or claimed meanwhile is not READY.
         with transaction.atomic():
             claimed = _mark_running(sub_task, sub_task.dag, owner, guarded=True)
             if claimed is not None:
                 return claimed
     return None
+
+
+def claim_next_locked(dag, *, owner):
+    """Claim the next READY sub-task of a DAG whose row lock this transaction holds (None if none)."""
+    if dag is None or dag.state not in ACTIVE_DAG_STATES:
+        return None
+    ready = SubTask.objects.filter(dag_id=dag.pk, state=State.READY)
+    if uses_row_locks():
+        ready = ready.select_for_update(skip_locked=True, of=("self",))
+    sub_task = ready.select_related("node", "server").order_by("id").first()
+    if sub_task is None:
+        return None
+    return _mark_running(sub_task, dag, owner, guarded=True)
 
 
 def _mark_running(sub_task, dag, owner, *, guarded=False):
@@ -156,7 +172,7 @@ def subtask_heartbeat(*, sub_task, owner, logs=(), phase=TaskLog.Phase.RUN, chan
         if updated != 1:
             return False
         sub_task.lease_expires_at = expires
-        append_logs(sub_task, logs, phase=phase)
+        emit_many(sub_task.dag_id, write_logs(sub_task, logs, phase=phase))
         if change is not None:
             change()
     return True
@@ -180,8 +196,7 @@ def subtask_finish_locked(*, sub_task, owner, succeeded, logs=(), phase=TaskLog.
         return False
     for name, value in fields.items():
         setattr(sub_task, name, value)
-    append_logs(sub_task, logs, phase=phase)
-    emit_sub_task(sub_task)
+    emit_many(sub_task.dag_id, [*write_logs(sub_task, logs, phase=phase), sub_task_event(sub_task)])
     return True
 
 
@@ -200,19 +215,19 @@ def subtask_interrupt(*, sub_task_id, owner, logs=(), phase=TaskLog.Phase.RUN, e
         if expired_only and (sub_task.lease_expires_at is None or sub_task.lease_expires_at >= timezone.now()):
             return None
         node = Node.objects.only("can_continue").get(pk=sub_task.node_id)
-        append_logs(sub_task, logs, phase=phase)
+        events = write_logs(sub_task, logs, phase=phase)
         if node.can_continue:
             sub_task.state = State.READY
             sub_task.context = {**sub_task.context, "continue": True}
-            append_logs(sub_task, [(TaskLog.Level.WARN, f"executor {owner} stopped while running; continuing")])
+            events += write_logs(sub_task, [(TaskLog.Level.WARN, f"executor {owner} stopped while running; continuing")])
         else:
             sub_task.state = State.FAILED
             sub_task.end_time = timezone.now()
-            append_logs(sub_task, [(TaskLog.Level.INFO, INTERRUPTED_LINE)])
+            events += write_logs(sub_task, [(TaskLog.Level.INFO, INTERRUPTED_LINE)])
         sub_task.lease_owner = ""
         sub_task.lease_expires_at = None
         sub_task.save(update_fields=["state", "context", "end_time", "lease_owner", "lease_expires_at"])
-        emit_sub_task(sub_task)
+        emit_many(sub_task.dag_id, [*events, sub_task_event(sub_task)])
         return sub_task.state
 
 

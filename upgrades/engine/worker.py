@@ -15,6 +15,7 @@ from django.db import DatabaseError
 from upgrades.engine import transitions as t
 from upgrades.engine.executor import WorkerCrashed, execute
 from upgrades.engine.scheduler import advance_active_dags, dag_advance
+from upgrades.models import Dag
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +29,27 @@ class Worker:
     """crash_mode: "process" (run_worker: an injected crash SIGKILLs the process) or "thread" (embedded
     and in-process: the thread abandons its lease and stops; the server keeps running)."""
 
-    def __init__(self, *, name="worker", dag_ids=None, crash_mode="thread", stop_event=None):
+    def __init__(self, *, name="worker", dag_ids=None, crash_mode="thread", stop_event=None, chain=True):
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{name}:{uuid.uuid4().hex[:8]}"
         self.dag_ids = dag_ids
         self.crash_mode = crash_mode
         self.stop_event = stop_event or threading.Event()
         self._last_reap = 0.0
         self._last_schedule = 0.0
+        self._frozen = {}
+        # chain: claim the DAG's next sub-task in the transaction that finishes one (fewer commits);
+        # without it a step runs exactly one sub-task, for callers that look at the DAG between steps.
+        self.chain = chain
+
+    def frozen_dag(self, dag_id):
+        """The DAG with its frozen plan, cached: what steps read of it (plan, route, target, upgrade dir,
+        creation time, cluster) never changes after creation."""
+        dag = self._frozen.get(dag_id)
+        if dag is None:
+            if len(self._frozen) > 64:
+                self._frozen.clear()
+            dag = self._frozen[dag_id] = Dag.objects.select_related("cluster").get(pk=dag_id)
+        return dag
 
     @property
     def stopping(self):
@@ -72,7 +87,8 @@ class Worker:
             return did
         sub_task = t.subtask_claim(owner=self.owner, dag_ids=self.dag_ids)
         if sub_task is not None:
-            execute(self, sub_task)
+            while sub_task is not None:
+                sub_task = execute(self, sub_task)
             return True
         self._last_schedule = time.monotonic()
         return advance_active_dags(self.dag_ids) or did

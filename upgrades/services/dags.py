@@ -162,8 +162,7 @@ def _create_nodes(dag, specs):
             )
             for node, spec in zip(nodes, specs, strict=True)
             for agent in spec.agents
-        ],
-        batch_size=500,
+        ]
     )
 
 
