@@ -25,6 +25,13 @@ if (form) {
   });
   form.addEventListener("input", () => form.dispatchEvent(new Event("change")));
 
+  // Stop service interrupts traffic: the final click asks once more, in words.
+  if (upgrade && upgrade.dataset.confirm) {
+    upgrade.addEventListener("click", (event) => {
+      if (!window.confirm(upgrade.dataset.confirm)) event.preventDefault();
+    });
+  }
+
   // A preview (or a refused start) answers with the plan: bring it into view and put focus there.
   const plan = document.getElementById("plan");
   if (plan) plan.focus();

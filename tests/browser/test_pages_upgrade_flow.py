@@ -240,3 +240,34 @@ async def test_cluster_list_and_counters_follow_a_run_live(browser, working_serv
     assert navigations == [], "the list updated in place"
     await screenshot(page, "pages-clusters-live-done.png")
     assert errors == []
+
+
+async def test_stop_service_asks_before_starting(browser, server, fleet):
+    make_user("operator", username="olga", password=PASSWORD)
+    make_cluster("solo", zones=1)
+    page, errors = await new_page(browser)
+    await sign_in(page, server, "olga")
+    await page.goto(f"{server.url}/clusters/solo/")
+    assert await page.locator("[data-stopservice-warning]").is_visible()
+    await page.fill("#id_reason", "maintenance window 02:00")
+    await page.click("button[value=preview]")
+    await page.wait_for_selector("[data-upgrade-button]")
+    dialogs = []
+
+    async def dismiss(dialog):
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    await page.evaluate("window.__samePage = true")
+    await page.click("[data-upgrade-button]")
+    assert dialogs and "business traffic is interrupted" in dialogs[0]
+    # Dismissed: the form was not submitted (same document, nothing created).
+    assert await page.evaluate("window.__samePage === true")
+    assert Dag.objects.count() == 0
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click("[data-upgrade-button]")
+    await page.wait_for_url(re.compile(r".*/runs/\d+/$"))
+    assert Dag.objects.get().mode == "STOPSERVICE"
+    assert errors == []

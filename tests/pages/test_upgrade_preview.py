@@ -80,3 +80,21 @@ def test_empty_state_when_no_newer_package(client, as_role, cluster):
     html = client.get(f"/clusters/{cluster.name}/").content.decode()
     assert "No newer package for this cluster" in html
     assert "add_package" in html
+
+
+def test_preview_lists_the_packages_the_run_will_use(client, as_role, cluster, target):
+    as_role("operator")
+    html = preview(client, cluster, target).content.decode()
+    assert "Packages the run will use" in html
+    assert "oceanbase-ce-4.2.1.1-101000012023110109.el7.x86_64.rpm" in html
+    assert "oceanbase-ce-libs-4.2.1.1-101000012023110109.el7.x86_64.rpm" in html
+    assert target.sha256[:16] in html
+
+
+def test_stop_service_upgrade_button_asks_for_confirmation(client, as_role, target):
+    from tests.factories import make_cluster
+
+    small = make_cluster("small", zones=1)
+    as_role("operator")
+    html = preview(client, small, target, mode="STOPSERVICE").content.decode()
+    assert 'data-confirm="Stop service upgrade of small' in html
