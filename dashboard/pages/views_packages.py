@@ -2,7 +2,9 @@
 
 from django.contrib import messages
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -55,6 +57,9 @@ def _package_upload(request):
         messages.success(request, f"Uploaded {package.rpm_name} (sha256 {package.sha256[:12]}…).")
     else:
         messages.info(request, f"{package.rpm_name} is already in the store (same sha256): nothing new was stored.")
+    if request.headers.get("X-Requested-With") == "fetch":
+        # The page's upload script (which shows progress) navigates itself; the message waits in the session.
+        return JsonResponse({"redirect": reverse("packages")})
     return redirect("packages")
 
 

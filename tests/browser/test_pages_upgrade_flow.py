@@ -271,3 +271,33 @@ async def test_stop_service_asks_before_starting(browser, server, fleet):
     await page.wait_for_url(re.compile(r".*/runs/\d+/$"))
     assert Dag.objects.get().mode == "STOPSERVICE"
     assert errors == []
+
+
+async def test_package_upload_shows_progress_then_the_list_or_the_refusal(browser, server, tmp_path):
+    from tests.pages.helpers import DEP_YAML
+    from upgrades.models import Package
+    from upgrades.packages.rpmwriter import write_oceanbase_rpms
+
+    make_user("admin", username="ada", password=PASSWORD)
+    rpm = write_oceanbase_rpms(
+        tmp_path, edition="community", version="4.2.1.1", release="101000012023110109.el7", dep_yaml=DEP_YAML
+    )[0]
+    bogus = tmp_path / "broken.rpm"
+    bogus.write_bytes(b"not an rpm at all" * 64)
+    page, errors = await new_page(browser)
+    await sign_in(page, server, "ada")
+    await page.goto(f"{server.url}/packages/")
+    await page.set_input_files("input[type=file]", str(bogus))
+    await page.click("[data-upload-form] button[type=submit]")
+    await page.wait_for_selector("#upload-card [data-refusal]")
+    assert page.url == f"{server.url}/packages/"
+    await screenshot(page, "pages-package-refused.png")
+    assert Package.objects.count() == 0
+
+    await page.set_input_files("input[type=file]", str(rpm))
+    await page.click("[data-upload-form] button[type=submit]")
+    await page.wait_for_selector(".message-success")
+    assert "oceanbase-ce-4.2.1.1" in await page.locator(".message-success").inner_text()
+    assert await page.locator("tbody tr").count() == 1
+    await screenshot(page, "pages-package-uploaded.png")
+    assert errors == []

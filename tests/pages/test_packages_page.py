@@ -98,3 +98,11 @@ def test_upload_needs_csrf(rpm_path):
     client.force_login(make_user("admin"))
     assert upload(client, rpm_path).status_code == 403
     assert Package.objects.count() == 0
+
+
+def test_the_upload_script_gets_json_with_where_to_go(client, as_role, rpm_path):
+    as_role("admin")
+    with open(rpm_path, "rb") as handle:
+        response = client.post("/packages/upload/", {"file": handle}, headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 200 and response.json() == {"redirect": "/packages/"}
+    assert "Uploaded oceanbase-ce" in client.get("/packages/").content.decode()
