@@ -3,6 +3,7 @@
 * A 3-zone community rolling upgrade (30 stages) on SQLite with the embedded worker threads, against
   obshell's scheduler, which advances one stage per 1 s poll (so >= 30 s for 30 stages); and against the
   same DAG driven by a single in-process runner measured in this run.
+* The demo upgrade at SIMULATION_SPEED=1000 and 1 against the step time it simulates.
 * Creating the DAG for a 3-zone x 100-server cluster (bulk_create), against planning alone (the part of
   upgrade_start that creates nothing), and its zero-duration upgrade on PostgreSQL with 4 worker threads
   (skipped with a printed reason without PostgreSQL).
@@ -58,20 +59,55 @@ def test_zero_duration_rolling_upgrade_with_embedded_workers(settings):
     Dag.objects.filter(pk=runner_dag.pk).delete()
     cluster.servers.update(build_version="4.2.1.0_100000102023092807")
 
-    embedded.start_embedded_workers()
-    try:
-        began = time.perf_counter()
-        dag = start(cluster)
-        state = wait_finished(dag.pk, timeout=120)
-        seconds = time.perf_counter() - began
-    finally:
-        embedded.stop_embedded_workers()
+    state, seconds = _timed_embedded_upgrade(cluster)
     assert state == State.SUCCEED
-    stages = Dag.objects.get(pk=dag.pk).max_stage
+    stages = runner_dag.max_stage
     print(f"\n{stages}-stage zero-duration rolling upgrade, embedded workers ({settings.EMBEDDED_WORKER_THREADS} threads, "
           f"{connection.vendor}): {seconds:.3f}s")
     report("embedded workers", seconds, f"obshell 1 s poll x {stages} stages", OBSHELL_POLL_SECONDS * stages)
     report("embedded workers", seconds, "single in-process runner", runner_seconds)
+
+
+def _timed_embedded_upgrade(cluster):
+    embedded.start_embedded_workers()
+    try:
+        began = time.perf_counter()
+        dag = start(cluster)
+        state = wait_finished(dag.pk, timeout=300)
+        return state, time.perf_counter() - began
+    finally:
+        embedded.stop_embedded_workers()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("speed", [1000, 1])
+def test_demo_rolling_upgrade_at_simulation_speed(settings, speed):
+    """The demo cluster's upgrade (3 zones x 1 server, 30 stages) with the default embedded workers: at
+    speed 1 it should take 45 to 90 s, at 1000 under 1 s. Baseline: the simulated step time the engine
+    was asked to wait (every step's durations at speed 1, divided by the speed)."""
+    from upgrades.engine import executor
+
+    settings.EMBEDDED_WORKER = True
+    settings.SIMULATION_SPEED = speed
+    cluster = make_cluster(zones=3, servers_per_zone=1)
+    add_target_packages()
+    requested = []
+    original = executor.RunContext.sleep
+
+    def recording_sleep(ctx, seconds):
+        requested.append(seconds)
+        return original(ctx, seconds)
+
+    executor.RunContext.sleep = recording_sleep
+    try:
+        state, seconds = _timed_embedded_upgrade(cluster)
+    finally:
+        executor.RunContext.sleep = original
+    assert state == State.SUCCEED
+    asked = sum(requested) / speed
+    print(f"\ndemo rolling upgrade at SIMULATION_SPEED={speed}, {settings.EMBEDDED_WORKER_THREADS} embedded threads: "
+          f"{seconds:.2f}s wall")
+    report(f"speed {speed} wall", seconds, "sum of all simulated step durations / speed", asked)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,6 +1,6 @@
 """The simulated backend: each step changes the simulated cluster as the real step would (zones stop and
 start, observers are killed, reinstalled with the hop's build and restarted) and logs what obshell's step
-logs. Durations are seconds at SIMULATION_SPEED=1 (the demo 3-zone rolling upgrade takes about 70 s);
+logs. Durations are seconds at SIMULATION_SPEED=1 (the demo 3-zone rolling upgrade takes about a minute);
 the context divides them by the speed, and 0 means no waiting at all."""
 
 from upgrades.backends.base import StepFailed
@@ -213,7 +213,7 @@ class Step:
             self.ctx.log(f"download {package.get('rpm_name')} from OB to {self.package_file(package)}")
             if index == 0:
                 self.ctx.fault_point()
-            self.ctx.sleep(2.8 / max(len(packages), 1))
+            self.ctx.sleep(2.0 / max(len(packages), 1))
             self.ctx.log(f"downloaded {package.get('rpm_name')}")
         if not packages:
             self.ctx.fault_point()
@@ -237,14 +237,14 @@ class Step:
         for package in self.packages():
             path = self.package_file(package)
             self.ctx.log(f"unpack {path} to {path.rsplit('/', 1)[0]}")
-            self.ctx.sleep(2.0 / max(len(self.packages()), 1))
+            self.ctx.sleep(1.5 / max(len(self.packages()), 1))
         self.ctx.fault_point()
         for hop in range(len(self.hops())):
             version, build = self.hop_target(hop)
             home = self.rpm_home(hop)
             self.ctx.log(f"export LD_LIBRARY_PATH={home}/lib && {home}/bin/observer -V")
             self.ctx.log(f"observer (OceanBase {version}) REVISION: {build}")
-        self.ctx.sleep(0.4)
+        self.ctx.sleep(0.3)
 
     def rollback_unpack_packages(self):
         self.ctx.log(f"rm -rf {self.scratch}/*/*{OB_HOME}")
@@ -279,11 +279,11 @@ class Step:
                 f"--pid {self.observer_pid() + 1} --takeover 0"
             )
             self.ctx.fault_point()
-            self.ctx.sleep(1.5)
+            self.ctx.sleep(1.2)
         self.ctx.log(f"check obshell version: {version}-{build}")
         if server is not None:
             self.ctx.effect(lambda: Server.objects.filter(pk=server.pk).update(agent_version=f"{version}-{build}"))
-        self.ctx.sleep(1.0)
+        self.ctx.sleep(0.8)
         self.ctx.log("update agent version and public key success")
 
     def run_upgrade_post_table(self):
@@ -311,10 +311,10 @@ class Step:
 
     def run_upgrade_checker_script(self):
         self._run_script()
-        self.ctx.sleep(1.0)
+        self.ctx.sleep(0.8)
         self.ctx.fault_point()
         self.ctx.log("[upgrade_checker] check cluster status: ok")
-        self.ctx.sleep(1.0)
+        self.ctx.sleep(0.7)
         self.ctx.log("[upgrade_checker] all check success")
 
     def run_upgrade_pre_script(self):
@@ -322,7 +322,7 @@ class Step:
         self.ctx.sleep(1.5)
         self.ctx.fault_point()
         self.ctx.log("[upgrade_pre] do upgrade pre actions for all tenants")
-        self.ctx.sleep(1.5)
+        self.ctx.sleep(1.0)
         self.ctx.log("[upgrade_pre] upgrade pre success")
 
     def run_upgrade_health_checker_script(self):
@@ -342,7 +342,7 @@ class Step:
         self.ctx.sleep(1.5)
         self.ctx.fault_point()
         self.ctx.log("[upgrade_post] do upgrade post actions for all tenants")
-        self.ctx.sleep(1.5)
+        self.ctx.sleep(1.0)
         self.ctx.log("[upgrade_post] upgrade post success")
 
     def run_stop_zone(self):
@@ -358,7 +358,7 @@ class Step:
         self.ctx.sleep(1.0)
         self.ctx.effect(stop)
         self.ctx.log(f"wait zone {zone} INACTIVE")
-        self.ctx.sleep(2.0)
+        self.ctx.sleep(1.5)
         self.ctx.log(f"zone {zone} is INACTIVE")
 
     def run_minor_freeze(self):
@@ -401,7 +401,7 @@ class Step:
         self.ctx.effect(start)
         self.ctx.log(f"observer {server.ip}:{server.rpc_port} started with build {version}_{build}")
         self.ctx.log("wait for all servers active and log in sync")
-        self.ctx.sleep(2.5)
+        self.ctx.sleep(2.0)
         self.ctx.log("all servers are active and log in sync")
 
     def run_start_zone(self):
@@ -419,7 +419,7 @@ class Step:
         self.ctx.sleep(1.0)
         self.ctx.effect(start)
         self.ctx.log(f"wait zone {zone} ACTIVE")
-        self.ctx.sleep(2.0)
+        self.ctx.sleep(1.5)
         self.ctx.log(f"zone {zone} is ACTIVE")
 
     def run_restore_parameters(self):

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 WAIT_SLICE = 0.05  # how often a sleeping step looks at its stop flag and deadline
 CHECK_INTERVAL = 0.2  # how often it checks it still owns the sub-task (cancel, reaper)
+LIVE_SLEEP = 0.1  # shorter simulated waits neither publish pending lines nor check for cancellation
 
 
 class LeaseLost(Exception):
@@ -59,9 +60,12 @@ class RunContext:
     def sleep(self, seconds):
         speed = float(settings.SIMULATION_SPEED)
         duration = 0.0 if speed <= 0 else seconds / speed
-        if duration > 0:
+        if duration >= LIVE_SLEEP:
+            # Long enough to be watched: make the lines so far visible, then wait interruptibly.
             self.flush()
             self._wait(duration)
+        elif duration > 0:
+            time.sleep(duration)
 
     def effect(self, change):
         """Apply a change to the cluster, only while this worker still owns the sub-task."""
