@@ -301,3 +301,30 @@ async def test_package_upload_shows_progress_then_the_list_or_the_refusal(browse
     assert await page.locator("tbody tr").count() == 1
     await screenshot(page, "pages-package-uploaded.png")
     assert errors == []
+
+
+async def test_cluster_page_follows_a_run_live(browser, working_server, fleet):
+    make_user("operator", username="olga", password=PASSWORD)
+    page, errors = await new_page(browser)
+    await sign_in(page, working_server, "olga")
+    await page.goto(f"{working_server.url}/clusters/alpha/")
+    await page.wait_for_selector("[data-live-status]:has-text('live')")
+    await page.fill("#id_reason", "typed while the run goes")
+    dag = upgrade_start(
+        cluster=fleet, version="4.2.1.1", release="101000012023110109.el7", mode="ROLLING",
+        actor=Actor.system("token ci-pipeline"), reason="live cluster page test",
+    )  # fmt: skip
+    await page.wait_for_selector("[data-live-region=maintenance] .alert", timeout=DEADLINE_MS)
+    await page.wait_for_selector(f"[data-live-region=recent-runs] a[href='/runs/{dag.pk}/']", timeout=DEADLINE_MS)
+    await page.wait_for_function(
+        """() => [...document.querySelectorAll('.server .cell-sub.mono')]
+                 .every(el => el.textContent.trim() === '4.2.1.1-101000012023110109')""",
+        timeout=DEADLINE_MS,
+    )
+    await page.wait_for_selector("[data-live-region=recent-runs] .badge-succeed", timeout=DEADLINE_MS)
+    await page.wait_for_function(
+        "() => !document.querySelector('[data-live-region=maintenance] .alert')", timeout=DEADLINE_MS
+    )
+    assert await page.input_value("#id_reason") == "typed while the run goes", "the form is never replaced"
+    await screenshot(page, "pages-cluster-live-done.png")
+    assert errors == []
