@@ -69,7 +69,7 @@ def test_zero_duration_rolling_upgrade_with_embedded_workers(settings):
 
 
 def _timed_embedded_upgrade(cluster):
-    embedded.start_embedded_workers()
+    embedded.run_embedded_workers()
     try:
         began = time.perf_counter()
         dag = start(cluster)

@@ -21,9 +21,18 @@ def embedded_workers(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_disabled_embedded_workers_start_nothing(settings):
+def test_workers_start_with_the_first_request_and_only_when_enabled(settings, client):
     settings.EMBEDDED_WORKER = False
     assert embedded.start_embedded_workers() == []
+    settings.EMBEDDED_WORKER = True
+    settings.EMBEDDED_WORKER_THREADS = 1
+    try:
+        assert embedded.start_embedded_workers() == []  # armed, nothing running yet
+        assert embedded._threads == []
+        client.get("/")
+        assert len(embedded._threads) == 1 and embedded._threads[0].is_alive()
+    finally:
+        embedded.stop_embedded_workers()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -31,8 +40,8 @@ def test_embedded_threads_survive_an_injected_crash(embedded_workers):
     cluster = make_cluster()
     add_target_packages()
     fault_inject(cluster=cluster, node_name="Stop zone3", kind="crash")
-    threads = embedded_workers.start_embedded_workers()
-    assert len(threads) == 2 and embedded_workers.start_embedded_workers() == threads
+    threads = embedded_workers.run_embedded_workers()
+    assert len(threads) == 2 and embedded_workers.run_embedded_workers() == threads
     dag = start(cluster)
 
     wait_until(lambda: Dag.objects.get(pk=dag.pk).state in (State.SUCCEED, State.FAILED), timeout=60, what="the DAG")

@@ -1,10 +1,17 @@
-"""Worker threads inside the web server process (the embedded profile, EMBEDDED_WORKER=1)."""
+"""Worker threads inside the web server process (the embedded profile, EMBEDDED_WORKER=1).
+
+dashboard/asgi.py calls start_embedded_workers() when the ASGI application is built. That only arms the
+start: the threads begin with the first request the process serves. Importing the application (tests,
+tools, `manage.py` commands) therefore never runs DAGs in the background, possibly on a database that is
+not the one the caller is about to use.
+"""
 
 import atexit
 import logging
 import threading
 
 from django.conf import settings
+from django.core.signals import request_started
 from django.db import connections
 
 from upgrades.engine.worker import Worker
@@ -14,12 +21,25 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _stop = threading.Event()
 _threads = []
+_ARMED = "upgrades.engine.embedded"
 
 
 def start_embedded_workers():
-    """Start settings.EMBEDDED_WORKER_THREADS worker threads once per process (no-op when disabled)."""
+    """Arm the embedded workers (no-op when EMBEDDED_WORKER is off): they start with the first request."""
     if not settings.EMBEDDED_WORKER:
         return []
+    request_started.connect(_on_request, dispatch_uid=_ARMED)
+    return list(_threads)
+
+
+def _on_request(**_kwargs):
+    if settings.EMBEDDED_WORKER:
+        request_started.disconnect(dispatch_uid=_ARMED)
+        run_embedded_workers()
+
+
+def run_embedded_workers():
+    """Start settings.EMBEDDED_WORKER_THREADS worker threads now, once per process."""
     with _lock:
         if _threads:
             return list(_threads)
