@@ -71,20 +71,45 @@ def server(tmp_path_factory):
         yield running
 
 
+SDK_WAIT_DEADLINE = 120
+
+
 class _FastTime:
-    """The SDK polls every 3 s; tests let it poll quickly (this is not a timing assertion)."""
+    """The SDK polls every 3 s, with no deadline of its own; tests let it poll quickly (this is not a timing
+    assertion) and stop it with an error when a DAG does not finish in SDK_WAIT_DEADLINE seconds."""
+
+    def __init__(self):
+        self.deadline = time.monotonic() + SDK_WAIT_DEADLINE
 
     def __getattr__(self, name):
         return getattr(time, name)
 
-    @staticmethod
-    def sleep(seconds):
+    def sleep(self, seconds):
+        if time.monotonic() > self.deadline:
+            raise AssertionError(f"the SDK was still waiting after {SDK_WAIT_DEADLINE}s")
         time.sleep(min(seconds, 0.05))
 
 
 @pytest.fixture
 def fast_sdk_polling(monkeypatch):
     monkeypatch.setattr(client_v1, "time", _FastTime())
+    yield
+    _wait_for_idle_engine()
+
+
+def _wait_for_idle_engine(timeout=60):
+    """Before the test database is flushed: the server's engine must have nothing in flight, or its writes
+    race the flush. Polls with a deadline."""
+    from upgrades.models import Dag, SubTask
+
+    deadline = time.monotonic() + timeout
+    while (
+        Dag.objects.filter(state__in=("READY", "RUNNING")).exists()
+        or SubTask.objects.filter(state__in=("READY", "RUNNING")).exclude(lease_owner="").exists()
+    ):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the server's engine was still busy {timeout}s after the test")
+        time.sleep(0.05)
 
 
 @pytest.fixture

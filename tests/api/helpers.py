@@ -28,3 +28,16 @@ def write_target_rpms(directory, *, version=TARGET_VERSION, release=TARGET_RELEA
 
 def ingest_target_packages(directory, **kw):
     return [package_ingest(path=path, filename=path.name)[0] for path in write_target_rpms(directory, **kw)]
+
+
+def wait_until_running(dag_id, node_name, *, timeout=60):
+    """Poll (with a deadline) until the engine is inside `node_name` of the DAG, e.g. a hanging step."""
+    import time
+
+    from upgrades.models import SubTask
+
+    deadline = time.monotonic() + timeout
+    while not SubTask.objects.filter(dag_id=dag_id, node__name=node_name, state="RUNNING").exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"DAG {dag_id} did not reach {node_name!r} within {timeout}s")
+        time.sleep(0.05)

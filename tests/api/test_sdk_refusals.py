@@ -12,7 +12,7 @@ from obshell import ClientSet
 from obshell.auth.password import PasswordAuth
 from obshell.service.client_v1 import OBShellHandleError
 
-from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, write_target_rpms
+from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, wait_until_running, write_target_rpms
 from tests.api.liveserver import live_server
 from tests.api.signing import aes_encrypt, load_public_key, v2_request
 from tests.factories import make_cluster
@@ -112,12 +112,15 @@ def test_too_few_zones_for_rolling(server, target_rpms, sent):
     error = refused(sdk.upgrade_ob, TARGET_VERSION, TARGET_RELEASE, "ROLLING")
     assert error.err_code == "OB.Upgrade.UnableToRollingUpgrade"
     assert sent.statuses[-1] == 400
-    assert sdk.upgrade_ob(TARGET_VERSION, TARGET_RELEASE, "STOPSERVICE").max_stage == 18
+    stop_service = sdk.upgrade_ob(TARGET_VERSION, TARGET_RELEASE, "STOPSERVICE")
+    assert stop_service.max_stage == 18
+    assert sdk.wait_dag_succeed(stop_service.generic_id).is_succeed()  # never leave a DAG running
 
 
 def test_under_maintenance_while_running_and_after_failure(sdk, uploaded, cluster, sent):
     fault_inject(cluster=cluster, node_name="Create upgrade dir", kind="hang")
     running = sdk.upgrade_ob(TARGET_VERSION, TARGET_RELEASE, "ROLLING")
+    wait_until_running(running.dag_id, "Create upgrade dir")
     error = refused(sdk.upgrade_ob, TARGET_VERSION, TARGET_RELEASE, "STOPSERVICE")
     assert error.err_code == "OB.Cluster.UnderMaintenanceWithDag" and running.name in error.message
     assert sent.statuses[-1] == 500

@@ -4,7 +4,14 @@ operators and every refusal, end to end over HTTP with v2 auth."""
 import pytest
 from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
 
-from tests.api.helpers import DEP_YAML, TARGET_BUILD, TARGET_RELEASE, TARGET_VERSION, write_target_rpms
+from tests.api.helpers import (
+    DEP_YAML,
+    TARGET_BUILD,
+    TARGET_RELEASE,
+    TARGET_VERSION,
+    wait_until_running,
+    write_target_rpms,
+)
 from upgrades.backends.faults import fault_inject
 from upgrades.models import Dag, Package
 from upgrades.packages.rpmwriter import oceanbase_package_files, write_rpm
@@ -119,6 +126,7 @@ def test_rollback_ends_in_succeed_rollback(sdk, uploaded, cluster):
 def test_cancel_ends_in_failed_cancel(sdk, uploaded, cluster):
     fault_inject(cluster=cluster, node_name="Download all required packages", kind="hang")
     created = sdk.upgrade_ob(TARGET_VERSION, TARGET_RELEASE, "ROLLING")
+    wait_until_running(created.dag_id, "Download all required packages")
     with pytest.raises(OBShellHandleError) as refused:
         sdk.operate_dag(created.generic_id, "RETRY")
     assert refused.value.err_code == "Task.Dag.Operator.RetryNotFailedDag"
