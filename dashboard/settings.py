@@ -118,7 +118,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+            # redis-py refuses (not waits) past max_connections (default 100): a reconnect storm of a thousand
+            # sockets on one server process needs more than that for their group_add calls.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 2000}], "capacity": 1000, "expiry": 60},
         }
     }
 else:
