@@ -12,8 +12,9 @@ TARGET_BUILD = "4.3.0.1_101000062023110109"
 DEP_YAML = Path(upgrades.planning.__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml"
 
 
-def write_target_rpms(directory, *, version=TARGET_VERSION, release=TARGET_RELEASE, binary_size=64 * 1024,
-                      compression="xz"):
+def write_target_rpms(
+    directory, *, version=TARGET_VERSION, release=TARGET_RELEASE, binary_size=64 * 1024, compression="xz"
+):
     return write_oceanbase_rpms(
         directory,
         edition="community",

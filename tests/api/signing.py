@@ -19,9 +19,7 @@ def load_public_key(b64):
 
 
 def rsa_encrypt_chunks(public_key, plaintext, chunk=CHUNK):
-    blocks = [
-        public_key.encrypt(plaintext[i : i + chunk], padding.PKCS1v15()) for i in range(0, len(plaintext), chunk)
-    ]
+    blocks = [public_key.encrypt(plaintext[i : i + chunk], padding.PKCS1v15()) for i in range(0, len(plaintext), chunk)]
     return base64.b64encode(b"".join(blocks)).decode()
 
 

@@ -37,8 +37,21 @@ def test_upload_answers_obshell_pascal_case(api, tmp_path, settings):
     response = upload(api, ce)
     assert response.status_code == 200, response.content
     data = response.json()["data"]
-    assert list(data) == ["PkgId", "Name", "Version", "ReleaseDistribution", "Distribution", "Release",
-                          "Architecture", "Size", "PayloadSize", "ChunkCount", "Md5", "UpgradeDepYaml", "GmtModify"]
+    assert list(data) == [
+        "PkgId",
+        "Name",
+        "Version",
+        "ReleaseDistribution",
+        "Distribution",
+        "Release",
+        "Architecture",
+        "Size",
+        "PayloadSize",
+        "ChunkCount",
+        "Md5",
+        "UpgradeDepYaml",
+        "GmtModify",
+    ]
     package = Package.objects.get()
     assert data["PkgId"] == package.pk and data["Name"] == "oceanbase-ce"
     assert (data["Version"], data["ReleaseDistribution"]) == (TARGET_VERSION, TARGET_RELEASE)

@@ -165,8 +165,12 @@ def _assert_error(response, status, err_code, code=None):
 
 def test_uri_mismatch(server, token):
     headers, _ = v2_request(_secret(server), password=token, uri="/api/v1/ob/info?x=1")
-    _assert_error(requests.get(server.url + "/api/v1/ob/info", headers=headers), 401,
-                  "Security.Authentication.Header.UriMismatch", 10008)
+    _assert_error(
+        requests.get(server.url + "/api/v1/ob/info", headers=headers),
+        401,
+        "Security.Authentication.Header.UriMismatch",
+        10008,
+    )
 
 
 def test_malformed_header(server, token):
@@ -185,11 +189,15 @@ def test_malformed_and_garbage_bodies(server, token):
     garbage = aes_encrypt(os.urandom(80), keys[:16], keys[16:])
     _assert_error(requests.post(server.url + uri, headers=headers, data=garbage), 400, "Common.BindJsonFailed")
     headers, _ = v2_request(public_key, password=token, uri=uri)
-    _assert_error(requests.post(server.url + uri, headers=headers, data=b"@@not base64@@"), 401,
-                  "Common.Unauthorized", 10008)
+    _assert_error(
+        requests.post(server.url + uri, headers=headers, data=b"@@not base64@@"), 401, "Common.Unauthorized", 10008
+    )
     headers, _ = v2_request(public_key, password=token, uri=uri)
-    _assert_error(requests.post(server.url + uri, headers=headers, data=base64.b64encode(os.urandom(24))), 500,
-                  "Request.Body.Decrypt.AES.ContentLength.Invalid")
+    _assert_error(
+        requests.post(server.url + uri, headers=headers, data=base64.b64encode(os.urandom(24))),
+        500,
+        "Request.Body.Decrypt.AES.ContentLength.Invalid",
+    )
     assert not Dag.objects.exists()
 
 
@@ -232,5 +240,6 @@ def test_an_upload_longer_than_its_header_lifetime_is_not_refused(server, token,
 def test_a_client_cannot_claim_an_earlier_arrival(server, token):
     headers, _ = v2_request(_secret(server), password=token, uri="/api/v1/ob/info", lifetime=-5)
     headers["X-OCS-Internal-Received-At"] = str(time.time() - 3600)
-    _assert_error(requests.get(server.url + "/api/v1/ob/info", headers=headers), 401,
-                  "Security.Authentication.Expired", 10008)
+    _assert_error(
+        requests.get(server.url + "/api/v1/ob/info", headers=headers), 401, "Security.Authentication.Expired", 10008
+    )

@@ -31,7 +31,11 @@ def big_rpms(tmp_path_factory):
     files["/home/admin/oceanbase/bin/observer"] = __import__("os").urandom(BIG)
     ce = write_rpm(
         directory / f"oceanbase-ce-{TARGET_VERSION}-{TARGET_RELEASE}.x86_64.rpm",
-        name="oceanbase-ce", version=TARGET_VERSION, release=TARGET_RELEASE, files=files, compression="gzip",
+        name="oceanbase-ce",
+        version=TARGET_VERSION,
+        release=TARGET_RELEASE,
+        files=files,
+        compression="gzip",
     )
     libs = write_target_rpms(directory / "libs")[1]
     return [ce, libs]
@@ -49,7 +53,8 @@ def test_upload_check_upgrade_to_succeed(sdk, uploaded, cluster):
     stored = Package.objects.get(name="oceanbase-ce")
     assert stored.size == uploaded[0].stat().st_size
     assert {p["name"] for p in [{"name": n} for n in Package.objects.values_list("name", flat=True)]} == {
-        "oceanbase-ce", "oceanbase-ce-libs"
+        "oceanbase-ce",
+        "oceanbase-ce-libs",
     }
 
     check = sdk.upgrade_ob_check_sync(TARGET_VERSION, TARGET_RELEASE)
@@ -63,7 +68,9 @@ def test_upload_check_upgrade_to_succeed(sdk, uploaded, cluster):
 
     dag = sdk.get_dag(created.generic_id)
     assert [n.name for n in dag.nodes][:3] == [
-        "Check the python environment", "Create upgrade dir", "Download all required packages"
+        "Check the python environment",
+        "Create upgrade dir",
+        "Download all required packages",
     ]
     assert all(st.execute_agent.endswith(":2886") for n in dag.nodes for st in n.sub_tasks)
     assert all(st.task_logs is not None for n in dag.nodes for st in n.sub_tasks)

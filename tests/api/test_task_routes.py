@@ -11,11 +11,35 @@ from upgrades.services.dags import upgrade_start
 
 pytestmark = pytest.mark.django_db
 
-DAG_KEYS = ["id", "dag_id", "name", "stage", "max_stage", "maintenance_type", "maintenance_key", "state",
-            "operator", "start_time", "end_time", "additional_data", "nodes"]
+DAG_KEYS = [
+    "id",
+    "dag_id",
+    "name",
+    "stage",
+    "max_stage",
+    "maintenance_type",
+    "maintenance_key",
+    "state",
+    "operator",
+    "start_time",
+    "end_time",
+    "additional_data",
+    "nodes",
+]
 NODE_KEYS = ["id", "node_id", "name", "state", "operator", "start_time", "end_time", "additional_data", "sub_tasks"]
-SUB_TASK_KEYS = ["id", "task_id", "name", "state", "operator", "start_time", "end_time", "additional_data",
-                 "execute_times", "execute_agent", "task_logs"]
+SUB_TASK_KEYS = [
+    "id",
+    "task_id",
+    "name",
+    "state",
+    "operator",
+    "start_time",
+    "end_time",
+    "additional_data",
+    "execute_times",
+    "execute_agent",
+    "task_logs",
+]
 
 
 @pytest.fixture
@@ -154,8 +178,15 @@ def test_node_and_sub_task_routes(api, dag):
     assert list(detail) == SUB_TASK_KEYS and detail["task_logs"]
     logs = data_of(api.get(f"/api/v1/task/sub_task/{sub_task.generic_id}/logs"))["contents"]
     assert [entry["log_content"] for entry in logs] == detail["task_logs"]
-    assert list(logs[0]) == ["id", "sub_task_id", "execute_times", "log_content", "is_sync", "create_time",
-                             "update_time"]
+    assert list(logs[0]) == [
+        "id",
+        "sub_task_id",
+        "execute_times",
+        "log_content",
+        "is_sync",
+        "create_time",
+        "update_time",
+    ]
 
 
 def test_lists(api, dag, cluster):
@@ -218,8 +249,7 @@ def test_node_operator(api, dag):
 
 
 @pytest.mark.parametrize("servers_per_zone", [1, 10])
-def test_dag_detail_query_count_does_not_grow(client, tmp_path, django_assert_num_queries, settings,
-                                              servers_per_zone):
+def test_dag_detail_query_count_does_not_grow(client, tmp_path, django_assert_num_queries, settings, servers_per_zone):
     cluster = make_cluster(zones=3, servers_per_zone=servers_per_zone)
     ingest_target_packages(tmp_path / "rpms")
     _, secret = token_create(cluster=cluster, label="count")

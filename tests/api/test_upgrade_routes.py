@@ -43,8 +43,19 @@ def test_upgrade_creates_the_dag_and_answers_the_create_shape(api, packages, clu
     data = response.json()["data"]
     dag = Dag.objects.get()
     assert list(data) == [
-        "id", "dag_id", "name", "stage", "max_stage", "maintenance_type", "maintenance_key", "state",
-        "operator", "start_time", "end_time", "additional_data", "nodes",
+        "id",
+        "dag_id",
+        "name",
+        "stage",
+        "max_stage",
+        "maintenance_type",
+        "maintenance_key",
+        "state",
+        "operator",
+        "start_time",
+        "end_time",
+        "additional_data",
+        "nodes",
     ]
     assert data["id"] == f"1{dag.pk}" and data["dag_id"] == dag.pk
     assert data["name"] == f"OB rolling upgrade {TARGET_VERSION}-{TARGET_RELEASE}"
@@ -123,7 +134,9 @@ def test_body_that_is_not_base64(api, packages):
     response = _raw_post(api, UPGRADE, b"{definitely not base64}")
     assert response.status_code == 401
     assert error_of(response) == {
-        "code": 10008, "errCode": "Common.Unauthorized", "message": "Unauthorized: decrypt request body failed"
+        "code": 10008,
+        "errCode": "Common.Unauthorized",
+        "message": "Unauthorized: decrypt request body failed",
     }
 
 

@@ -70,9 +70,7 @@ def report(title, samples, baseline_title, baseline):
 
 
 def release_lock(cluster):
-    Dag.objects.filter(cluster=cluster, holds_lock=True).update(
-        holds_lock=False, is_finished=True, state=State.SUCCEED
-    )
+    Dag.objects.filter(cluster=cluster, holds_lock=True).update(holds_lock=False, is_finished=True, state=State.SUCCEED)
 
 
 @pytest.mark.django_db
@@ -106,18 +104,25 @@ def finish_like(dag, model):
         first_sub_task.setdefault(name, sub_task_id)
     lines = {name: [] for name in first_sub_task}
     by_sub_task = {sub_task_id: name for name, sub_task_id in first_sub_task.items()}
-    for sub_task_id, level, text, execute_times in TaskLog.objects.filter(
-        sub_task_id__in=list(by_sub_task)
-    ).order_by("id").values_list("sub_task_id", "level", "text", "execute_times"):
+    for sub_task_id, level, text, execute_times in (
+        TaskLog.objects.filter(sub_task_id__in=list(by_sub_task))
+        .order_by("id")
+        .values_list("sub_task_id", "level", "text", "execute_times")
+    ):
         lines[by_sub_task[sub_task_id]].append((level, text, execute_times))
     now = model.end_time
     Dag.objects.filter(pk=dag.pk).update(
-        state=State.SUCCEED, stage=dag.max_stage, is_finished=True, holds_lock=False, start_time=model.start_time,
+        state=State.SUCCEED,
+        stage=dag.max_stage,
+        is_finished=True,
+        holds_lock=False,
+        start_time=model.start_time,
         end_time=now,
     )
     dag.nodes.update(state=State.SUCCEED, start_time=model.start_time, end_time=now)
-    SubTask.objects.filter(dag=dag).update(state=State.SUCCEED, execute_times=1, start_time=model.start_time,
-                                           end_time=now)
+    SubTask.objects.filter(dag=dag).update(
+        state=State.SUCCEED, execute_times=1, start_time=model.start_time, end_time=now
+    )
     logs = []
     for sub_task_id, name in SubTask.objects.filter(dag=dag).values_list("id", "node__name"):
         for level, text, execute_times in lines.get(name, ()):
@@ -152,5 +157,7 @@ def test_get_dag_with_details(tmp_path):
     size = len(large_api.request("GET", large_uri).content)
     report("GET dag show_details=true, 3 agents", small_samples, "trivial authenticated GET", baseline)
     report("GET dag show_details=true, 300 agents", large_samples, "trivial authenticated GET", baseline)
-    print(f"  300-agent response: {size / 1e6:.1f} MB of JSON; "
-          f"ratio 300 vs 3 agents: {statistics.median(large_samples) / statistics.median(small_samples):.0f}x")
+    print(
+        f"  300-agent response: {size / 1e6:.1f} MB of JSON; "
+        f"ratio 300 vs 3 agents: {statistics.median(large_samples) / statistics.median(small_samples):.0f}x"
+    )

@@ -82,11 +82,7 @@ def status(request, cluster=None):
     locked = Dag.objects.filter(holds_lock=True)
     if cluster is not None:
         locked = locked.filter(cluster=cluster)
-        ob_state = (
-            OB_STATE_AVAILABLE
-            if not cluster.servers.exclude(status="ACTIVE").exists()
-            else OB_STATE_CONNECTED
-        )
+        ob_state = OB_STATE_AVAILABLE if not cluster.servers.exclude(status="ACTIVE").exists() else OB_STATE_CONNECTED
     else:
         ob_state = OB_STATE_AVAILABLE
     return {

@@ -20,10 +20,7 @@ def _offset(local):
 
 
 def _format(local, fraction):
-    text = (
-        f"{local.year:04d}-{local.month:02d}-{local.day:02d}T"
-        f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
-    )
+    text = f"{local.year:04d}-{local.month:02d}-{local.day:02d}T{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
     if fraction:
         text += "." + f"{fraction:09d}".rstrip("0")
     return text + _offset(local)

@@ -27,8 +27,11 @@ def _form_error(detail):
 
 
 class PackageUploadView(ObshellView):
-    @extend_schema(summary="Upload an rpm (multipart field 'file'; the whole body AES-encrypted under v2)",
-                   request=OpenApiTypes.BINARY, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Upload an rpm (multipart field 'file'; the whole body AES-encrypted under v2)",
+        request=OpenApiTypes.BINARY,
+        responses=OpenApiTypes.OBJECT,
+    )
     def post(self, request, **kwargs):
         from upgrades.packages.ingest import package_ingest
 
@@ -78,8 +81,9 @@ class PackageInfoView(ObshellView):
 
 
 class PackageDeleteView(ObshellView):
-    @extend_schema(summary="Delete an uploaded package (refused while an unfinished DAG needs it)",
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Delete an uploaded package (refused while an unfinished DAG needs it)", responses=OpenApiTypes.OBJECT
+    )
     def delete(self, request, package_id, **kwargs):
         if not package_id.isascii() or not package_id.isdigit():
             raise bad_request("Common.IllegalArgument", f"Illegal argument: package id '{package_id}' is not a number")

@@ -21,15 +21,21 @@ def _operator_body(view, struct):
 
 
 class DagView(ObshellView):
-    @extend_schema(summary="A DAG (with nodes, sub-tasks and logs unless show_details=false)",
-                   parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="A DAG (with nodes, sub-tasks and logs unless show_details=false)",
+        parameters=[SHOW_DETAILS],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request, generic_id, **kwargs):
         show = self.show_details()
         dag = selectors.dag_by_generic_id(self.caller, generic_id)
         return self.ok(dto.dag_detail(dag, show_details=show))
 
-    @extend_schema(summary="Operate a DAG: RETRY, ROLLBACK, CANCEL or PASS", request=OpenApiTypes.OBJECT,
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Operate a DAG: RETRY, ROLLBACK, CANCEL or PASS",
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
+    )
     def post(self, request, generic_id, **kwargs):
         from upgrades.services.dags import dag_operate
 
@@ -46,8 +52,11 @@ class NodeView(ObshellView):
         node = selectors.node_by_generic_id(self.caller, generic_id)
         return self.ok(dto.node_detail(node))
 
-    @extend_schema(summary="Pass a failed node (operator PASS) and let the DAG continue",
-                   request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Pass a failed node (operator PASS) and let the DAG continue",
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
+    )
     def post(self, request, generic_id, **kwargs):
         from upgrades.services.dags import node_pass
 
@@ -74,8 +83,9 @@ class SubTaskLogsView(ObshellView):
 
 
 class MaintainObView(ObshellView):
-    @extend_schema(summary="The newest maintenance DAG of the cluster", parameters=[SHOW_DETAILS],
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="The newest maintenance DAG of the cluster", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT
+    )
     def get(self, request, **kwargs):
         show = self.show_details()
         dag = selectors.last_maintenance_dag(self.caller)
@@ -85,8 +95,11 @@ class MaintainObView(ObshellView):
 
 
 class MaintainAgentView(ObshellView):
-    @extend_schema(summary="This agent's last local maintenance DAG (this server keeps none)",
-                   parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="This agent's last local maintenance DAG (this server keeps none)",
+        parameters=[SHOW_DETAILS],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request, **kwargs):
         self.show_details()
         raise task_not_found("Agent is not under maintenance")
@@ -121,8 +134,9 @@ class AllObDagsView(ObshellView):
 class AgentDagsView(ObshellView):
     """Agent-local DAG lists: this server runs no agent-local tasks, so they are always empty."""
 
-    @extend_schema(summary="Agent-local DAGs (always empty here)", parameters=[SHOW_DETAILS],
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Agent-local DAGs (always empty here)", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT
+    )
     def get(self, request, **kwargs):
         self.show_details()
         return self.ok(contents([]))

@@ -22,7 +22,9 @@ UPGRADE_FIELDS = (
 
 
 class UpgradeCheckView(ObshellView):
-    @extend_schema(summary="Start an 'Upgrade check OB' DAG", request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Start an 'Upgrade check OB' DAG", request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT
+    )
     def post(self, request, **kwargs):
         from upgrades.services.dags import upgrade_check_start
 
@@ -38,8 +40,11 @@ class UpgradeCheckView(ObshellView):
 
 
 class UpgradeView(ObshellView):
-    @extend_schema(summary="Start an OB upgrade DAG (ROLLING or STOPSERVICE)", request=OpenApiTypes.OBJECT,
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Start an OB upgrade DAG (ROLLING or STOPSERVICE)",
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
+    )
     def post(self, request, **kwargs):
         from upgrades.services.dags import upgrade_start
 

@@ -54,9 +54,7 @@ def raw_target(request):
 
 
 def header_not_found():
-    return bad_request(
-        "Request.Header.NotFound", "X-OCS-Agent-Header or X-OCS-Header not found in http request header"
-    )
+    return bad_request("Request.Header.NotFound", "X-OCS-Agent-Header or X-OCS-Header not found in http request header")
 
 
 def incorrect_password():

@@ -21,9 +21,7 @@ class HeaderDecryptError(Exception):
 
 def header_decrypt_failed(detail):
     # The legacy code 1 makes the SDK re-fetch the key and resend (spec 7).
-    return unauthorized(
-        "Security.Authentication.Header.DecryptFailed", f"Decrypt header failed: {detail}", code=1
-    )
+    return unauthorized("Security.Authentication.Header.DecryptFailed", f"Decrypt header failed: {detail}", code=1)
 
 
 def rsa_decrypt(value):
@@ -68,9 +66,7 @@ def split_keys(keys):
 
 def _aes_key_iv(raw):
     if len(raw) != 2 * AES_KEY_SIZE:
-        raise ObshellError(
-            "Request.Body.Decrypt.AES.KeyAndIv.Invalid", "Invalid AES key and iv", status=500
-        )
+        raise ObshellError("Request.Body.Decrypt.AES.KeyAndIv.Invalid", "Invalid AES key and iv", status=500)
     return raw[:AES_KEY_SIZE], raw[AES_KEY_SIZE:]
 
 
