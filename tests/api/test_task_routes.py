@@ -265,3 +265,40 @@ def test_dag_detail_query_count_does_not_grow(client, tmp_path, django_assert_nu
         response = api.get(uri)
     assert response.status_code == 200
     assert Dag.objects.get(pk=dag.pk).state == "SUCCEED"
+
+
+def failed_check_dag(cluster, node_name="Create upgrade dir"):
+    from upgrades.backends.faults import fault_inject
+    from upgrades.services.dags import upgrade_check_start
+
+    fault_inject(cluster=cluster, node_name=node_name)
+    dag = upgrade_check_start(
+        cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, actor=Actor.system("test")
+    )
+    assert run_dag_to_end(dag.pk).state == "FAILED"
+    return dag
+
+
+def test_pass_a_failed_node_and_the_dag_continues(api, cluster, packages):
+    dag = failed_check_dag(cluster)
+    node = dag.nodes.get(name="Create upgrade dir")
+    detail = data_of(api.get(f"/api/v1/task/dag/{dag.generic_id}"))
+    failed = next(n for n in detail["nodes"] if n["state"] == "FAILED")
+    assert failed["id"] == node.generic_id
+    assert all(st["task_logs"] for st in failed["sub_tasks"] if st["state"] == "FAILED")
+    response = api.post(f"/api/v1/task/node/{node.generic_id}", {"operator": "pass"})
+    assert response.status_code == 200, response.content
+    assert "data" not in response.json()
+    finished = run_dag_to_end(dag.pk)
+    assert (finished.state, finished.operator) == ("SUCCEED", "RUN")
+    node.refresh_from_db()
+    assert (node.state, node.operator) == ("SUCCEED", "PASS")
+
+
+def test_pass_a_failed_dag(api, cluster, packages):
+    dag = failed_check_dag(cluster)
+    response = api.post(f"/api/v1/task/dag/{dag.generic_id}", {"operator": "PASS", "reason": "checked by hand"})
+    assert response.status_code == 200, response.content
+    data = data_of(api.get(f"/api/v1/task/dag/{dag.generic_id}?show_details=false"))
+    assert (data["state"], data["operator"]) == ("SUCCEED", "PASS")
+    assert Dag.objects.get(pk=dag.pk).is_finished
