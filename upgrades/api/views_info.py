@@ -32,7 +32,9 @@ class StatusView(ObshellView):
         # obshell's status answer carries an empty traceId (spec 1.1).
         return self.ok(agent.status(self.django_request, _prefixed_cluster(self)), trace=False)
 
-    @extend_schema(summary="Agent and OB state (no auth; obshell also answers POST)", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Agent and OB state (no auth; obshell also answers POST)", request=None, responses=OpenApiTypes.OBJECT
+    )
     def post(self, request, **kwargs):
         return self.get(request, **kwargs)
 
