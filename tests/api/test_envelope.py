@@ -95,3 +95,10 @@ def test_schema_is_a_plain_openapi_document(client):
     for route in ("/api/v1/ob/upgrade", "/api/v1/task/dag/{generic_id}", "/api/v1/upgrade/package", "/api/v1/info"):
         assert route in paths
     assert "/clusters/{cluster_name}/api/v1/ob/upgrade" in paths
+
+
+def test_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3")
