@@ -104,3 +104,10 @@ def test_ob_info_shows_each_zone_as_it_finishes(api, cluster, tmp_path):
     assert topology["zone1"][0]["build_version"].startswith(TARGET_BUILD + "-")
     assert topology["zone2"][0]["build_version"].startswith("4.2.1.0_100000102023092807-")
     assert topology["zone3"][0]["build_version"].startswith("4.2.1.0_100000102023092807-")
+
+
+def test_open_routes_of_an_unknown_cluster(client):
+    for route in ("info", "status"):
+        response = client.get(f"/clusters/nope/api/v1/{route}")
+        assert response.status_code == 404
+        assert response.json()["error"]["errCode"] == "Common.NotFound"

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from upgrades.api import agent
 from upgrades.api.base import ObshellView
 from upgrades.api.obinfo import ob_info
+from upgrades.errors import ObshellError
 from upgrades.models import Cluster
 from upgrades.security.keys import public_key_pkcs1_b64
 
@@ -13,7 +14,10 @@ from upgrades.security.keys import public_key_pkcs1_b64
 def _prefixed_cluster(view):
     if view.cluster_name is None:
         return None
-    return Cluster.objects.filter(name=view.cluster_name).first()
+    cluster = Cluster.objects.filter(name=view.cluster_name).first()
+    if cluster is None:
+        raise ObshellError("Common.NotFound", f"Element not found: cluster {view.cluster_name}", status=404)
+    return cluster
 
 
 class InfoView(ObshellView):
