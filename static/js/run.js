@@ -47,6 +47,7 @@ function dateTime(time) {
 
 function duration(ms) {
   if (ms == null || ms < 0) return "—";
+  if (ms < 10000) return `${(ms / 1000).toFixed(1)}s`;
   const s = Math.floor(ms / 1000);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);

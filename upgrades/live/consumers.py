@@ -157,6 +157,8 @@ class DagConsumer(_LiveConsumer):
                 return
             if seq > self.seq + 1:
                 await self._fill_gap(seq - 1)
+                if seq <= self.seq:  # the gap was too large and a fresh snapshot already covers this event
+                    return
             frame = message.get("frame")
             if frame is not None:
                 await self.send(text_data=frame)  # encoded once by the publisher for every socket
