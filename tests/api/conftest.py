@@ -64,9 +64,10 @@ def api(client, token):
     return Api(client, token)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory):
-    """One daphne child for the SDK tests of the run (started on first use)."""
+    """One daphne child for the SDK tests (started on first use), stopped when tests/api ends: its engine
+    threads claim any READY work in the shared test database, so it must not outlive this package."""
     with live_server(media_root=tmp_path_factory.mktemp("live-media")) as running:
         yield running
 
