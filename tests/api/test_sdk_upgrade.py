@@ -104,6 +104,17 @@ def test_failure_surfaces_then_retry_succeeds(sdk, uploaded, cluster):
     last_line = next(st for st in node.sub_tasks if st.is_failed()).task_logs[-1]
     assert last_line in message and last_line.startswith("ERROR")
 
+    # The SDK's list methods see the failed (unfinished) DAG; agent-local lists are empty here.
+    assert [d.generic_id for d in sdk.get_unfinished_dags()] == [created.generic_id]
+    assert [d.generic_id for d in sdk.get_cluster_unfinished_dag()] == [created.generic_id]
+    assert sdk.get_agent_unfinished_dag() == [] and sdk.get_all_agent_last_maintenance_dag() == []
+    assert sdk.get_ob_last_maintenance_dag() == []  # the SDK reads `contents` from an object (spec 7)
+    with pytest.raises(OBShellHandleError) as no_local:
+        sdk.get_agent_last_maintenance_dag()
+    assert no_local.value.err_code == "Task.NotFound"
+    assert sdk.get_info().identity == "CLUSTER AGENT"
+    assert sdk.get_status().ob_state in (1, 3)
+
     # A failed upgrade keeps the lock: a new one is refused until this one is dealt with.
     with pytest.raises(OBShellHandleError) as refused:
         sdk.upgrade_ob(TARGET_VERSION, TARGET_RELEASE, "STOPSERVICE")
