@@ -243,3 +243,31 @@ def test_a_client_cannot_claim_an_earlier_arrival(server, token):
     _assert_error(
         requests.get(server.url + "/api/v1/ob/info", headers=headers), 401, "Security.Authentication.Expired", 10008
     )
+
+
+def test_concurrent_upgrades_through_two_server_processes_make_one_dag(tmp_path, token, cluster, target_rpms):
+    import threading
+
+    with live_server(media_root=tmp_path / "a") as first, live_server(media_root=tmp_path / "b") as second:
+        clients = [ClientSet(s.host, s.port, PasswordAuth(token)).v1 for s in (first, second)]
+        for path in target_rpms:
+            clients[0].upload_pkg(str(path))
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def start(client):
+            barrier.wait()
+            try:
+                outcomes.append(client.upgrade_ob(TARGET_VERSION, TARGET_RELEASE, "ROLLING").generic_id)
+            except OBShellHandleError as exc:
+                outcomes.append(exc.err_code)
+
+        threads = [threading.Thread(target=start, args=(client,)) for client in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        dags = list(Dag.objects.filter(cluster=cluster))
+        assert len(dags) == 1
+        assert sorted(outcomes) == sorted([dags[0].generic_id, "OB.Cluster.UnderMaintenanceWithDag"])
+        assert clients[1].wait_dag_succeed(dags[0].generic_id).is_succeed()
