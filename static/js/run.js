@@ -338,7 +338,8 @@ function fillNodeBody(node, body, tasks) {
   const error = node.state === "FAILED" ? nodeError(node) : null;
   errorBox.hidden = !error;
   if (error) {
-    errorBox.replaceChildren(el("strong", { text: `✕ Failed on ${error.task.agent}: ` }),
+    const what = node.operator === "CANCEL" ? "⊘ Cancelled on" : "✕ Failed on";
+    errorBox.replaceChildren(el("strong", { text: `${what} ${error.task.agent}: ` }),
       el("span", { class: "mono", text: error.line }));
   }
   toolbar.replaceChildren(el("a", { href: `#node-${node.id}`, class: "deep-link", title: "Link to this stage", text: "¶ link" }));

@@ -12,7 +12,8 @@ from tests.factories import make_cluster, make_user
 from tests.live.daphne_server import LiveServer, child_environment
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
-from upgrades.models import AuditEntry, Dag
+from upgrades.models import AuditEntry
+from upgrades.services.dags import dag_operate
 
 # Sync ORM calls from these async tests (setup and checks only; tests only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -198,27 +199,33 @@ async def test_a_failure_is_shown_and_retry_with_a_reason_finishes_the_run(brows
 
 
 async def test_the_page_reconnects_after_a_server_restart_and_converges(browser, server, cluster, operator):
+    """The server goes away mid-run; while it is down the run is cancelled from elsewhere (another process
+    writing the database); when the server is back the page reconnects by itself and shows the database."""
+    fault_inject(cluster=cluster, node_name="Backup for upgrade", kind="hang", actor=Actor.system("test"))
     dag = start(cluster, actor=Actor.for_user(operator), reason="browser test: server restart")
     page, navigations, errors = await open_run_page(browser, server, operator, dag)
     await page.wait_for_selector("[data-conn=live]")
-    await page.wait_for_function(
-        "() => document.querySelectorAll('.node[data-node-state=SUCCEED]').length >= 3", timeout=DEADLINE_MS
-    )
+    hanging = page.locator(".node", has_text="Backup for upgrade")
+    await hanging.and_(page.locator("[data-node-state=RUNNING]")).wait_for(timeout=DEADLINE_MS)
+    seq_before = int(await page.locator("#run").get_attribute("data-dag-seq"))
+
     server.stop()
     await page.wait_for_selector("[data-conn=reconnecting], [data-conn=stale]")
     assert "stale since" in (await page.locator("[data-role=connection]").inner_text()).lower()
     await screenshot(page, "run-page-reconnecting.png")
+    dag_operate(dag=dag, operator="CANCEL", actor=Actor.for_user(operator), reason="maintenance window closed")
+    dag.refresh_from_db()
+    assert dag.last_seq > seq_before and dag.state == "FAILED"
 
     server.start()
     await page.wait_for_selector("[data-conn=live]", timeout=DEADLINE_MS)
-    await wait_dag_state(page, "SUCCEED")
-    dag.refresh_from_db()
+    await wait_dag_state(page, "FAILED")
     await page.wait_for_function(
         "seq => Number(document.getElementById('run').dataset.dagSeq) === seq", arg=dag.last_seq, timeout=DEADLINE_MS
     )
     await screenshot(page, "run-page-after-restart.png")
     matches, seen = await page_matches_database(page, dag)
     assert matches, seen
+    assert "Cancelled" in await page.locator("[data-role=dag-state]").inner_text()
     assert len(navigations) == 1
-    assert Dag.objects.get(pk=dag.pk).state == "SUCCEED"
     assert errors == []
