@@ -10,8 +10,6 @@ import threading
 import time
 import uuid
 
-from django.db import DatabaseError
-
 from upgrades.engine import transitions as t
 from upgrades.engine.executor import WorkerCrashed, execute
 from upgrades.engine.scheduler import advance_active_dags, dag_advance
@@ -100,8 +98,9 @@ class Worker:
                 did = self.step()
             except WorkerCrashed:
                 return False
-            except DatabaseError:
-                logger.exception("worker %s: database error; backing off", self.owner)
+            except Exception:
+                # A database hiccup or a bad row must not kill the worker: log it, back off, carry on.
+                logger.exception("worker %s: error in a worker step; backing off", self.owner)
                 did = False
                 idle = IDLE_MAX
             if did:

@@ -66,6 +66,8 @@ def _refuse_failed_plan(plan, *, actor, action, reason):
 def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
     """Freeze the plan into a new DAG. A maintenance plan takes the cluster lock; the partial unique index
     on Dag.holds_lock makes concurrent starts create exactly one DAG."""
+    if not plan.nodes or plan.max_stage != len(plan.nodes):
+        raise known("Common.Unexpected", f"Unexpected error: the plan for '{plan.dag_name}' has no runnable nodes")
     takes_lock = plan.maintenance_type == MaintenanceType.GLOBAL
     action = "upgrade.start" if takes_lock else "upgrade_check.start"
     timeout = timeout_seconds or getattr(plan, "timeout_seconds", None) or DEFAULT_TIMEOUT_SECONDS
