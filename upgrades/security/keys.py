@@ -57,7 +57,3 @@ def public_key_pkcs1_b64():
     """PKCS#1 DER RSAPublicKey in standard base64, as Go's x509.MarshalPKCS1PublicKey gives it."""
     der = private_key().public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
     return base64.b64encode(der).decode()
-
-
-def key_bytes():
-    return private_key().key_size // 8
