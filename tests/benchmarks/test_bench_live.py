@@ -20,7 +20,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tests.factories import make_user
@@ -62,11 +62,14 @@ def report(title, measured, baseline, target_ms=None):
 
 def commit_stamped_change(dag_id, node_id, index):
     """One state change as a service makes it; its payload carries the time just before the commit."""
-    with transaction.atomic():
-        node = Node.objects.get(pk=node_id)
-        node.state = "RUNNING" if index % 2 else "PENDING"
-        node.save(update_fields=["state"])
-        emit(dag_id, "node.updated", {"node": node_state(node), "t0": time.perf_counter()})
+    try:
+        with transaction.atomic():
+            node = Node.objects.get(pk=node_id)
+            node.state = "RUNNING" if index % 2 else "PENDING"
+            node.save(update_fields=["state"])
+            emit(dag_id, "node.updated", {"node": node_state(node), "t0": time.perf_counter()})
+    finally:
+        connection.close()  # executor threads outlive the test; the test database must be droppable
 
 
 async def layer_round_trips(layer, count):

@@ -9,7 +9,7 @@ from django.test import Client
 from tests.conftest import CHROMIUM
 from tests.engine.helpers import add_target_packages, start
 from tests.factories import make_cluster, make_user
-from tests.live.daphne_server import LiveServer, child_environment
+from tests.live.daphne_server import LiveServer, child_environment, closing_db_connections
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.models import AuditEntry
@@ -127,6 +127,7 @@ async def page_matches_database(page, dag):
     return seen == {"dag": dag.state, "seq": dag.last_seq, "nodes": expected_nodes}, seen
 
 
+@closing_db_connections
 async def test_stages_turn_from_pending_to_running_to_succeeded_without_reload(browser, server, cluster, operator):
     dag = start(cluster, actor=Actor.for_user(operator), reason="browser test: rolling upgrade")
     page, navigations, errors = await open_run_page(browser, server, operator, dag)
@@ -154,6 +155,7 @@ async def test_stages_turn_from_pending_to_running_to_succeeded_without_reload(b
     assert errors == []
 
 
+@closing_db_connections
 async def test_a_failure_is_shown_and_retry_with_a_reason_finishes_the_run(browser, server, cluster, operator):
     fault_inject(cluster=cluster, node_name="Stop zone2", times=1, actor=Actor.system("test"))
     dag = start(cluster, actor=Actor.for_user(operator), reason="browser test: failure and retry")
@@ -198,6 +200,7 @@ async def test_a_failure_is_shown_and_retry_with_a_reason_finishes_the_run(brows
     assert errors == []
 
 
+@closing_db_connections
 async def test_the_page_reconnects_after_a_server_restart_and_converges(browser, server, cluster, operator):
     """The server goes away mid-run; while it is down the run is cancelled from elsewhere (another process
     writing the database); when the server is back the page reconnects by itself and shows the database."""

@@ -2,11 +2,13 @@
 for browser tests and benchmarks. Started with the spawn method: a forked child would inherit the parent's
 event loops and database connections."""
 
+import functools
 import multiprocessing
 import os
+import time
 
 from daphne.testing import DaphneProcess
-from django.db import connection
+from django.db import connection, connections
 
 
 def child_environment(**overrides):
@@ -64,4 +66,34 @@ class LiveServer:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join(5)
+            _wait_for_other_sessions_to_end()
         self.process = None
+
+
+def closing_db_connections(test):
+    """For async tests that use the ORM directly: Django keeps a connection per async context, which the
+    test database teardown cannot see or close; close this test's own connections when it ends."""
+
+    @functools.wraps(test)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await test(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return wrapper
+
+
+def _wait_for_other_sessions_to_end(timeout=5.0):
+    """PostgreSQL ends a killed client's sessions a moment later; dropping the test database needs them gone."""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.1)
