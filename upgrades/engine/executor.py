@@ -185,11 +185,12 @@ def finish(worker, sub_task, *, succeeded, logs, phase):
     commit per sub-task while a DAG has work)."""
     with transaction.atomic():
         dag = t.lock_dag(sub_task.dag_id)
-        if not t.subtask_finish_locked(
-            sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase
-        ):
-            return None
-        advance_locked(dag)
-        if worker.stopping or not worker.chain:
-            return None
-        return t.claim_next_locked(dag, owner=worker.owner)
+        with t.batched_events(dag.pk):
+            if not t.subtask_finish_locked(
+                sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase
+            ):
+                return None
+            advance_locked(dag)
+            if worker.stopping or not worker.chain:
+                return None
+            return t.claim_next_locked(dag, owner=worker.owner)

@@ -4,7 +4,7 @@ finished and any failed. Every decision is taken under the DAG row lock, so any 
 the scheduler at once."""
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from upgrades.backends.faults import faults_take
@@ -12,11 +12,11 @@ from upgrades.engine.transitions import (
     ACTIVE_DAG_STATES,
     FINISHED,
     emit_dag,
+    emit_events,
     emit_node,
     lock_dag,
     sub_task_event,
 )
-from upgrades.events import emit_many
 from upgrades.models import Dag, Node, SubTask
 from upgrades.models.dag import Operator, State
 
@@ -41,7 +41,8 @@ def advance_locked(dag):
         changed = True
     # Each pass either waits (break) or makes progress; a DAG has at most max_stage nodes to pass.
     for _ in range(3 * dag.max_stage + 3):
-        node = Node.objects.get(dag=dag, seq=dag.stage)
+        unfinished = SubTask.objects.filter(node=OuterRef("pk")).exclude(state__in=FINISHED)
+        node = Node.objects.filter(dag=dag, seq=dag.stage).annotate(unfinished=Exists(unfinished)).get()
         if not _advance_node(dag, node):
             break
         changed = True
@@ -55,9 +56,9 @@ def _advance_node(dag, node):
         _start_node(dag, node)
         return True
     if node.state == State.RUNNING:
-        sub_tasks = SubTask.objects.filter(node=node)
-        if sub_tasks.exclude(state__in=FINISHED).exists():
+        if node.unfinished:
             return False
+        sub_tasks = SubTask.objects.filter(node=node)
         if not sub_tasks.filter(state=State.FAILED).exists():
             node.state = State.SUCCEED
             node.end_time = timezone.now()
@@ -102,7 +103,7 @@ def _start_node(dag, node):
         for sub_task, fault in faults_take(cluster_id=dag.cluster_id, node_name=node.name, sub_tasks=sub_tasks):
             sub_task.context = {"fault": fault}
             sub_task.save(update_fields=["context"])
-    emit_many(dag.pk, [sub_task_event(sub_task) for sub_task in sub_tasks])
+    emit_events(dag.pk, [sub_task_event(sub_task) for sub_task in sub_tasks])
 
 
 def _next_stage(dag):

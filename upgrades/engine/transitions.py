@@ -2,13 +2,15 @@
 first (the same lock order everywhere, so workers, the scheduler and operators never deadlock), checks its
 guard, appends DagEvents through upgrades.events.emit and publishes on commit."""
 
+import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from upgrades.events import emit, emit_many
+from upgrades.events import emit_many
 from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.models.dag import State
 from upgrades.snapshots import dag_state, log_entry, node_state, sub_task_state
@@ -49,16 +51,43 @@ def lock_dag(dag_id, *, skip_locked=False):
     return qs.filter(pk=dag_id).first()
 
 
+_batch = threading.local()
+
+
+@contextmanager
+def batched_events(dag_id):
+    """Collect the events a block emits for one DAG and append them, in order, with a single emit_many
+    when it ends (inside the same transaction); nested blocks join the outer one."""
+    if getattr(_batch, "events", None) is not None:
+        yield
+        return
+    _batch.events = []
+    try:
+        yield
+        events = _batch.events
+    finally:
+        _batch.events = None
+    emit_many(dag_id, events)
+
+
+def emit_events(dag_id, events):
+    collected = getattr(_batch, "events", None)
+    if collected is not None:
+        collected.extend(events)
+    else:
+        emit_many(dag_id, events)
+
+
 def emit_dag(dag):
-    emit(dag.pk, "dag.updated", {"dag": dag_state(dag)})
+    emit_events(dag.pk, [("dag.updated", {"dag": dag_state(dag)})])
 
 
 def emit_node(node):
-    emit(node.dag_id, "node.updated", {"node": node_state(node)})
+    emit_events(node.dag_id, [("node.updated", {"node": node_state(node)})])
 
 
 def emit_sub_task(sub_task):
-    emit(sub_task.dag_id, *sub_task_event(sub_task))
+    emit_events(sub_task.dag_id, [sub_task_event(sub_task)])
 
 
 def sub_task_event(sub_task):
@@ -89,7 +118,7 @@ def write_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
 
 
 def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
-    emit_many(sub_task.dag_id, write_logs(sub_task, lines, phase=phase))
+    emit_events(sub_task.dag_id, write_logs(sub_task, lines, phase=phase))
 
 
 def subtask_claim(*, owner, dag_ids=None):
@@ -172,7 +201,7 @@ def subtask_heartbeat(*, sub_task, owner, logs=(), phase=TaskLog.Phase.RUN, chan
         if updated != 1:
             return False
         sub_task.lease_expires_at = expires
-        emit_many(sub_task.dag_id, write_logs(sub_task, logs, phase=phase))
+        emit_events(sub_task.dag_id, write_logs(sub_task, logs, phase=phase))
         if change is not None:
             change()
     return True
@@ -196,7 +225,7 @@ def subtask_finish_locked(*, sub_task, owner, succeeded, logs=(), phase=TaskLog.
         return False
     for name, value in fields.items():
         setattr(sub_task, name, value)
-    emit_many(sub_task.dag_id, [*write_logs(sub_task, logs, phase=phase), sub_task_event(sub_task)])
+    emit_events(sub_task.dag_id, [*write_logs(sub_task, logs, phase=phase), sub_task_event(sub_task)])
     return True
 
 
@@ -227,7 +256,7 @@ def subtask_interrupt(*, sub_task_id, owner, logs=(), phase=TaskLog.Phase.RUN, e
         sub_task.lease_owner = ""
         sub_task.lease_expires_at = None
         sub_task.save(update_fields=["state", "context", "end_time", "lease_owner", "lease_expires_at"])
-        emit_many(sub_task.dag_id, [*events, sub_task_event(sub_task)])
+        emit_events(sub_task.dag_id, [*events, sub_task_event(sub_task)])
         return sub_task.state
 
 
