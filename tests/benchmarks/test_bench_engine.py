@@ -13,6 +13,7 @@ Figures are printed; nothing here asserts on timing.
 
 import threading
 import time
+from unittest import mock
 
 import pytest
 from django.db import connection, connections
@@ -66,6 +67,14 @@ def test_zero_duration_rolling_upgrade_with_embedded_workers(settings):
           f"{connection.vendor}): {seconds:.3f}s")
     report("embedded workers", seconds, f"obshell 1 s poll x {stages} stages", OBSHELL_POLL_SECONDS * stages)
     report("embedded workers", seconds, "single in-process runner", runner_seconds)
+
+    # The share of the live push (upgrades.live.publish, run on commit for every event) in that figure.
+    Dag.objects.all().delete()
+    cluster.servers.update(build_version="4.2.1.0_100000102023092807")
+    with mock.patch("upgrades.events._publish", lambda message: None):
+        quiet_state, quiet_seconds = _timed_embedded_upgrade(cluster)
+    assert quiet_state == State.SUCCEED
+    report("embedded workers without live publishing", quiet_seconds, "with live publishing", seconds)
 
 
 def _timed_embedded_upgrade(cluster):

@@ -81,7 +81,7 @@ class RunContext:
             return
         kind = fault["kind"]
         if kind == "fail":
-            raise StepFailed(*self.worker_failure())
+            raise StepFailed(*self.injected_failure())
         if fault.get("fired"):
             return
         self.flush(change=t.subtask_mark_fault_fired(sub_task=self.sub_task, owner=self.worker.owner))
@@ -91,14 +91,14 @@ class RunContext:
         elif kind == "crash":
             self.worker.crash()
 
-    def worker_failure(self):
+    def injected_failure(self):
         from upgrades.backends.simulated import failure_for
 
         return failure_for(self)
 
     # Engine side.
     def flush(self, change=None):
-        self._check_deadline()
+        self.check_deadline()
         lines, self.pending = self.pending, []
         ok = t.subtask_heartbeat(
             sub_task=self.sub_task, owner=self.worker.owner, logs=lines, phase=self.phase, change=change
@@ -107,7 +107,7 @@ class RunContext:
             raise LeaseLost()
         self._last_beat = self._last_check = time.monotonic()
 
-    def _check_deadline(self):
+    def check_deadline(self):
         deadline = self.sub_task.deadline_at
         if deadline is not None and timezone.now() >= deadline:
             raise SubTaskTimedOut()
@@ -118,7 +118,7 @@ class RunContext:
         while True:
             if self.worker.stopping:
                 raise WorkerStopping()
-            self._check_deadline()
+            self.check_deadline()
             now = time.monotonic()
             if now - self._last_beat >= beat_every:
                 self.flush()
@@ -157,7 +157,7 @@ def execute(worker, sub_task):
                 backend.rollback(ctx)
             else:
                 backend.run(ctx)
-            ctx._check_deadline()
+            ctx.check_deadline()
             succeeded = True
         except StepFailed as exc:
             ctx.log(exc.line, TaskLog.Level.ERROR)
