@@ -30,6 +30,7 @@ ACTION_KINDS = frozenset({"dag.created", "dag.updated", "node.updated", "operato
 SEND_TIMEOUT = 10.0
 
 _server_loop = None
+_NOBODY = object()
 _publisher_loop = None
 _publisher_lock = threading.Lock()
 
@@ -46,6 +47,9 @@ def remember_server_loop():
 
 def publish_dag_event(message):
     """Send one committed event to its DAG's group (and dag.created/dag.updated to the feed group)."""
+    loop = _target_loop()
+    if loop is _NOBODY:
+        return
     if message["kind"] in ACTION_KINDS:
         message = {**message, "actions": _actions_for(message["dag_id"])}
     # The client frame is encoded here once, not once per watching socket.
@@ -53,7 +57,7 @@ def publish_dag_event(message):
     sends = [(dag_group(message["dag_id"]), {**message, "type": "dag.event", "frame": frame})]
     if message["kind"] in FEED_KINDS:
         sends.append((FEED_GROUP, {**message, "type": "feed.event"}))
-    _run_on_layer_loop(_group_send_all(sends))
+    _run_on_loop(_group_send_all(sends), loop)
 
 
 async def _group_send_all(sends):
@@ -70,18 +74,14 @@ def _actions_for(dag_id):
     return allowed_actions(dag) if dag else {}
 
 
-def _run_on_layer_loop(coro):
-    loop = _target_loop()
+def _run_on_loop(coro, loop):
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
-    if running is not None and (running is loop or loop is None):
+    if running is loop:
         # Already on the loop that owns the layer: do not block it waiting for ourselves.
         running.create_task(coro)
-        return
-    if loop is None:
-        asyncio.run(coro)
         return
     future = asyncio.run_coroutine_threadsafe(coro, loop)
     try:
@@ -95,8 +95,8 @@ def _target_loop():
     if isinstance(get_channel_layer(), InMemoryChannelLayer):
         loop = _server_loop
         if loop is None or loop.is_closed() or not loop.is_running():
-            # No consumer has connected in this process, so no in-memory group has a member to reach.
-            return None
+            # No consumer is connected in this process, so no in-memory group has a member to reach.
+            return _NOBODY
         return loop
     return _publisher()
 
