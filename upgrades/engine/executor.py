@@ -190,7 +190,11 @@ def finish(worker, sub_task, *, succeeded, logs, phase):
                 sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase
             ):
                 return None
-            advance_locked(dag)
-            if worker.stopping or not worker.chain:
-                return None
-            return t.claim_next_locked(dag, owner=worker.owner)
+            chaining = worker.chain and not worker.stopping
+            # Another READY sub-task means the stage is not done: claim it and leave the DAG as it is.
+            following = t.claim_next_locked(dag, owner=worker.owner) if chaining else None
+            if following is None:
+                advance_locked(dag)
+                if chaining:
+                    following = t.claim_next_locked(dag, owner=worker.owner)
+            return following
