@@ -155,10 +155,10 @@ def _create_nodes(dag, specs):
     SubTask.objects.bulk_create(
         [
             SubTask(
-                node=node,
-                dag=dag,
+                node_id=node.pk,
+                dag_id=dag.pk,
                 name=spec.name,
-                server=agent,
+                server_id=agent.pk,
                 agent_ip=agent.ip,
                 agent_port=agent.agent_port,
             )
