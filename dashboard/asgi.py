@@ -10,14 +10,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from upgrades.api.asgi import stamp_receipt_time  # noqa: E402
-from upgrades.engine.embedded import start_embedded_workers  # noqa: E402
+from upgrades.engine.embedded import with_embedded_workers  # noqa: E402
 from upgrades.live.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": stamp_receipt_time(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+application = with_embedded_workers(
+    ProtocolTypeRouter(
+        {
+            "http": stamp_receipt_time(django_asgi_app),
+            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )
-
-start_embedded_workers()

@@ -1,6 +1,8 @@
 """The embedded profile: worker threads inside the server process run upgrades; an injected crash stops only
 that thread (its lease is abandoned and reaped), a replacement thread carries on, the process lives."""
 
+import asyncio
+
 import pytest
 
 from tests.engine.helpers import add_target_packages, assert_gapless_events, start, wait_until
@@ -20,17 +22,37 @@ def embedded_workers(settings):
     embedded.stop_embedded_workers()
 
 
+async def _serve_one(app, scope_type):
+    async def receive():
+        return {"type": "websocket.disconnect"} if scope_type == "websocket" else {"type": "http.disconnect"}
+
+    async def send(message):
+        pass
+
+    await app({"type": scope_type, "path": "/"}, receive, send)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_workers_start_with_the_first_request_and_only_when_enabled(settings, client):
+@pytest.mark.parametrize("scope_type", ["http", "websocket"])
+def test_workers_start_with_the_first_connection_and_only_when_enabled(settings, scope_type):
+    """A restarted server resumes runs as soon as anything connects, a reconnecting browser's socket included."""
+    served = []
+
+    async def app(scope, receive, send):
+        served.append(scope["type"])
+
     settings.EMBEDDED_WORKER = False
-    assert embedded.start_embedded_workers() == []
+    asyncio.run(_serve_one(embedded.with_embedded_workers(app), scope_type))
+    assert embedded._threads == [] and served == [scope_type]
+
     settings.EMBEDDED_WORKER = True
     settings.EMBEDDED_WORKER_THREADS = 1
+    wrapped = embedded.with_embedded_workers(app)
     try:
-        assert embedded.start_embedded_workers() == []  # armed, nothing running yet
-        assert embedded._threads == []
-        client.get("/")
+        assert embedded._threads == []  # armed, nothing running until a connection arrives
+        asyncio.run(_serve_one(wrapped, scope_type))
         assert len(embedded._threads) == 1 and embedded._threads[0].is_alive()
+        assert served == [scope_type, scope_type]
     finally:
         embedded.stop_embedded_workers()
 

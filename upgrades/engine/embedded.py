@@ -1,7 +1,8 @@
 """Worker threads inside the web server process (the embedded profile, EMBEDDED_WORKER=1).
 
-dashboard/asgi.py calls start_embedded_workers() when the ASGI application is built. That only arms the
-start: the threads begin with the first request the process serves. Importing the application (tests,
+dashboard/asgi.py wraps the application with with_embedded_workers(). That only arms the start: the
+threads begin with the first connection the process serves, HTTP or websocket (after a restart, the
+browsers reconnecting by themselves are enough to resume a run). Importing the application (tests,
 tools, `manage.py` commands) therefore never runs DAGs in the background, possibly on a database that is
 not the one the caller is about to use.
 """
@@ -11,7 +12,6 @@ import logging
 import threading
 
 from django.conf import settings
-from django.core.signals import request_started
 from django.db import connections
 
 from upgrades.engine.worker import Worker
@@ -21,21 +21,17 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _stop = threading.Event()
 _threads = []
-_ARMED = "upgrades.engine.embedded"
 
 
-def start_embedded_workers():
-    """Arm the embedded workers (no-op when EMBEDDED_WORKER is off): they start with the first request."""
-    if not settings.EMBEDDED_WORKER:
-        return []
-    request_started.connect(_on_request, dispatch_uid=_ARMED)
-    return list(_threads)
+def with_embedded_workers(app):
+    """Wrap an ASGI app so the embedded workers (when EMBEDDED_WORKER is on) start with its first connection."""
 
+    async def start_then_serve(scope, receive, send):
+        if scope["type"] in ("http", "websocket") and not _threads and settings.EMBEDDED_WORKER:
+            run_embedded_workers()
+        return await app(scope, receive, send)
 
-def _on_request(**_kwargs):
-    if settings.EMBEDDED_WORKER:
-        request_started.disconnect(dispatch_uid=_ARMED)
-        run_embedded_workers()
+    return start_then_serve
 
 
 def run_embedded_workers():
