@@ -182,7 +182,14 @@ def dag_operate(*, dag, operator, actor, reason=""):
             locked = lock_dag(dag.pk)
             emit(locked.pk, "operator.applied", {"operator": op, "actor": actor.label, "reason": reason})
             handler(locked)
-            audit(actor=actor, action="dag.operate", cluster=locked.cluster, dag=locked, reason=reason, detail={"operator": op})
+            audit(
+                actor=actor,
+                action="dag.operate",
+                cluster=locked.cluster,
+                dag=locked,
+                reason=reason,
+                detail={"operator": op},
+            )
     except ObshellError as error:
         audit(
             actor=actor,
@@ -212,14 +219,18 @@ def _retry(dag):
         raise bad_request("Task.Dag.Operator.RetryNotFailedDag", "Failed to set DAG retry: DAG state is not failed")
     node = Node.objects.get(dag=dag, seq=dag.stage)
     if not node.can_retry:
-        raise bad_request("Task.Dag.Operator.RetryNotAllowed", f"Failed to set DAG retry: node {node.name} cannot retry")
+        raise bad_request(
+            "Task.Dag.Operator.RetryNotAllowed", f"Failed to set DAG retry: node {node.name} cannot retry"
+        )
     holds_lock = dag.holds_lock
     if dag.maintenance_type == MaintenanceType.GLOBAL and not holds_lock:
         try:
             with transaction.atomic():
                 Dag.objects.filter(pk=dag.pk).update(holds_lock=True)
         except IntegrityError:
-            raise under_maintenance(dag.name, Dag.objects.filter(cluster=dag.cluster, holds_lock=True).first()) from None
+            raise under_maintenance(
+                dag.name, Dag.objects.filter(cluster=dag.cluster, holds_lock=True).first()
+            ) from None
         holds_lock = True
     # Retrying a failed rollback retries the rollback; otherwise the DAG runs forward again (operator RUN).
     rolling_back = dag.operator == Operator.ROLLBACK
@@ -233,21 +244,16 @@ def _retry(dag):
         is_finished=False,
         holds_lock=holds_lock,
     )
-    node.state = State.PENDING
-    node.operator = Operator.ROLLBACK if rolling_back else Operator.RETRY
-    node.save(update_fields=["state", "operator"])
-    emit_node(node)
+    _update(node, emit_node, state=State.PENDING, operator=Operator.ROLLBACK if rolling_back else Operator.RETRY)
     for sub_task in SubTask.objects.filter(node=node, state=State.FAILED).order_by("id"):
-        sub_task.state = State.PENDING
-        sub_task.operator = node.operator
-        sub_task.rollback_pending = not rolling_back
-        sub_task.save(update_fields=["state", "operator", "rollback_pending"])
-        emit_sub_task(sub_task)
+        _update(sub_task, emit_sub_task, state=State.PENDING, operator=node.operator, rollback_pending=not rolling_back)
 
 
 def _rollback(dag):
     if dag.state != State.FAILED:
-        raise bad_request("Task.Dag.Operator.RollbackNotFailedDag", "Failed to set DAG rollback: DAG state is not failed")
+        raise bad_request(
+            "Task.Dag.Operator.RollbackNotFailedDag", "Failed to set DAG rollback: DAG state is not failed"
+        )
     nodes = list(Node.objects.filter(dag=dag, seq__lte=dag.stage).order_by("seq"))
     for node in nodes:
         if not node.can_rollback:
@@ -268,16 +274,9 @@ def _rollback(dag):
         is_finished=False,
     )
     for node in nodes:
-        node.state = State.PENDING
-        node.operator = Operator.ROLLBACK
-        node.save(update_fields=["state", "operator"])
-        emit_node(node)
+        _update(node, emit_node, state=State.PENDING, operator=Operator.ROLLBACK)
         for sub_task in SubTask.objects.filter(node=node).order_by("id"):
-            sub_task.state = State.PENDING
-            sub_task.operator = Operator.ROLLBACK
-            sub_task.rollback_pending = False
-            sub_task.save(update_fields=["state", "operator", "rollback_pending"])
-            emit_sub_task(sub_task)
+            _update(sub_task, emit_sub_task, state=State.PENDING, operator=Operator.ROLLBACK, rollback_pending=False)
 
 
 def _cancel(dag):
@@ -285,24 +284,16 @@ def _cancel(dag):
         raise bad_request("Task.Dag.Operator.CancelFinishedDag", "Failed to cancel DAG: DAG is finished")
     for node in Node.objects.filter(dag=dag, seq__lte=dag.stage).order_by("seq"):
         if not node.can_cancel:
-            raise bad_request("Task.Dag.Operator.CancelNotAllowed", f"Failed to cancel DAG: node {node.name} cannot cancel")
+            raise bad_request(
+                "Task.Dag.Operator.CancelNotAllowed", f"Failed to cancel DAG: node {node.name} cannot cancel"
+            )
     now = timezone.now()
     node = Node.objects.get(dag=dag, seq=dag.stage)
     # Running executors notice on their next check that the sub-task is no longer theirs and stop.
     for sub_task in SubTask.objects.filter(node=node, state__in=(State.READY, State.RUNNING)).order_by("id"):
-        sub_task.state = State.FAILED
-        sub_task.operator = Operator.CANCEL
-        sub_task.end_time = now
-        sub_task.lease_owner = ""
-        sub_task.lease_expires_at = None
-        sub_task.save(update_fields=["state", "operator", "end_time", "lease_owner", "lease_expires_at"])
         append_logs(sub_task, [(TaskLog.Level.INFO, CANCELLED_LINE)])
-        emit_sub_task(sub_task)
-    node.state = State.FAILED
-    node.operator = Operator.CANCEL
-    node.end_time = now
-    node.save(update_fields=["state", "operator", "end_time"])
-    emit_node(node)
+        _update(sub_task, emit_sub_task, state=State.FAILED, operator=Operator.CANCEL, end_time=now, **_NO_LEASE)
+    _update(node, emit_node, state=State.FAILED, operator=Operator.CANCEL, end_time=now)
     _save_dag(
         dag,
         dag.state,
@@ -337,18 +328,19 @@ def _pass(dag):
 
 def _pass_node(node, now):
     for sub_task in SubTask.objects.filter(node=node).exclude(state=State.SUCCEED).order_by("id"):
-        sub_task.state = State.SUCCEED
-        sub_task.operator = Operator.PASS
-        sub_task.end_time = now
-        sub_task.lease_owner = ""
-        sub_task.lease_expires_at = None
-        sub_task.save(update_fields=["state", "operator", "end_time", "lease_owner", "lease_expires_at"])
-        emit_sub_task(sub_task)
-    node.state = State.SUCCEED
-    node.operator = Operator.PASS
-    node.end_time = now
-    node.save(update_fields=["state", "operator", "end_time"])
-    emit_node(node)
+        _update(sub_task, emit_sub_task, state=State.SUCCEED, operator=Operator.PASS, end_time=now, **_NO_LEASE)
+    _update(node, emit_node, state=State.SUCCEED, operator=Operator.PASS, end_time=now)
+
+
+_NO_LEASE = {"lease_owner": "", "lease_expires_at": None}
+
+
+def _update(row, emit_row, **fields):
+    """Set fields on a node or sub-task, save just those, and emit its new state."""
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.save(update_fields=list(fields))
+    emit_row(row)
 
 
 _OPERATORS = {"RETRY": _retry, "ROLLBACK": _rollback, "CANCEL": _cancel, "PASS": _pass}
@@ -365,8 +357,14 @@ def node_pass(*, node, actor, reason=""):
             if node.state != State.FAILED:
                 raise bad_request("Task.Node.Operator.PassNotFailedNode", "Failed to pass node: node is not failed")
             if not node.can_pass:
-                raise bad_request("Task.Node.Operator.PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass")
-            emit(dag.pk, "operator.applied", {"operator": "PASS", "actor": actor.label, "reason": reason, "node_id": node.pk})
+                raise bad_request(
+                    "Task.Node.Operator.PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass"
+                )
+            emit(
+                dag.pk,
+                "operator.applied",
+                {"operator": "PASS", "actor": actor.label, "reason": reason, "node_id": node.pk},
+            )
             _pass_node(node, timezone.now())
             _save_dag(
                 dag,
@@ -398,4 +396,3 @@ def node_pass(*, node, actor, reason=""):
         raise
     node.refresh_from_db()
     return node
-
