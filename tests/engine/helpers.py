@@ -1,13 +1,13 @@
 """Shared setup for engine tests: package rows for a planned upgrade, starting upgrades through the real
 planner, and the invariants every test checks on the event stream."""
 
-import hashlib
 import time
 from pathlib import Path
 
 import upgrades.planning
+from tests.factories import make_package_row
 from upgrades.audit import Actor
-from upgrades.models import DagEvent, Package
+from upgrades.models import DagEvent
 from upgrades.models.cluster import REQUIRED_PACKAGES
 from upgrades.services.dags import upgrade_start
 
@@ -27,23 +27,7 @@ def dep_yaml():
 
 
 def add_package(name, version, release_distribution, arch="x86_64", yaml_text=""):
-    release, _, rest = release_distribution.partition(".")
-    digest = hashlib.sha256(f"{name}-{version}-{release_distribution}.{arch}".encode()).hexdigest()
-    return Package.objects.create(
-        name=name,
-        version=version,
-        release=release,
-        distribution=rest.split(".")[0],
-        release_distribution=release_distribution,
-        arch=arch,
-        size=1024,
-        payload_size=4096,
-        md5=digest[:32],
-        sha256=digest,
-        file=f"rpms/{digest[:2]}/{digest}/{name}.rpm",
-        filename=f"{name}-{version}-{release_distribution}.{arch}.rpm",
-        upgrade_dep_yaml=yaml_text,
-    )
+    return make_package_row(name, version, release_distribution, arch, yaml_text)
 
 
 def add_target_packages(edition="community", *, barrier=False):

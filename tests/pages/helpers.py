@@ -1,10 +1,9 @@
 """Shared setup for page tests: stored package rows (pages and planning read metadata, never the rpm bytes)."""
 
-import hashlib
 from pathlib import Path
 
 import upgrades.planning
-from upgrades.models import Package
+from tests.factories import make_package_row
 
 DEP_YAML = (Path(upgrades.planning.__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml").read_text()
 TARGET_VERSION = "4.2.1.1"
@@ -12,22 +11,8 @@ TARGET_RELEASE = "101000012023110109.el7"
 
 
 def add_package(name, version, release_distribution, *, arch="x86_64", dep_yaml=""):
-    release, _, rest = release_distribution.partition(".")
-    digest = hashlib.sha256(f"{name}-{version}-{release_distribution}.{arch}".encode()).hexdigest()
-    return Package.objects.create(
-        name=name,
-        version=version,
-        release=release,
-        distribution=rest.split(".")[0],
-        release_distribution=release_distribution,
-        arch=arch,
-        size=52_428_800,
-        payload_size=52_000_000,
-        md5=digest[:32],
-        sha256=digest,
-        file=f"rpms/{digest[:2]}/{digest}/{name}.rpm",
-        filename=f"{name}-{version}-{release_distribution}.{arch}.rpm",
-        upgrade_dep_yaml=dep_yaml,
+    return make_package_row(
+        name, version, release_distribution, arch, dep_yaml, size=52_428_800, payload_size=52_000_000
     )
 
 
