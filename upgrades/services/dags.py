@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from upgrades.audit import audit
+from upgrades.bulk import insert_rows
 from upgrades.engine.transitions import (
     CANCELLED_LINE,
     EPOCH,
@@ -152,19 +153,20 @@ def _create_nodes(dag, specs):
     )
     if any(node.pk is None for node in nodes):
         nodes = list(Node.objects.filter(dag=dag).order_by("seq"))
-    SubTask.objects.bulk_create(
+    insert_rows(
+        SubTask,
         [
-            SubTask(
-                node_id=node.pk,
-                dag_id=dag.pk,
-                name=spec.name,
-                server_id=agent.pk,
-                agent_ip=agent.ip,
-                agent_port=agent.agent_port,
-            )
+            {
+                "node_id": node.pk,
+                "dag_id": dag.pk,
+                "name": spec.name,
+                "server_id": agent.pk,
+                "agent_ip": agent.ip,
+                "agent_port": agent.agent_port,
+            }
             for node, spec in zip(nodes, specs, strict=True)
             for agent in spec.agents
-        ]
+        ],
     )
 
 
