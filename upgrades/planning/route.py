@@ -13,6 +13,7 @@ Both then apply obshell's deprecation rule (step 5), barrier computation (step 6
 start, only the intermediate nodes that must be installed from binary, then the target.
 """
 
+import functools
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -24,6 +25,12 @@ from upgrades.planning.versions import join_build_version
 RELEASE_NULL = "null"
 # libyaml's loader when PyYAML was built with it: the same safe subset, several times faster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_entries(text):
+    """Parsed dep file entries (read-only). Every plan parses its target's file, and it is the same text."""
+    return yaml.load(text, Loader=_LOADER) or []
 
 
 def _unexpected(message):
@@ -105,7 +112,7 @@ class DepGraph:
     @classmethod
     def parse(cls, text):
         try:
-            entries = yaml.load(text, Loader=_LOADER) or []
+            entries = _load_entries(text)
         except yaml.YAMLError as exc:
             raise _unexpected(f"unmarshal upgrade dependency YAML failed: {exc}") from None
         if not isinstance(entries, list):

@@ -132,39 +132,39 @@ def under_maintenance(new_name, holder):
 
 
 def _create_nodes(dag, specs):
-    nodes = Node.objects.bulk_create(
+    insert_rows(
+        Node,
         [
-            Node(
-                dag=dag,
-                seq=seq,
-                name=spec.name,
-                action=spec.action,
-                parallel=spec.parallel,
-                hop=spec.hop,
-                zone_name=spec.zone_name or "",
-                can_retry=spec.can_retry,
-                can_rollback=spec.can_rollback,
-                can_pass=spec.can_pass,
-                can_cancel=spec.can_cancel,
-                can_continue=spec.can_continue,
-            )
+            {
+                "dag_id": dag.pk,
+                "seq": seq,
+                "name": spec.name,
+                "action": spec.action,
+                "parallel": spec.parallel,
+                "hop": spec.hop,
+                "zone_name": spec.zone_name or "",
+                "can_retry": spec.can_retry,
+                "can_rollback": spec.can_rollback,
+                "can_pass": spec.can_pass,
+                "can_cancel": spec.can_cancel,
+                "can_continue": spec.can_continue,
+            }
             for seq, spec in enumerate(specs, start=1)
-        ]
+        ],
     )
-    if any(node.pk is None for node in nodes):
-        nodes = list(Node.objects.filter(dag=dag).order_by("seq"))
+    node_ids = Node.objects.filter(dag=dag).order_by("seq").values_list("pk", flat=True)
     insert_rows(
         SubTask,
         [
             {
-                "node_id": node.pk,
+                "node_id": node_id,
                 "dag_id": dag.pk,
                 "name": spec.name,
                 "server_id": agent.pk,
                 "agent_ip": agent.ip,
                 "agent_port": agent.agent_port,
             }
-            for node, spec in zip(nodes, specs, strict=True)
+            for node_id, spec in zip(node_ids, specs, strict=True)
             for agent in spec.agents
         ],
     )
