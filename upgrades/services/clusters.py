@@ -61,7 +61,7 @@ def cluster_create_simulated(
                     distribution=distribution,
                     build_version=f"{version}_{build}",
                     agent_version=f"{version}-{build}",
-                    with_rootserver=(z == 1 and host == 11) or servers_per_zone == 1,
+                    with_rootserver=host == 11,  # the rootservice leader: one server in the cluster
                 )
                 host += 1
         audit(
