@@ -2,8 +2,10 @@
 are absent; with CI=true a configured-but-unreachable service or a missing Chromium fails instead."""
 
 import os
+import re
 import shutil
 import socket
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -40,6 +42,52 @@ def pytest_runtest_setup(item):
             missing_service(f"REDIS_URL={url} is set but Redis does not answer")
     if item.get_closest_marker("browser") and not CHROMIUM:
         missing_service("needs Chromium (apt-get install chromium)")
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pytest_sessionstart(session):
+    """Drop the per-run test databases that earlier runs left behind (a killed run, a teardown that found its
+    database still in use), so repeated runs on one machine do not pile them up. Live runs are left alone."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        main = Path(db["NAME"])
+        ours = re.compile(rf"^{re.escape(main.stem)}\.test(\d+)\.sqlite3")
+        for path in main.parent.glob(f"{main.stem}.test*.sqlite3*"):
+            match = ours.match(path.name)
+            if match and not _pid_alive(int(match.group(1))):
+                path.unlink(missing_ok=True)
+    elif db["ENGINE"].endswith("postgresql"):
+        import psycopg
+
+        ours = re.compile(rf"^test_{re.escape(db['NAME'])}_(\d+)$")  # only the names settings give test databases
+        params = {
+            "host": db.get("HOST") or None,
+            "port": db.get("PORT") or None,
+            "user": db.get("USER") or None,
+            "password": db.get("PASSWORD") or None,
+            "dbname": "postgres",
+            "autocommit": True,
+        }
+        try:
+            with psycopg.connect(**{k: v for k, v in params.items() if v is not None}, connect_timeout=5) as conn:
+                names = [
+                    row[0] for row in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'test\\_%'")
+                ]
+                for name in names:
+                    match = ours.match(name)
+                    if match and not _pid_alive(int(match.group(1))):
+                        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except psycopg.Error:
+            pass  # the run itself reports an unreachable database
 
 
 def pytest_report_header(config):
