@@ -3,43 +3,12 @@
 import pytest
 
 from tests.factories import make_cluster
+from tests.spec_nodes import PREFIX_A, PREFIX_B, SUFFIX, rolling_hop, stop_service_hop
 from upgrades.planning.templates import Topology, check_nodes, max_stage, upgrade_nodes
 
-OBSHELL_PREFIX = [
-    "Check the python environment",
-    "Create upgrade dir",
-    "Download all required packages",
-    "Check all required packages",
-    "Unpack all required packages",
-    "Backup for upgrade",
-    "Install new obshell",
-    "Restart obshell",
-    "Upgrade post table maintain",
-]
-BUSINESS_PREFIX = OBSHELL_PREFIX[:5]
-SUFFIX = ["Remove upgrade check task dir"]
-
-
-def rolling_hop(zones, freeze=False):
-    names = ["Backup parameters", "Execute upgrade checker script", "Execute upgrade pre script"]
-    for z in zones:
-        names += ["Execute upgrade health checker script", f"Stop {z}"]
-        if freeze:
-            names.append("Minor freeze before stop server")
-        names += ["Reinstall and restart observer", "Execute upgrade zone health checker script", f"Start {z}"]
-    return names + ["Execute upgrade post script", "Restore parameters"]
-
-
-STOP_SERVICE_HOP = [
-    "Backup parameters",
-    "Execute upgrade checker script",
-    "Execute upgrade pre script",
-    "Execute upgrade health checker script",
-    "Reinstall and restart observer",
-    "Execute upgrade health checker script",
-    "Execute upgrade post script",
-    "Restore parameters",
-]
+OBSHELL_PREFIX = PREFIX_A
+BUSINESS_PREFIX = PREFIX_B
+STOP_SERVICE_HOP = stop_service_hop()
 
 
 def names(cluster, mode, hops=1, freeze=False):
