@@ -14,7 +14,7 @@ from upgrades.errors import ObshellError
 from upgrades.models import Dag
 from upgrades.packages import selectors
 from upgrades.planning import route as routes
-from upgrades.planning.templates import ROLLING, STOPSERVICE, dag_name
+from upgrades.planning.stages import dag_name
 from upgrades.planning.versions import (
     COMPATIBLE_SYNC_BELOW,
     MIN_SUPPORTED_VERSION,
@@ -311,14 +311,14 @@ class Prechecks:
     # --- step 4 ---
     def check_mode(self):
         mode = self.raw_mode.upper()
-        if mode not in (ROLLING, STOPSERVICE):
+        if mode not in Dag.Mode.values:
             raise ObshellError("OB.Upgrade.Mode.NotSupported", f"Upgrade mode '{mode}' is not supported", status=400)
         self.mode = mode
         return mode
 
     def check_zones(self):
         zones = len(self.topology.zones)
-        if self.mode != ROLLING:
+        if self.mode != Dag.Mode.ROLLING:
             return f"{zones} zone(s); a stop-service upgrade needs no minimum"
         needed = 2 if self.cluster.shared_storage else 3
         if zones < needed:

@@ -1,11 +1,10 @@
-"""The DAG templates of spec 5: node names, P/S fan-out, capability flags (5.8) and max_stage (5.6)."""
+"""The stage lists of spec 5 (obshell calls them DAG templates): node names, P/S fan-out, capability flags (5.8)
+and max_stage (5.6)."""
 
 from dataclasses import dataclass, field
 
+from upgrades.models import Dag
 from upgrades.models.cluster import Edition
-
-ROLLING = "ROLLING"
-STOPSERVICE = "STOPSERVICE"
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ def upgrade_nodes(*, edition, mode, hops, topology, freeze_server=False):
     """The node list of `OB rolling upgrade …` / `OB stop service upgrade …` for `hops` route hops (H >= 1)."""
     prefix = PREFIX_BUSINESS if edition == Edition.BUSINESS else PREFIX_OBSHELL
     nodes = [_node(action, agents=topology.servers, parallel=True) for action in prefix]
-    hop_block = _rolling_hop if mode == ROLLING else _stop_service_hop
+    hop_block = _rolling_hop if mode == Dag.Mode.ROLLING else _stop_service_hop
     for hop in range(hops):
         nodes += hop_block(hop, topology, freeze_server)
     nodes.append(_node("remove_upgrade_dir", agents=topology.servers, parallel=True))
@@ -193,12 +192,12 @@ def max_stage(*, edition, mode, hops, zones, freeze_server=False):
     """Spec 5.6's arithmetic, independent of the node builder (tests compare the two)."""
     f = 1 if freeze_server else 0
     prefix = 5 if edition == Edition.BUSINESS else 9
-    per_hop = 5 + zones * (5 + f) if mode == ROLLING else 8 + f
+    per_hop = 5 + zones * (5 + f) if mode == Dag.Mode.ROLLING else 8 + f
     return prefix + hops * per_hop + 1
 
 
 def dag_name(*, mode, version, release):
-    prefix = "OB rolling upgrade" if mode == ROLLING else "OB stop service upgrade"
+    prefix = "OB rolling upgrade" if mode == Dag.Mode.ROLLING else "OB stop service upgrade"
     return f"{prefix} {version}-{release}"
 
 
