@@ -7,7 +7,7 @@
 
 import re
 
-from upgrades.errors import ObshellError, bad_request
+from upgrades.errors import bad_request
 
 MIN_SUPPORTED_VERSION = "4.2.0.0"
 # Below this min_observer_version obshell also requires every tenant's `compatible` to agree (spec 4 step 7).
@@ -61,9 +61,8 @@ def join_build_version(version, build):
 def require_version(value, field="version"):
     """The request's version must be A.B.C.D-like before anything compares it (obshell would compare garbage)."""
     if not is_version(value):
-        raise ObshellError(
+        raise bad_request(
             "Common.IllegalArgument",
             f"The input parameter '{field}' is illegal: {value!r} is not a dotted numeric version",
-            status=400,
         )
     return value
