@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from upgrades.models.dag import MaintenanceType
 from upgrades.planning import stages
-from upgrades.planning.prechecks import CHECK_ORDER, UPGRADE_ORDER, Prechecks
+from upgrades.planning.precheck_catalogue import CHECK_ORDER, UPGRADE_ORDER
+from upgrades.planning.prechecks import Prechecks
 from upgrades.planning.stages import Topology
 
 
