@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from upgrades.planning.demo import plan_command, seed_demo
+from upgrades.demo.fleet import plan_command, seed_demo
 
 
 class Command(BaseCommand):
