@@ -33,4 +33,3 @@ UPGRADE_FILES = (*(f"{OB_HOME}/etc/{script}" for script in UPGRADE_SCRIPTS), DEP
 def allowed_package_names(edition):
     """The names a cluster of `edition` accepts on upload (the diagnostic tool is accepted on top)."""
     return EDITION_PACKAGE_NAMES[edition]
-MIN_VERSION = "4.2.0.0"

@@ -3,6 +3,8 @@ and the order each route evaluates them in (spec 4). The checks themselves are i
 
 from dataclasses import dataclass
 
+from upgrades.planning.versions import MIN_SUPPORTED_VERSION
+
 
 @dataclass(frozen=True)
 class CheckInfo:
@@ -64,8 +66,8 @@ CATALOGUE = {
         "Give the rpm's full Release, build and distribution, e.g. 101000062023110109.el7.",
     ),
     "min_version": CheckInfo(
-        "Target is 4.2.0.0 or newer",
-        "Pick a target version of 4.2.0.0 or later.",
+        f"Target is {MIN_SUPPORTED_VERSION} or newer",
+        f"Pick a target version of {MIN_SUPPORTED_VERSION} or later.",
         needs=("params", "release"),
     ),
     "newer": CheckInfo(

@@ -27,6 +27,12 @@ def version_tuple(version):
     return tuple(int(part) for part in version.split("."))
 
 
+def version_sort_key(version):
+    """Like version_tuple, but never fails (a part that is not a number sorts as 0): for ordering what servers
+    report, never for a check."""
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
 def build_version_key(build_version):
     """Sort key of `<version>-<build>`: the version's integers first, then the build number as an integer."""
     version, _, build = build_version.partition("-")
