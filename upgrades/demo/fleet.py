@@ -157,7 +157,7 @@ def seed_demo():
     return SeedReport(clusters, created_clusters, packages, created_packages, passwords)
 
 
-def plan_command(demo):
+def plan_command_line(demo):
     return (
         f"python manage.py plan_upgrade {demo.name} --version {TARGET} --release {release_of(TARGET)} "
         f"--mode {demo.mode}"

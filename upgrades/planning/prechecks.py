@@ -80,7 +80,7 @@ def _count(value):
     return 1 if value else 0
 
 
-def _names(value):
+def _tenant_names(value):
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
     if isinstance(value, str):
@@ -242,7 +242,7 @@ class Prechecks:
 
     # --- step 7 ---
     def check_tenants_schema(self):
-        names = _names((self.cluster.health or {}).get("tenants_schema_not_refreshed"))
+        names = _tenant_names((self.cluster.health or {}).get("tenants_schema_not_refreshed"))
         if names:
             raise bad_request(
                 "OB.Upgrade.TenantsSchemaNotRefreshed",

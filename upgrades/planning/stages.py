@@ -16,21 +16,21 @@ class Flags:
     can_continue: bool
 
 
-ALL = Flags(True, True, True, True, True)
+ALL_OPERATORS = Flags(True, True, True, True, True)
 RETRY_CANCEL_CONTINUE = Flags(True, False, False, True, True)
-REMOVE_DIR = Flags(True, False, True, True, True)
+RETRY_PASS_CANCEL_CONTINUE = Flags(True, False, True, True, True)
 RETRY_CONTINUE = Flags(True, False, False, False, True)
 RETRY_ONLY = Flags(True, False, False, False, False)
 
 # action -> (node name, flags); zone nodes format their name with the zone.
 ACTIONS = {
-    "check_python": ("Check the python environment", ALL),
-    "create_upgrade_dir": ("Create upgrade dir", ALL),
-    "download_packages": ("Download all required packages", ALL),
-    "check_packages": ("Check all required packages", ALL),
-    "unpack_packages": ("Unpack all required packages", ALL),
-    "backup_for_upgrade": ("Backup for upgrade", ALL),
-    "install_obshell": ("Install new obshell", ALL),
+    "check_python": ("Check the python environment", ALL_OPERATORS),
+    "create_upgrade_dir": ("Create upgrade dir", ALL_OPERATORS),
+    "download_packages": ("Download all required packages", ALL_OPERATORS),
+    "check_packages": ("Check all required packages", ALL_OPERATORS),
+    "unpack_packages": ("Unpack all required packages", ALL_OPERATORS),
+    "backup_for_upgrade": ("Backup for upgrade", ALL_OPERATORS),
+    "install_obshell": ("Install new obshell", ALL_OPERATORS),
     "restart_obshell": ("Restart obshell", RETRY_CANCEL_CONTINUE),
     "upgrade_post_table": ("Upgrade post table maintain", RETRY_CANCEL_CONTINUE),
     "backup_parameters": ("Backup parameters", RETRY_CANCEL_CONTINUE),
@@ -38,13 +38,13 @@ ACTIONS = {
     "upgrade_pre_script": ("Execute upgrade pre script", RETRY_ONLY),
     "upgrade_health_checker_script": ("Execute upgrade health checker script", RETRY_CONTINUE),
     "stop_zone": ("Stop {zone}", RETRY_CONTINUE),
-    "minor_freeze": ("Minor freeze before stop server", ALL),
+    "minor_freeze": ("Minor freeze before stop server", ALL_OPERATORS),
     "reinstall_observer": ("Reinstall and restart observer", RETRY_CONTINUE),
     "zone_health_checker_script": ("Execute upgrade zone health checker script", RETRY_CONTINUE),
     "start_zone": ("Start {zone}", RETRY_CONTINUE),
     "upgrade_post_script": ("Execute upgrade post script", RETRY_CONTINUE),
     "restore_parameters": ("Restore parameters", RETRY_CONTINUE),
-    "remove_upgrade_dir": ("Remove upgrade check task dir", REMOVE_DIR),
+    "remove_upgrade_dir": ("Remove upgrade check task dir", RETRY_PASS_CANCEL_CONTINUE),
 }
 
 PREFIX_OBSHELL = (

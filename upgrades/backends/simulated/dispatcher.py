@@ -25,7 +25,7 @@ class SimulatedBackend:
 
     def run(self, ctx):
         layout = RunLayout(ctx)
-        if ctx.node.action in HOST_LEVEL_ACTIONS and not layout.first_agent_on_host():
+        if ctx.node.action in HOST_LEVEL_ACTIONS and not layout.is_first_agent_on_host():
             ctx.log("Due to multiple obshell being on this machine, only one needs to perform this sub task.")
             ctx.log(f"The actual obshell server executing the task is {layout.first_agent_on_host_address()}")
             return

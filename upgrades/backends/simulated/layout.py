@@ -49,7 +49,7 @@ class RunLayout:
             )
         return hosts[self.ip]
 
-    def first_agent_on_host(self):
+    def is_first_agent_on_host(self):
         first = self._first_agent_on_host()
         return first is None or first[0] == self.ctx.sub_task.server_id
 
