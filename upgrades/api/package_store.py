@@ -11,7 +11,7 @@ from upgrades.errors import known, not_found
 from upgrades.models import AuditEntry, Dag, Package
 from upgrades.packages import names
 
-CHUNK_SIZE = 8 * 1024 * 1024 - 1  # obshell stores packages in chunks of 8 MiB - 1 bytes (spec 3.1)
+OBSHELL_CHUNK_SIZE = 8 * 1024 * 1024 - 1  # obshell stores packages in chunks of 8 MiB - 1 bytes (spec 3.1)
 
 
 def allowed_names(cluster):
@@ -20,7 +20,7 @@ def allowed_names(cluster):
 
 
 def chunk_count(size):
-    return max(1, math.ceil(size / CHUNK_SIZE))
+    return max(1, math.ceil(size / OBSHELL_CHUNK_SIZE))
 
 
 def upload_record(package):
