@@ -7,10 +7,9 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.template import TemplateDoesNotExist, TemplateSyntaxError
-from django.template.loader import get_template
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboard.pages.access import source_address
 from upgrades.audit import Actor
 from upgrades.errors import ObshellError
 from upgrades.live.consumers import DEFAULT_HEARTBEAT_SECONDS
@@ -22,15 +21,6 @@ from upgrades.services.dags import dag_operate, node_pass
 OPERATORS = {"retry": "RETRY", "rollback": "ROLLBACK", "cancel": "CANCEL", "pass": "PASS"}
 
 
-def _base_template():
-    """The shared layout when the pages provide one, else a minimal page of our own."""
-    try:
-        get_template("base.html")
-        return "base.html"
-    except (TemplateDoesNotExist, TemplateSyntaxError):
-        return "runs/standalone_base.html"
-
-
 @require_GET
 def run_page(request, dag_id):
     if not request.user.is_authenticated:
@@ -39,14 +29,13 @@ def run_page(request, dag_id):
     if snapshot is None:
         raise Http404("no such run")
     context = {
-        "base_template": _base_template(),
         "snapshot": snapshot,
         "dag": snapshot["dag"],
         "can_operate": has_role(request.user, "operator"),
         "role": user_role(request.user) or "none",
         "heartbeat_seconds": getattr(settings, "LIVE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS),
     }
-    return render(request, "runs/run.html", context)
+    return render(request, "pages/run.html", context)
 
 
 @require_POST
@@ -63,7 +52,7 @@ def run_operate(request, dag_id):
     reason = str(body.get("reason", "")).strip()
     if not reason:
         return JsonResponse({"ok": False, "error": {"message": "a reason is required"}}, status=400)
-    actor = Actor.for_user(request.user, source_address=request.META.get("REMOTE_ADDR", ""))
+    actor = Actor.for_user(request.user, source_address=source_address(request))
     dag = get_object_or_404(Dag, pk=dag_id)
     try:
         if action == "pass_node":
