@@ -1,5 +1,6 @@
-"""The live run page (/runs/<id>/): the server renders the snapshot into the page, static/js/run.js keeps it
-current from ws/dags/<id>/. Operator buttons post here and call the same services as the API."""
+"""The live run page (/runs/<id>/): the server renders the snapshot into the page, static/js/run.js (and its
+modules in static/js/run/) keeps it current from ws/dags/<id>/. Operator buttons post here and call the same
+services as the API."""
 
 import json
 
@@ -7,9 +8,11 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.pages.access import source_address
+from dashboard.pages.icons import icon_table
 from upgrades.audit import Actor
 from upgrades.errors import ObshellError
 from upgrades.live.consumers import DEFAULT_HEARTBEAT_SECONDS
@@ -19,6 +22,11 @@ from upgrades.roles import has_role, user_role
 from upgrades.services.dags import dag_operate, node_pass
 
 OPERATORS = {"retry": "RETRY", "rollback": "ROLLBACK", "cancel": "CANCEL", "pass": "PASS"}
+
+
+def _log_url(dag_id):
+    """The log download of any sub-task of the run, with "{sub_task_id}" for static/js/run to fill in."""
+    return reverse("run_sub_task_log", args=[dag_id, 0]).replace("/0/", "/{sub_task_id}/")
 
 
 @require_GET
@@ -34,6 +42,8 @@ def run_page(request, dag_id):
         "can_operate": has_role(request.user, "operator"),
         "role": user_role(request.user) or "none",
         "heartbeat_seconds": getattr(settings, "LIVE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS),
+        "log_url": _log_url(dag_id),
+        "state_icons": icon_table(),
     }
     return render(request, "pages/run.html", context)
 
