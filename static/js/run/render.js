@@ -16,7 +16,7 @@ function badge(item) {
   return el("span", { class: `st st-${label.cls}` }, el("span", { "aria-hidden": "true", text: label.icon }), ` ${label.text}`);
 }
 
-export const dirty = { header: false, nodes: new Set(), logs: new Set(), all: false };
+const dirty = { header: false, nodes: new Set(), logs: new Set(), all: false };
 let renderQueued = false;
 
 // The operators allowed now changed: the action buttons and the open stages' pass buttons follow.
