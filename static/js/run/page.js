@@ -13,7 +13,7 @@ export const heartbeatMs = Number(root.dataset.heartbeatSeconds || 20) * 1000;
 export const icons = readJson("state-icons");
 export const urls = {
   operate: root.dataset.operateUrl,
-  socket: root.dataset.socketUrl, // a path: ws/dags/<id>/
+  socket: root.dataset.socketUrl, // a path: /ws/dags/<id>/
   log: (subTaskId) => root.dataset.logUrl.replace("{sub_task_id}", subTaskId),
 };
 
