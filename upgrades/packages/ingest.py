@@ -34,7 +34,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 
 from upgrades.audit import Actor, audit
-from upgrades.errors import ObshellError, bad_request, known
+from upgrades.errors import ObshellError, bad_request, server_error
 from upgrades.models import AuditEntry, Package
 from upgrades.packages import names
 from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read_payload_member
@@ -122,7 +122,7 @@ def _receive(source, out, filename):
 def _unreadable(filename, exc):
     # obshell answers these with the reader's plain error, i.e. 500 Common.Unexpected.
     what = "is not an RPM package" if exc.not_rpm else "is a damaged RPM package"
-    return known("Common.Unexpected", f"'{filename}' {what}: {exc}")
+    return server_error("Common.Unexpected", f"'{filename}' {what}: {exc}")
 
 
 def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_build_version):
@@ -211,7 +211,7 @@ def _check_version_and_release(header):
 def _missing(header, expected):
     missing = [path for path in expected if path not in header.files]
     if missing:
-        raise known(
+        raise server_error(
             "OB.Package.MissingFile", f"These files are missing in package '{header.name}': '[{' '.join(missing)}]'"
         )
 
@@ -233,7 +233,7 @@ def _check_files(header, current_build_version):
     """Raise OB.Package.MissingFile for what the package must carry; True when it carries the dep YAML."""
     if header.name == names.OCEANBASE_CE_LIBS:
         if not header.files.get(names.LIB_DIR):
-            raise known(
+            raise server_error(
                 "OB.Package.MissingFile", f"These files are missing in package '{header.name}': '{names.LIB_DIR}'"
             )
         return False

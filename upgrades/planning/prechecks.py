@@ -10,7 +10,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass
 
-from upgrades.errors import ObshellError
+from upgrades.errors import ObshellError, maintenance_in_progress
 from upgrades.models import Dag
 from upgrades.packages import selectors
 from upgrades.planning import route as routes
@@ -155,13 +155,6 @@ NEEDS = {
 
 PATH_PATTERN = "^[a-zA-Z0-9\u4e00-\u9fa5\\-_:@/\\.]*$"
 _PATH_RE = re.compile(PATH_PATTERN)
-
-
-def under_maintenance_error(*, holder_name, dag_name=""):
-    """500 OB.Cluster.UnderMaintenanceWithDag, worded as obshell's DAG creation wraps it."""
-    inner = f"OceanBase cluster is under maintenance by DAG: {holder_name}, please try again later"
-    message = f"Create task '{dag_name}' failed: {inner}" if dag_name else inner
-    return ObshellError("OB.Cluster.UnderMaintenanceWithDag", message, status=500)
 
 
 def invalid_path_reason(path):
@@ -498,4 +491,4 @@ class Prechecks:
         holder = Dag.objects.filter(cluster=self.cluster, holds_lock=True).only("id", "name").first()
         if holder is not None:
             name = dag_name(mode=self.mode, version=self.version, release=self.release) if self.mode else ""
-            raise under_maintenance_error(holder_name=holder.name, dag_name=name)
+            raise maintenance_in_progress(holder_name=holder.name, dag_name=name)

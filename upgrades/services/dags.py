@@ -14,7 +14,7 @@ from upgrades.engine.transitions import (
     emit_sub_task,
     lock_dag,
 )
-from upgrades.errors import ObshellError, bad_request, known
+from upgrades.errors import ObshellError, bad_request, maintenance_in_progress, server_error
 from upgrades.events import emit
 from upgrades.models import AuditEntry, Dag, Node, SubTask, TaskLog
 from upgrades.models.dag import MaintenanceType, Operator, State
@@ -68,7 +68,7 @@ def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
     """Freeze the plan into a new DAG. A maintenance plan takes the cluster lock; the partial unique index
     on Dag.holds_lock makes concurrent starts create exactly one DAG."""
     if not plan.nodes or plan.max_stage != len(plan.nodes):
-        raise known("Common.Unexpected", f"Unexpected error: the plan for '{plan.dag_name}' has no runnable nodes")
+        raise server_error("Common.Unexpected", f"Unexpected error: the plan for '{plan.dag_name}' has no runnable nodes")
     takes_lock = plan.maintenance_type == MaintenanceType.GLOBAL
     action = "upgrade.start" if takes_lock else "upgrade_check.start"
     timeout = timeout_seconds or getattr(plan, "timeout_seconds", None) or DEFAULT_TIMEOUT_SECONDS
@@ -109,7 +109,7 @@ def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
             )
     except IntegrityError:
         holder = Dag.objects.filter(cluster=plan.cluster, holds_lock=True).first()
-        error = under_maintenance(plan.dag_name, holder)
+        error = _maintenance_refusal(plan.dag_name, holder)
         audit(
             actor=actor,
             action=action,
@@ -122,13 +122,8 @@ def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
     return dag
 
 
-def under_maintenance(new_name, holder):
-    holder_name = holder.name if holder is not None else "another DAG"
-    return known(
-        "OB.Cluster.UnderMaintenanceWithDag",
-        f"Create task '{new_name}' failed: OceanBase cluster is under maintenance by DAG: {holder_name}, "
-        "please try again later",
-    )
+def _maintenance_refusal(dag_name, holder):
+    return maintenance_in_progress(holder_name=holder.name if holder is not None else "another DAG", dag_name=dag_name)
 
 
 def _create_nodes(dag, specs):
@@ -210,7 +205,7 @@ def dag_operate(*, dag, operator, actor, reason=""):
 def _save_dag(dag, expected_state, **fields):
     """Guarded write of the DAG row: a concurrent change gives obshell's Gorm.NoRowAffected."""
     if Dag.objects.filter(pk=dag.pk, state=expected_state).update(**fields) != 1:
-        raise known("Gorm.NoRowAffected", "failed to update dag operator: no row affected")
+        raise server_error("Gorm.NoRowAffected", "failed to update dag operator: no row affected")
     for name, value in fields.items():
         setattr(dag, name, value)
     emit_dag(dag)
@@ -230,7 +225,7 @@ def _retry(dag):
             with transaction.atomic():
                 Dag.objects.filter(pk=dag.pk).update(holds_lock=True)
         except IntegrityError:
-            raise under_maintenance(
+            raise _maintenance_refusal(
                 dag.name, Dag.objects.filter(cluster=dag.cluster, holds_lock=True).first()
             ) from None
         holds_lock = True
