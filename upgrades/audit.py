@@ -1,7 +1,9 @@
 """Writing audit entries. Callers pass an Actor; secrets never go into an entry."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from upgrades.errors import ObshellError
 from upgrades.models import AuditEntry
 
 
@@ -42,3 +44,29 @@ def audit(*, actor, action, cluster=None, dag=None, outcome=AuditEntry.Outcome.O
         reason=reason,
         detail=detail or {},
     )
+
+
+@contextmanager
+def audit_refusals(*, actor, action, cluster=None, dag=None, reason="", detail=None):
+    """Audit an ObshellError that escapes the block as a REFUSED `action`, then let it propagate.
+
+    A `detail` dict gains the error's errCode and message; `reason` and `detail` may instead be functions
+    of the error that return the entry's reason and its whole detail.
+    """
+    try:
+        yield
+    except ObshellError as error:
+        audit(
+            actor=actor,
+            action=action,
+            cluster=cluster,
+            dag=dag,
+            outcome=AuditEntry.Outcome.REFUSED,
+            reason=reason(error) if callable(reason) else reason,
+            detail=(
+                detail(error)
+                if callable(detail)
+                else {**(detail or {}), "errCode": error.err_code, "message": error.message}
+            ),
+        )
+        raise

@@ -33,9 +33,9 @@ from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
-from upgrades.audit import Actor, audit
-from upgrades.errors import ObshellError, bad_request, server_error
-from upgrades.models import AuditEntry, Package
+from upgrades.audit import Actor, audit, audit_refusals
+from upgrades.errors import bad_request, server_error
+from upgrades.models import Package
 from upgrades.packages import names
 from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read_payload_member
 
@@ -66,22 +66,18 @@ def package_ingest(
         raise TypeError("pass exactly one of path= or fileobj=")
     actor = actor or Actor.system()
     filename = Path(filename or (path and Path(path).name) or getattr(fileobj, "name", "") or "package.rpm").name
-    try:
+    with audit_refusals(
+        actor=actor,
+        action=ACTION,
+        reason=lambda error: error.message,
+        detail=lambda error: {"filename": filename, "errCode": error.err_code},
+    ):
         if path is not None:
             with open(path, "rb") as source:
                 return _ingest(source, filename, allowed_names, actor, current_build_version)
         if getattr(fileobj, "seekable", lambda: False)():
             fileobj.seek(0)
         return _ingest(fileobj, filename, allowed_names, actor, current_build_version)
-    except ObshellError as exc:
-        audit(
-            actor=actor,
-            action=ACTION,
-            outcome=AuditEntry.Outcome.REFUSED,
-            reason=exc.message,
-            detail={"filename": filename, "errCode": exc.err_code},
-        )
-        raise
 
 
 def _ingest(source, filename, allowed_names, actor, current_build_version):

@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from upgrades.audit import audit
+from upgrades.audit import audit, audit_refusals
 from upgrades.bulk import insert_rows
 from upgrades.engine.transitions import (
     CANCELLED_LINE,
@@ -16,7 +16,7 @@ from upgrades.engine.transitions import (
 )
 from upgrades.errors import ObshellError, bad_request, maintenance_in_progress, server_error
 from upgrades.events import emit
-from upgrades.models import AuditEntry, Dag, Node, SubTask, TaskLog
+from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.models.dag import MaintenanceType, Operator, State
 from upgrades.snapshots import dag_state
 
@@ -50,18 +50,11 @@ def upgrade_check_start(*, cluster, version, release, upgrade_dir="", actor):
 
 
 def _refuse_failed_plan(plan, *, actor, action, reason):
-    error = plan.error
-    if error is None:
+    if plan.error is None:
         return
-    audit(
-        actor=actor,
-        action=action,
-        cluster=plan.cluster,
-        outcome=AuditEntry.Outcome.REFUSED,
-        reason=reason,
-        detail={"version": plan.version, "release": plan.release, "errCode": error.err_code, "message": error.message},
-    )
-    raise error
+    detail = {"version": plan.version, "release": plan.release}
+    with audit_refusals(actor=actor, action=action, cluster=plan.cluster, reason=reason, detail=detail):
+        raise plan.error
 
 
 def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
@@ -109,16 +102,8 @@ def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
             )
     except IntegrityError:
         holder = Dag.objects.filter(cluster=plan.cluster, holds_lock=True).first()
-        error = _maintenance_refusal(plan.dag_name, holder)
-        audit(
-            actor=actor,
-            action=action,
-            cluster=plan.cluster,
-            outcome=AuditEntry.Outcome.REFUSED,
-            reason=reason,
-            detail={"errCode": error.err_code, "message": error.message},
-        )
-        raise error from None
+        with audit_refusals(actor=actor, action=action, cluster=plan.cluster, reason=reason):
+            raise _maintenance_refusal(plan.dag_name, holder) from None
     return dag
 
 
@@ -172,7 +157,10 @@ def dag_operate(*, dag, operator, actor, reason=""):
     """RETRY, ROLLBACK, CANCEL or PASS (case-insensitive) with obshell's preconditions; audited either way."""
     op = (operator or "").strip().upper()
     handler = _OPERATORS.get(op)
-    try:
+    refused = {"operator": op or str(operator)}
+    with audit_refusals(
+        actor=actor, action="dag.operate", cluster=dag.cluster, dag=dag, reason=reason, detail=refused
+    ):
         if handler is None:
             raise bad_request("Task.Dag.Operator.NotSupport", f"Operator {operator} is not supported")
         with transaction.atomic():
@@ -187,17 +175,6 @@ def dag_operate(*, dag, operator, actor, reason=""):
                 reason=reason,
                 detail={"operator": op},
             )
-    except ObshellError as error:
-        audit(
-            actor=actor,
-            action="dag.operate",
-            cluster=dag.cluster,
-            dag=dag,
-            outcome=AuditEntry.Outcome.REFUSED,
-            reason=reason,
-            detail={"operator": op or str(operator), "errCode": error.err_code, "message": error.message},
-        )
-        raise
     dag.refresh_from_db()
     return dag
 
@@ -345,51 +322,42 @@ _OPERATORS = {"RETRY": _retry, "ROLLBACK": _rollback, "CANCEL": _cancel, "PASS":
 
 def node_pass(*, node, actor, reason=""):
     """Pass one FAILED node: it becomes SUCCEED/PASS and the DAG continues with the next node."""
-    try:
-        with transaction.atomic():
-            dag = lock_dag(node.dag_id)
-            node.refresh_from_db()
-            if dag.state != State.FAILED:
-                raise bad_request("Task.Node.Operator.PassNotFailedDag", "Failed to pass node: DAG is not failed")
-            if node.state != State.FAILED:
-                raise bad_request("Task.Node.Operator.PassNotFailedNode", "Failed to pass node: node is not failed")
-            if not node.can_pass:
-                raise bad_request(
-                    "Task.Node.Operator.PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass"
-                )
-            emit(
-                dag.pk,
-                "operator.applied",
-                {"operator": "PASS", "actor": actor.label, "reason": reason, "node_id": node.pk},
+    refused = {"node": node.generic_id}
+    with audit_refusals(
+        actor=actor, action="node.pass", cluster=node.dag.cluster, dag=node.dag, reason=reason, detail=refused
+    ), transaction.atomic():
+        dag = lock_dag(node.dag_id)
+        node.refresh_from_db()
+        if dag.state != State.FAILED:
+            raise bad_request("Task.Node.Operator.PassNotFailedDag", "Failed to pass node: DAG is not failed")
+        if node.state != State.FAILED:
+            raise bad_request("Task.Node.Operator.PassNotFailedNode", "Failed to pass node: node is not failed")
+        if not node.can_pass:
+            raise bad_request(
+                "Task.Node.Operator.PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass"
             )
-            _pass_node(node, timezone.now())
-            _save_dag(
-                dag,
-                State.FAILED,
-                state=State.READY,
-                operator=Operator.RUN,
-                start_time=EPOCH,
-                end_time=EPOCH,
-                is_finished=False,
-            )
-            audit(
-                actor=actor,
-                action="node.pass",
-                cluster=dag.cluster,
-                dag=dag,
-                reason=reason,
-                detail={"node": node.generic_id, "name": node.name},
-            )
-    except ObshellError as error:
+        emit(
+            dag.pk,
+            "operator.applied",
+            {"operator": "PASS", "actor": actor.label, "reason": reason, "node_id": node.pk},
+        )
+        _pass_node(node, timezone.now())
+        _save_dag(
+            dag,
+            State.FAILED,
+            state=State.READY,
+            operator=Operator.RUN,
+            start_time=EPOCH,
+            end_time=EPOCH,
+            is_finished=False,
+        )
         audit(
             actor=actor,
             action="node.pass",
-            cluster=node.dag.cluster,
-            dag=node.dag,
-            outcome=AuditEntry.Outcome.REFUSED,
+            cluster=dag.cluster,
+            dag=dag,
             reason=reason,
-            detail={"node": node.generic_id, "errCode": error.err_code, "message": error.message},
+            detail={"node": node.generic_id, "name": node.name},
         )
-        raise
     node.refresh_from_db()
     return node
