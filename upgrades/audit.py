@@ -30,6 +30,11 @@ class Actor:
         return cls(label=f"token {token.label}", token=token, source_address=source_address, trace_id=trace_id)
 
 
+def source_address(request):
+    """The address an audit entry records for a request's actor."""
+    return request.META.get("REMOTE_ADDR", "") or ""
+
+
 def audit(*, actor, action, cluster=None, dag=None, outcome=AuditEntry.Outcome.OK, reason="", detail=None):
     return AuditEntry.objects.create(
         actor_user=actor.user,

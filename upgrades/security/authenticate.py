@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware
 
-from upgrades.audit import Actor, audit_refusals
+from upgrades.audit import Actor, audit_refusals, source_address
 from upgrades.errors import ObshellError, bad_request, unauthorized
 from upgrades.models import Cluster
 from upgrades.roles import has_role
@@ -35,10 +35,6 @@ class ApiCaller:
     user: object = None
     scheme: str = ""  # "v2", "v1" or "session"
     aes_keys: bytes | None = None  # the body is AES-encrypted with these (v2 only)
-
-
-def source_address(request):
-    return request.META.get("REMOTE_ADDR", "") or ""
 
 
 def raw_target(request):
