@@ -13,7 +13,7 @@ from django.utils import timezone
 from upgrades.events import emit_many
 from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.models.dag import State
-from upgrades.snapshots import dag_state, log_entry, node_state, sub_task_state
+from upgrades.snapshots import dag_payload, log_payload, node_payload, sub_task_payload
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ACTIVE_DAG_STATES = (State.READY, State.RUNNING)
@@ -79,11 +79,11 @@ def emit_events(dag_id, events):
 
 
 def emit_dag(dag):
-    emit_events(dag.pk, [("dag.updated", {"dag": dag_state(dag)})])
+    emit_events(dag.pk, [("dag.updated", {"dag": dag_payload(dag)})])
 
 
 def emit_node(node):
-    emit_events(node.dag_id, [("node.updated", {"node": node_state(node)})])
+    emit_events(node.dag_id, [("node.updated", {"node": node_payload(node)})])
 
 
 def emit_sub_task(sub_task):
@@ -91,7 +91,7 @@ def emit_sub_task(sub_task):
 
 
 def sub_task_event(sub_task):
-    return ("subtask.updated", {"sub_task": sub_task_state(sub_task)})
+    return ("subtask.updated", {"sub_task": sub_task_payload(sub_task)})
 
 
 def write_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
@@ -114,7 +114,7 @@ def write_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
     )
     if any(log.pk is None for log in logs):
         logs = list(TaskLog.objects.filter(sub_task=sub_task).order_by("-id")[: len(logs)])[::-1]
-    return [("log.appended", {"log": log_entry(log)}) for log in logs]
+    return [("log.appended", {"log": log_payload(log)}) for log in logs]
 
 
 def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):

@@ -18,7 +18,7 @@ from upgrades.errors import ObshellError, bad_request, maintenance_in_progress, 
 from upgrades.events import emit
 from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.models.dag import MaintenanceType, Operator, State
-from upgrades.snapshots import dag_state
+from upgrades.snapshots import dag_payload
 
 DEFAULT_TIMEOUT_SECONDS = 3600
 
@@ -91,7 +91,7 @@ def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
                 reason=reason,
             )
             _create_nodes(dag, plan.nodes)
-            emit(dag.pk, "dag.created", {"dag": dag_state(dag)})
+            emit(dag.pk, "dag.created", {"dag": dag_payload(dag)})
             audit(
                 actor=actor,
                 action=action,
