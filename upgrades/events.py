@@ -1,10 +1,14 @@
 """The per-DAG event stream: every state change appends a DagEvent in the same transaction and is
 published to websockets only after that transaction commits (design section 3)."""
 
+import threading
+from contextlib import contextmanager
+
 from django.db import transaction
 from django.utils import timezone
 
 from upgrades.models import Dag, DagEvent
+from upgrades.snapshots import dag_payload, node_payload, sub_task_payload
 
 
 def emit(dag_id, kind, payload):
@@ -41,6 +45,50 @@ def emit_many(dag_id, events):
     messages = [event_message(row) for row in rows]
     transaction.on_commit(lambda: [_publish(message) for message in messages])
     return rows
+
+
+_batch = threading.local()
+
+
+@contextmanager
+def batched_events(dag_id):
+    """Collect the events a block emits for one DAG and append them, in order, with a single emit_many
+    when it ends (inside the same transaction); nested blocks join the outer one."""
+    if getattr(_batch, "events", None) is not None:
+        yield
+        return
+    _batch.events = []
+    try:
+        yield
+        events = _batch.events
+    finally:
+        _batch.events = None
+    emit_many(dag_id, events)
+
+
+def emit_events(dag_id, events):
+    """emit_many(), or into the enclosing batched_events() block."""
+    collected = getattr(_batch, "events", None)
+    if collected is not None:
+        collected.extend(events)
+    else:
+        emit_many(dag_id, events)
+
+
+def emit_dag(dag):
+    emit_events(dag.pk, [("dag.updated", {"dag": dag_payload(dag)})])
+
+
+def emit_node(node):
+    emit_events(node.dag_id, [("node.updated", {"node": node_payload(node)})])
+
+
+def emit_sub_task(sub_task):
+    emit_events(sub_task.dag_id, [sub_task_event(sub_task)])
+
+
+def sub_task_event(sub_task):
+    return ("subtask.updated", {"sub_task": sub_task_payload(sub_task)})
 
 
 def _next_seq(dag_id, count=1):

@@ -9,10 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from upgrades.backends import StepFailed, backend_for
+from upgrades.dag_locks import lock_dag
 from upgrades.engine import transitions as t
 from upgrades.engine.scheduler import advance_locked, dag_advance
+from upgrades.events import batched_events
 from upgrades.models import TaskLog
 from upgrades.models.dag import Operator
+from upgrades.task_logs import TIMEOUT_LINE
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +166,7 @@ def execute(worker, sub_task):
             ctx.log(exc.line, TaskLog.Level.ERROR)
             succeeded = False
         except SubTaskTimedOut:
-            ctx.log(t.TIMEOUT_LINE)
+            ctx.log(TIMEOUT_LINE)
             succeeded = False
         return finish(worker, sub_task, succeeded=succeeded, logs=ctx.pending, phase=ctx.phase)
     except LeaseLost:
@@ -184,8 +187,8 @@ def finish(worker, sub_task, *, succeeded, logs, phase):
     """End the attempt, advance its DAG and claim this worker's next sub-task of it, in one transaction (one
     commit per sub-task while a DAG has work)."""
     with transaction.atomic():
-        dag = t.lock_dag(sub_task.dag_id)
-        with t.batched_events(dag.pk):
+        dag = lock_dag(sub_task.dag_id)
+        with batched_events(dag.pk):
             if not t.subtask_finish_locked(
                 sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase
             ):

@@ -1,9 +1,14 @@
 """The upgrade run as obshell models it: a DAG of nodes (stages), each with one sub-task per agent."""
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+# obshell's "not started yet": a DAG set READY again by an operator shows this start and end time.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class State(models.TextChoices):

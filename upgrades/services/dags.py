@@ -5,20 +5,13 @@ from django.utils import timezone
 
 from upgrades.audit import audit, audit_refusals
 from upgrades.bulk import insert_rows
-from upgrades.engine.transitions import (
-    CANCELLED_LINE,
-    EPOCH,
-    append_logs,
-    emit_dag,
-    emit_node,
-    emit_sub_task,
-    lock_dag,
-)
+from upgrades.dag_locks import lock_dag
 from upgrades.errors import ObshellError, bad_request, maintenance_in_progress, server_error
-from upgrades.events import emit
+from upgrades.events import emit, emit_dag, emit_node, emit_sub_task
 from upgrades.models import Dag, Node, SubTask, TaskLog
-from upgrades.models.dag import MaintenanceType, Operator, State
+from upgrades.models.dag import EPOCH, MaintenanceType, Operator, State
 from upgrades.snapshots import dag_payload
+from upgrades.task_logs import CANCELLED_LINE, append_logs
 
 DEFAULT_TIMEOUT_SECONDS = 3600
 
