@@ -67,6 +67,9 @@ class SimulatedBackend:
             return
         handler()
 
+    def injected_failure(self, ctx):
+        return failure_for(ctx)
+
 
 def failure_for(ctx):
     step = Step(ctx)

@@ -44,8 +44,9 @@ class RunContext:
     """The StepContext of one attempt. Log lines are buffered and written with the next heartbeat,
     effect or the attempt's end, so a zero-duration step costs a couple of transactions."""
 
-    def __init__(self, *, worker, dag, node, sub_task, server, phase):
+    def __init__(self, *, worker, backend, dag, node, sub_task, server, phase):
         self.worker = worker
+        self.backend = backend
         self.dag = dag
         self.node = node
         self.sub_task = sub_task
@@ -84,7 +85,7 @@ class RunContext:
             return
         kind = fault["kind"]
         if kind == "fail":
-            raise StepFailed(*self.injected_failure())
+            raise StepFailed(*self.backend.injected_failure(self))
         if fault.get("fired"):
             return
         self.flush(change=t.subtask_mark_fault_fired(sub_task=self.sub_task, owner=self.worker.owner))
@@ -93,11 +94,6 @@ class RunContext:
             self.hang()
         elif kind == "crash":
             self.worker.crash()
-
-    def injected_failure(self):
-        from upgrades.backends.simulated import failure_for
-
-        return failure_for(self)
 
     # Engine side.
     def flush(self, change=None):
@@ -144,18 +140,17 @@ def execute(worker, sub_task):
     backend = backend_for(dag.cluster)
     rolling_back = sub_task.operator == Operator.ROLLBACK
     phase = TaskLog.Phase.ROLLBACK if rolling_back else TaskLog.Phase.RUN
-    ctx = RunContext(worker=worker, dag=dag, node=node, sub_task=sub_task, server=server, phase=phase)
+    attempt = {"worker": worker, "backend": backend, "dag": dag, "node": node, "sub_task": sub_task, "server": server}
+    ctx = RunContext(**attempt, phase=phase)
     try:
         try:
             if sub_task.rollback_pending and not rolling_back:
                 # A retry first undoes the failed attempt (spec 6.4, RETRY).
-                undo = RunContext(
-                    worker=worker, dag=dag, node=node, sub_task=sub_task, server=server, phase=TaskLog.Phase.ROLLBACK
-                )
+                undo = RunContext(**attempt, phase=TaskLog.Phase.ROLLBACK)
                 ctx = undo
                 backend.rollback(undo)
                 undo.flush(change=t.subtask_clear_rollback_pending(sub_task=sub_task))
-                ctx = RunContext(worker=worker, dag=dag, node=node, sub_task=sub_task, server=server, phase=phase)
+                ctx = RunContext(**attempt, phase=phase)
             if rolling_back:
                 backend.rollback(ctx)
             else:
