@@ -17,7 +17,7 @@ from upgrades.live.consumers import DEFAULT_HEARTBEAT_SECONDS
 from upgrades.live.selectors import dag_snapshot
 from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.roles import has_role, user_role
-from upgrades.services.dags import dag_operate, node_pass
+from upgrades.services.dag_operators import dag_operate, node_pass
 
 OPERATORS = {"retry": "RETRY", "rollback": "ROLLBACK", "cancel": "CANCEL", "pass": "PASS"}
 

@@ -16,7 +16,7 @@ from upgrades.models import ApiToken, Cluster
 from upgrades.planning.plan import plan_upgrade
 from upgrades.roles import has_role
 from upgrades.security.tokens import token_create, token_revoke
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 
 @role_required("viewer")

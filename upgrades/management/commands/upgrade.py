@@ -11,7 +11,7 @@ from upgrades.errors import ObshellError
 from upgrades.management.base import UpgradeCommand
 from upgrades.models import Cluster, DagEvent, SubTask
 from upgrades.models.dag import State
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 FOLLOW_POLL = 0.2
 
