@@ -76,11 +76,11 @@ def emit_events(dag_id, events):
 
 
 def emit_dag(dag):
-    emit_events(dag.pk, [("dag.updated", {"dag": dag_payload(dag)})])
+    emit_events(dag.pk, [(DagEvent.Kind.DAG_UPDATED, {"dag": dag_payload(dag)})])
 
 
 def emit_node(node):
-    emit_events(node.dag_id, [("node.updated", {"node": node_payload(node)})])
+    emit_events(node.dag_id, [(DagEvent.Kind.NODE_UPDATED, {"node": node_payload(node)})])
 
 
 def emit_sub_task(sub_task):
@@ -88,7 +88,7 @@ def emit_sub_task(sub_task):
 
 
 def sub_task_event(sub_task):
-    return ("subtask.updated", {"sub_task": sub_task_payload(sub_task)})
+    return (DagEvent.Kind.SUBTASK_UPDATED, {"sub_task": sub_task_payload(sub_task)})
 
 
 def _next_seq(dag_id, count=1):

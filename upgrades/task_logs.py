@@ -4,7 +4,7 @@ lines obshell writes when a sub-task is stopped from outside."""
 from django.utils import timezone
 
 from upgrades.events import emit_events
-from upgrades.models import TaskLog
+from upgrades.models import DagEvent, TaskLog
 from upgrades.snapshots import log_payload
 
 CANCELLED_LINE = "sub task cancelled"
@@ -32,7 +32,7 @@ def write_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
     )
     if any(log.pk is None for log in logs):
         logs = list(TaskLog.objects.filter(sub_task=sub_task).order_by("-id")[: len(logs)])[::-1]
-    return [("log.appended", {"log": log_payload(log)}) for log in logs]
+    return [(DagEvent.Kind.LOG_APPENDED, {"log": log_payload(log)}) for log in logs]
 
 
 def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):

@@ -190,9 +190,17 @@ class TaskLog(models.Model):
 class DagEvent(models.Model):
     """Append-only, per-DAG event stream; seq starts at 1 and has no gaps."""
 
+    class Kind(models.TextChoices):
+        DAG_CREATED = "dag.created"
+        DAG_UPDATED = "dag.updated"
+        NODE_UPDATED = "node.updated"
+        SUBTASK_UPDATED = "subtask.updated"
+        LOG_APPENDED = "log.appended"
+        OPERATOR_APPLIED = "operator.applied"
+
     dag = models.ForeignKey(Dag, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveBigIntegerField()
-    kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     payload = models.JSONField(default=dict)
     at = models.DateTimeField(default=timezone.now)
 

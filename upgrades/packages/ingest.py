@@ -35,12 +35,11 @@ from django.db import IntegrityError, transaction
 
 from upgrades.audit import Actor, audit, audit_refusals
 from upgrades.errors import bad_request, server_error
-from upgrades.models import Package
+from upgrades.models import AuditEntry, Package
 from upgrades.packages import names
 from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read_payload_member
 
 CHUNK_SIZE = 1024 * 1024
-ACTION = "package.upload"
 STALE_UPLOAD_SECONDS = 24 * 3600
 
 
@@ -68,7 +67,7 @@ def package_ingest(
     filename = Path(filename or (path and Path(path).name) or getattr(fileobj, "name", "") or "package.rpm").name
     with audit_refusals(
         actor=actor,
-        action=ACTION,
+        action=AuditEntry.Action.PACKAGE_UPLOAD,
         reason=lambda error: error.message,
         detail=lambda error: {"filename": filename, "errCode": error.err_code},
     ):
@@ -252,7 +251,7 @@ def _store(package, tmp, filename, actor):
             package.save()
             audit(
                 actor=actor,
-                action=ACTION,
+                action=AuditEntry.Action.PACKAGE_UPLOAD,
                 detail={
                     "package": package.rpm_name,
                     "sha256": package.sha256,
@@ -278,7 +277,7 @@ def package_delete(*, package, actor=None):
     detail = {"package": package.rpm_name, "sha256": package.sha256}
     with transaction.atomic():
         package.delete()
-        audit(actor=actor, action="package.delete", detail=detail)
+        audit(actor=actor, action=AuditEntry.Action.PACKAGE_DELETE, detail=detail)
     package.file.delete(save=False)
 
 

@@ -13,7 +13,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 
 from upgrades.audit import Actor, audit_refusals, source_address
 from upgrades.errors import ObshellError, bad_request, unauthorized
-from upgrades.models import Cluster
+from upgrades.models import AuditEntry, Cluster
 from upgrades.roles import has_role
 from upgrades.security import replay, throttle
 from upgrades.security.crypto import decrypt_json_header, header_decrypt_failed, split_keys
@@ -171,7 +171,7 @@ def authenticate(request, *, cluster_name=None):
     address = source_address(request)
     with audit_refusals(
         actor=Actor(label=f"anonymous {address}", source_address=address, trace_id=request.ocs_trace_id),
-        action="api.auth",
+        action=AuditEntry.Action.API_AUTH,
         reason=lambda error: f"{error.err_code}: {error.message}",
         detail=lambda error: {
             "method": request.method,

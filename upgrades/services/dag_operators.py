@@ -8,7 +8,7 @@ from upgrades.audit import audit, audit_refusals
 from upgrades.dag_locks import lock_dag
 from upgrades.errors import bad_request, server_error
 from upgrades.events import emit, emit_dag, emit_node, emit_sub_task
-from upgrades.models import Dag, Node, SubTask, TaskLog
+from upgrades.models import AuditEntry, Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.dag import EPOCH, MaintenanceType, Operator, State
 from upgrades.operator_rules import node_pass_refusal, operator_refusal
 from upgrades.services.dag_start import maintenance_refusal
@@ -20,7 +20,9 @@ def dag_operate(*, dag, operator, actor, reason=""):
     op = (operator or "").strip().upper()
     handler = _OPERATORS.get(op)
     refused = {"operator": op or str(operator)}
-    with audit_refusals(actor=actor, action="dag.operate", cluster=dag.cluster, dag=dag, reason=reason, detail=refused):
+    with audit_refusals(
+        actor=actor, action=AuditEntry.Action.DAG_OPERATE, cluster=dag.cluster, dag=dag, reason=reason, detail=refused
+    ):
         if handler is None:
             raise bad_request("Task.Dag.Operator.NotSupport", f"Operator {operator} is not supported")
         with transaction.atomic():
@@ -29,11 +31,11 @@ def dag_operate(*, dag, operator, actor, reason=""):
             refusal = operator_refusal(locked, op, nodes)
             if refusal is not None:
                 raise refusal
-            emit(locked.pk, "operator.applied", {"operator": op, "actor": actor.label, "reason": reason})
+            emit(locked.pk, DagEvent.Kind.OPERATOR_APPLIED, {"operator": op, "actor": actor.label, "reason": reason})
             handler(locked, nodes)
             audit(
                 actor=actor,
-                action="dag.operate",
+                action=AuditEntry.Action.DAG_OPERATE,
                 cluster=locked.cluster,
                 dag=locked,
                 reason=reason,
@@ -48,7 +50,12 @@ def node_pass(*, node, actor, reason=""):
     refused = {"node": node.generic_id}
     with (
         audit_refusals(
-            actor=actor, action="node.pass", cluster=node.dag.cluster, dag=node.dag, reason=reason, detail=refused
+            actor=actor,
+            action=AuditEntry.Action.NODE_PASS,
+            cluster=node.dag.cluster,
+            dag=node.dag,
+            reason=reason,
+            detail=refused,
         ),
         transaction.atomic(),
     ):
@@ -58,7 +65,9 @@ def node_pass(*, node, actor, reason=""):
         if refusal is not None:
             raise refusal
         emit(
-            dag.pk, "operator.applied", {"operator": "PASS", "actor": actor.label, "reason": reason, "node_id": node.pk}
+            dag.pk,
+            DagEvent.Kind.OPERATOR_APPLIED,
+            {"operator": "PASS", "actor": actor.label, "reason": reason, "node_id": node.pk},
         )
         _pass_node(node, timezone.now())
         _save_dag(
@@ -72,7 +81,7 @@ def node_pass(*, node, actor, reason=""):
         )
         audit(
             actor=actor,
-            action="node.pass",
+            action=AuditEntry.Action.NODE_PASS,
             cluster=dag.cluster,
             dag=dag,
             reason=reason,

@@ -7,7 +7,7 @@ from upgrades.audit import audit, audit_refusals
 from upgrades.bulk import insert_rows
 from upgrades.errors import maintenance_in_progress, server_error
 from upgrades.events import emit
-from upgrades.models import Dag, Node, SubTask
+from upgrades.models import AuditEntry, Dag, DagEvent, Node, SubTask
 from upgrades.models.dag import MaintenanceType
 from upgrades.snapshots import dag_payload
 
@@ -27,7 +27,7 @@ def upgrade_start(*, cluster, version, release, mode, upgrade_dir="", freeze_ser
         upgrade_dir=upgrade_dir,
         freeze_server=freeze_server,
     )
-    _refuse_failed_plan(plan, actor=actor, action="upgrade.start", reason=reason)
+    _refuse_failed_plan(plan, actor=actor, action=AuditEntry.Action.UPGRADE_START, reason=reason)
     return dag_create_from_plan(plan=plan, actor=actor, reason=reason)
 
 
@@ -36,7 +36,7 @@ def upgrade_check_start(*, cluster, version, release, upgrade_dir="", actor):
     from upgrades.planning.plan import plan_upgrade_check
 
     plan = plan_upgrade_check(cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir)
-    _refuse_failed_plan(plan, actor=actor, action="upgrade_check.start", reason="")
+    _refuse_failed_plan(plan, actor=actor, action=AuditEntry.Action.UPGRADE_CHECK_START, reason="")
     return dag_create_from_plan(plan=plan, actor=actor)
 
 
@@ -56,7 +56,7 @@ def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
             "Common.Unexpected", f"Unexpected error: the plan for '{plan.dag_name}' has no runnable nodes"
         )
     takes_lock = plan.maintenance_type == MaintenanceType.GLOBAL
-    action = "upgrade.start" if takes_lock else "upgrade_check.start"
+    action = AuditEntry.Action.UPGRADE_START if takes_lock else AuditEntry.Action.UPGRADE_CHECK_START
     timeout = timeout_seconds or getattr(plan, "timeout_seconds", None) or DEFAULT_TIMEOUT_SECONDS
     try:
         with transaction.atomic():
@@ -84,7 +84,7 @@ def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
                 reason=reason,
             )
             _create_nodes(dag, plan.nodes)
-            emit(dag.pk, "dag.created", {"dag": dag_payload(dag)})
+            emit(dag.pk, DagEvent.Kind.DAG_CREATED, {"dag": dag_payload(dag)})
             audit(
                 actor=actor,
                 action=action,

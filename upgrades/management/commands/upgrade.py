@@ -83,7 +83,7 @@ class Command(UpgradeCommand):
                 events = list(DagEvent.objects.filter(dag=dag, seq__gt=last_seq).order_by("seq"))
                 for event in events:
                     last_seq = event.seq
-                    if event.kind == "node.updated":
+                    if event.kind == DagEvent.Kind.NODE_UPDATED:
                         self._print_node(dag, event.payload["node"])
                 dag.refresh_from_db()
                 if dag.state in (State.SUCCEED, State.FAILED) and dag.last_seq <= last_seq:
