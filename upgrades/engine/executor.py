@@ -13,7 +13,7 @@ from upgrades.dag_locks import lock_dag
 from upgrades.engine import transitions as t
 from upgrades.engine.scheduler import advance_locked, dag_advance
 from upgrades.events import batched_events
-from upgrades.models import TaskLog
+from upgrades.models import Fault, TaskLog
 from upgrades.models.dag import Operator
 from upgrades.task_logs import TIMEOUT_LINE
 
@@ -84,15 +84,15 @@ class RunContext:
         if not fault or self.phase != TaskLog.Phase.RUN:
             return
         kind = fault["kind"]
-        if kind == "fail":
+        if kind == Fault.Kind.FAIL:
             raise StepFailed(*self.backend.injected_failure(self))
         if fault.get("fired"):
             return
         self.flush(change=t.subtask_mark_fault_fired(sub_task=self.sub_task, owner=self.worker.owner))
-        if kind == "hang":
+        if kind == Fault.Kind.HANG:
             self.log("waiting for a response that does not come", TaskLog.Level.WARN)
             self.hang()
-        elif kind == "crash":
+        elif kind == Fault.Kind.CRASH:
             self.worker.crash()
 
     # Engine side.
