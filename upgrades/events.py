@@ -1,5 +1,6 @@
 """The per-DAG event stream: every state change appends a DagEvent in the same transaction and is
-published to websockets only after that transaction commits (design section 3)."""
+published to websockets only after that transaction commits (design section 3). The engine and the
+operator services both write through here; batched_events() turns a block's events into one insert."""
 
 import threading
 from contextlib import contextmanager
