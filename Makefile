@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-unit test-browser bench lint migrations venv clean
+.PHONY: run test test-unit test-browser bench lint coverage migrations venv clean
 
 venv: $(VENV)/.installed
 
@@ -20,8 +20,8 @@ run: venv
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) dashboard.asgi:application
 
-test: venv
-	$(VENV)/bin/ruff check .
+# Guard rails first (cheap, and a failure there says more than a failing test), then the two suites.
+test: venv lint
 	$(PY) -m pytest tests
 	$(PY) -m pytest tests/browser
 
@@ -34,14 +34,22 @@ test-browser: venv
 bench: venv
 	$(PY) -m pytest tests/benchmarks -s -p no:randomly
 
+# ruff, the layer contracts (import-linter, pyproject.toml), typed services/selectors/engine (mypy),
+# and no model change without its migration.
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(PY) manage.py makemigrations --check --dry-run
 
-# The schema is young and unreleased: one initial migration, regenerated from the models.
+# Line coverage of the suite (not the browser pass, not child server processes).
+coverage: venv
+	$(PY) -m pytest tests --cov=upgrades --cov=dashboard --cov-report=term:skip-covered
+
+# The schema is released: 0001 is frozen; every model change ships an incremental migration.
 migrations: venv
-	rm -f upgrades/migrations/0*.py
-	$(PY) manage.py makemigrations upgrades --noinput
+	$(PY) manage.py makemigrations upgrades
 
 clean:
 	rm -rf $(VENV) var

@@ -4,6 +4,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("upgrades.api.urls")),
     path("admin/", admin.site.urls),
-    path("", include("dashboard.run_urls")),
     path("", include("dashboard.pages.urls")),
 ]

@@ -38,10 +38,6 @@ def server_error(err_code, message):
     return ObshellError(err_code, message, status=500)
 
 
-# The old name, until upgrades/api/packages.py (being renamed in another branch) calls server_error.
-known = server_error
-
-
 def maintenance_in_progress(*, holder_name, dag_name=""):
     """500 OB.Cluster.UnderMaintenanceWithDag, worded as obshell's DAG creation wraps it."""
     inner = f"OceanBase cluster is under maintenance by DAG: {holder_name}, please try again later"

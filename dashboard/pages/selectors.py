@@ -1,12 +1,15 @@
 """Reads for the pages. Views stay thin: they parse the request, call these, and render."""
 
-from django.db.models import Count, Prefetch, Q
+from collections.abc import Iterable
+from typing import Any
 
-from upgrades.models import Dag, Server
+from django.db.models import Count, Max, Prefetch, Q
+
+from upgrades.models import Cluster, Dag, Server
 from upgrades.models.dag import State
 
 
-def run_counters():
+def run_counters() -> dict[str, int]:
     """The top bar's counters: runs in progress, and failed runs still holding a cluster (awaiting an operator)."""
     counts = Dag.objects.aggregate(
         running=Count("id", filter=Q(is_finished=False, state__in=[State.READY, State.RUNNING, State.PENDING])),
@@ -15,21 +18,17 @@ def run_counters():
     return {"running": counts["running"], "failed": counts["failed"]}
 
 
-def servers_prefetch():
+def servers_prefetch() -> Prefetch:
     return Prefetch("servers", queryset=Server.objects.select_related("zone").order_by("zone__position", "id"))
 
 
-def _build_label(build_version):
+def _build_label(build_version: str) -> str:
     """A server build in obshell's VERSION-RELEASE form: 4.2.1.0_100000102023092807 -> 4.2.1.0-100000102023092807."""
     return build_version.replace("_", "-", 1)
 
 
-def cluster_rows():
+def cluster_rows() -> list[dict[str, Any]]:
     """Every cluster with what the fleet view shows: topology size, builds, maintenance and last run."""
-    from django.db.models import Max
-
-    from upgrades.models import Cluster
-
     clusters = list(
         Cluster.objects.annotate(zone_count=Count("zones", distinct=True), last_dag_id=Max("dags__id"))
         .prefetch_related(servers_prefetch())
@@ -54,9 +53,9 @@ def cluster_rows():
     return rows
 
 
-def build_summary(servers):
+def build_summary(servers: Iterable[Server]) -> list[dict[str, Any]]:
     """The distinct builds running on these servers, most common first, with how many servers run each."""
-    counts = {}
+    counts: dict[str, int] = {}
     for server in servers:
         counts[server.build_version] = counts.get(server.build_version, 0) + 1
     return [
@@ -65,7 +64,7 @@ def build_summary(servers):
     ]
 
 
-def cluster_page(cluster):
+def cluster_page(cluster: Cluster) -> dict[str, Any]:
     """A cluster's topology (zones with their servers), builds, maintenance holder and recent runs."""
     zones = list(cluster.zones.prefetch_related("servers").order_by("position", "name"))
     servers = [server for zone in zones for server in zone.servers.all()]

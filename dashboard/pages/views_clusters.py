@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
@@ -88,7 +89,7 @@ def _upgrade(request, cluster):
             request, cluster, form=form, plan=plan, refusal=error, status=409 if error.status >= 500 else error.status
         )
     messages.success(request, f"Upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
-    return redirect(f"/runs/{dag.pk}/")
+    return redirect("run", dag_id=dag.pk)
 
 
 @require_POST
@@ -118,4 +119,4 @@ def token_revoke_view(request, name, token_id):
     actor = Actor.for_user(request.user, source_address=source_address(request))
     if token_revoke(token=token, actor=actor):
         messages.success(request, f"Token “{token.label}” ({token.prefix}…) revoked: it no longer authenticates.")
-    return redirect(f"/clusters/{cluster.name}/#tokens")
+    return redirect(reverse("cluster", args=[cluster.name]) + "#tokens")

@@ -4,36 +4,33 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from dashboard.pages import icons
 from dashboard.pages.selectors import run_counters
 from upgrades.roles import has_role, user_role
 
 register = template.Library()
 
-# Each state is shown with a colour, an icon and its name, so colour is never the only signal.
-STATE_ICONS = {
-    "RUNNING": "▶",
-    "SUCCEED": "✓",
-    "FAILED": "✗",
-    "PENDING": "…",
-    "READY": "○",
-    "ACTIVE": "●",
-    "INACTIVE": "■",
-    "ok": "✓",
-    "refused": "⊘",
-    "failed": "✗",
-}
-
 
 @register.simple_tag
 def state_badge(state, label=None):
     state = state or ""
-    icon = STATE_ICONS.get(state, "•")
     return format_html(
         '<span class="badge badge-{}"><span aria-hidden="true">{}</span> {}</span>',
         state.lower(),
-        icon,
+        icons.state_icon(state),
         label or state,
     )
+
+
+@register.filter
+def state_icon(state):
+    """The icon of a state (or audit outcome), from the one table in dashboard/pages/icons.py."""
+    return icons.state_icon(state)
+
+
+@register.filter
+def operator_icon(operator):
+    return icons.operator_icon(operator)
 
 
 @register.inclusion_tag("pages/_counters.html")

@@ -1,17 +1,16 @@
 // Fleet-wide live updates (ws/feed/): keeps the top-bar counters and any element marked
 // data-live-region="<name>" fresh. On an event it re-fetches the current page (or the counters
 // fragment when the page has no other live region) and swaps the regions in place, so the server
-// renders every state exactly one way. Reconnects with backoff; shows "stale since hh:mm" meanwhile.
+// renders every state exactly one way. Reconnects with backoff (static/js/live_socket.js); shows
+// "stale since hh:mm" meanwhile. Its URLs come from the page: data-feed-url and data-counters-url on the
+// top bar's live status (templates/base.html).
+
+import { liveSocket, socketUrl } from "./live_socket.js";
 
 const status = document.querySelector("[data-live-status]");
-let socket = null;
-let attempt = 0;
 let refreshTimer = null;
-let staleSince = null;
-let leaving = false;
 
 function setStatus(text, stale) {
-  if (!status) return;
   status.hidden = false;
   status.textContent = text;
   status.classList.toggle("is-stale", stale);
@@ -26,7 +25,7 @@ function regions(root) {
 async function refresh() {
   const current = regions(document);
   const onlyCounters = current.size === 1 && current.has("counters");
-  const url = onlyCounters ? "/counters/" : window.location.href;
+  const url = onlyCounters ? status.dataset.countersUrl : window.location.href;
   try {
     const response = await fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
     if (!response.ok) return;
@@ -59,36 +58,20 @@ function scheduleRefresh() {
   refreshTimer = setTimeout(refresh, 300);
 }
 
-function connect() {
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${window.location.host}/ws/feed/`);
-  socket.addEventListener("open", () => {
-    attempt = 0;
-    staleSince = null;
-    setStatus("● live", false);
-  });
-  socket.addEventListener("message", (event) => {
-    let message = null;
-    try { message = JSON.parse(event.data); } catch (error) { return; }
-    if (!message || message.type === "heartbeat" || message.type === "error") return;
-    if (message.type === "hello") {
-      // Sent on every (re)connect with the unfinished runs: refresh only if the page disagrees with it.
-      if (!countersMatch(message.dags || [])) scheduleRefresh();
-      return;
-    }
-    document.dispatchEvent(new CustomEvent("feed:event", { detail: message }));
-    scheduleRefresh();
-  });
-  socket.addEventListener("close", () => {
-    if (leaving) return;
-    if (!staleSince) staleSince = new Date();
-    const hhmm = staleSince.toTimeString().slice(0, 5);
-    setStatus(`reconnecting · stale since ${hhmm}`, true);
-    attempt += 1;
-    const delay = Math.min(30000, 1000 * 2 ** Math.min(attempt, 5));
-    setTimeout(connect, delay);
-  });
+function onMessage(message) {
+  if (!message || message.type === "heartbeat" || message.type === "error") return;
+  if (message.type === "hello") {
+    // Sent on every (re)connect with the unfinished runs: refresh only if the page disagrees with it.
+    if (!countersMatch(message.dags || [])) scheduleRefresh();
+    return;
+  }
+  document.dispatchEvent(new CustomEvent("feed:event", { detail: message }));
+  scheduleRefresh();
 }
 
-window.addEventListener("pagehide", () => { leaving = true; if (socket) socket.close(); });
-connect();
+liveSocket({
+  url: socketUrl(status.dataset.feedUrl),
+  onOpen: () => setStatus("● live", false),
+  onMessage,
+  onDown: ({ staleSince }) => setStatus(`reconnecting · stale since ${staleSince.toTimeString().slice(0, 5)}`, true),
+});

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import upgrades.planning
+from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.packages.ingest import package_ingest
-from upgrades.packages.rpmwriter import write_oceanbase_rpms
 
 TARGET_VERSION = "4.3.0.1"
 TARGET_RELEASE = "101000062023110109.el7"

@@ -6,8 +6,8 @@ import requests
 from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, write_target_rpms
 from tests.api.signing import as_meta, v2_request
 from upgrades.audit import Actor
+from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import AuditEntry, Dag, Package
-from upgrades.packages.rpmwriter import write_oceanbase_rpms
 from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db

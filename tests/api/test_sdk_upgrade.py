@@ -13,8 +13,9 @@ from tests.api.helpers import (
     write_target_rpms,
 )
 from upgrades.backends.faults import fault_inject
+from upgrades.demo.rpms import oceanbase_package_files
 from upgrades.models import Dag, Package
-from upgrades.packages.rpmwriter import oceanbase_package_files, write_rpm
+from upgrades.packages.rpmwriter import write_rpm
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.usefixtures("fast_sdk_polling")]
 

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from upgrades.demo.rpms import oceanbase_package_files
 from upgrades.packages.rpm import read_header
-from upgrades.packages.rpmwriter import oceanbase_package_files, write_rpm
+from upgrades.packages.rpmwriter import write_rpm
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / "var" / "bench"

@@ -275,8 +275,8 @@ async def test_stop_service_asks_before_starting(browser, server, fleet):
 
 async def test_package_upload_shows_progress_then_the_list_or_the_refusal(browser, server, tmp_path):
     from tests.pages.helpers import DEP_YAML
+    from upgrades.demo.rpms import write_oceanbase_rpms
     from upgrades.models import Package
-    from upgrades.packages.rpmwriter import write_oceanbase_rpms
 
     make_user("admin", username="ada", password=PASSWORD)
     rpm = write_oceanbase_rpms(

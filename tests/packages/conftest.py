@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import missing_service
-from upgrades.packages.rpmwriter import write_oceanbase_rpms
+from upgrades.demo.rpms import write_oceanbase_rpms
 
 BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "rpms" / "build.sh"
 DEP_YAML_FILE = BUILD_SCRIPT.parent / "oceanbase_upgrade_dep.yml"

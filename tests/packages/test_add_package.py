@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from upgrades.demo.rpms import write_obshell_rpm, write_oceanbase_rpms
 from upgrades.models import AuditEntry, Package
 from upgrades.packages.rpm import StreamDigests
-from upgrades.packages.rpmwriter import write_obshell_rpm, write_oceanbase_rpms
 
 from .conftest import RELEASE, VERSION, stored_files
 

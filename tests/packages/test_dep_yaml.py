@@ -3,9 +3,9 @@
 import pytest
 from django.core.management import call_command
 
+from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import Package
 from upgrades.packages.ingest import package_ingest
-from upgrades.packages.rpmwriter import write_oceanbase_rpms
 
 from .conftest import RELEASE, VERSION
 

@@ -2,9 +2,9 @@
 
 import pytest
 
+from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.packages.names import DEP_YAML, LIB_DIR, OBSERVER
 from upgrades.packages.rpm import StreamDigests, read_header, read_payload_member
-from upgrades.packages.rpmwriter import write_oceanbase_rpms
 
 from .conftest import RELEASE, VERSION
 

@@ -3,10 +3,11 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from upgrades.demo.rpms import oceanbase_package_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
 from upgrades.packages.ingest import package_ingest
-from upgrades.packages.rpmwriter import oceanbase_package_files, write_rpm
+from upgrades.packages.rpmwriter import write_rpm
 
 from .conftest import RELEASE, VERSION, stored_files
 

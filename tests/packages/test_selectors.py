@@ -2,8 +2,8 @@
 
 import pytest
 
+from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.packages.ingest import package_ingest
-from upgrades.packages.rpmwriter import write_oceanbase_rpms
 from upgrades.packages.selectors import find_package, find_package_any_release
 
 

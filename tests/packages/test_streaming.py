@@ -6,8 +6,9 @@ import tracemalloc
 
 import pytest
 
+from upgrades.demo.rpms import oceanbase_package_files
 from upgrades.packages.ingest import package_ingest
-from upgrades.packages.rpmwriter import oceanbase_package_files, write_rpm
+from upgrades.packages.rpmwriter import write_rpm
 
 from .conftest import RELEASE, VERSION
 

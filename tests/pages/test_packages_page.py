@@ -3,8 +3,8 @@
 import pytest
 
 from tests.pages.helpers import DEP_YAML, add_package
+from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import AuditEntry, Package
-from upgrades.packages.rpmwriter import write_oceanbase_rpms
 
 pytestmark = pytest.mark.django_db
 

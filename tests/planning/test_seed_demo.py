@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from upgrades.demo.fleet import DEMO_CLUSTERS, TARGET, release_of
 from upgrades.models import Cluster, Package
-from upgrades.planning.demo import DEMO_CLUSTERS, TARGET, release_of
 from upgrades.planning.plan import plan_upgrade
 from upgrades.roles import user_role
 

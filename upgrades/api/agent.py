@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 
 from upgrades.models import Dag
+from upgrades.planning.versions import version_sort_key
 
 IDENTITY = "CLUSTER AGENT"
 AGENT_VERSION = "4.5.0.0"
@@ -43,12 +44,8 @@ def client_address(request):
 
 def cluster_ob_version(cluster):
     """The cluster's OB version: the lowest server version while a rolling upgrade is part way."""
-    versions = sorted({server.version for server in cluster.servers.all()}, key=_version_key)
+    versions = sorted({server.version for server in cluster.servers.all()}, key=version_sort_key)
     return versions[0] if versions else ""
-
-
-def _version_key(version):
-    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
 
 
 def info(request, cluster=None):

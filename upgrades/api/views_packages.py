@@ -10,7 +10,7 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 
-from upgrades.api import packages
+from upgrades.api import package_store
 from upgrades.api.base import ObshellView
 from upgrades.api.body import copy_body
 from upgrades.api.envelope import contents
@@ -44,13 +44,13 @@ class PackageUploadView(ObshellView):
             package, _created = package_ingest(
                 fileobj=upload,
                 filename=Path(upload.name).name,
-                allowed_names=packages.allowed_names(cluster),
+                allowed_names=package_store.allowed_names(cluster),
                 actor=self.caller.actor,
                 current_build_version=_running_build(cluster),
             )
         finally:
             upload.close()
-        return self.ok(packages.upload_record(package))
+        return self.ok(package_store.upload_record(package))
 
     def _uploaded_file(self, django_request):
         handlers = [TemporaryFileUploadHandler(django_request)]
@@ -77,7 +77,7 @@ class PackageUploadView(ObshellView):
 class PackageInfoView(ObshellView):
     @extend_schema(summary="Uploaded packages, newest first", responses=OpenApiTypes.OBJECT)
     def get(self, request, **kwargs):
-        return self.ok(contents(packages.package_listing()))
+        return self.ok(contents(package_store.package_listing()))
 
 
 class PackageDeleteView(ObshellView):
@@ -87,5 +87,5 @@ class PackageDeleteView(ObshellView):
     def delete(self, request, package_id, **kwargs):
         if not package_id.isascii() or not package_id.isdigit():
             raise bad_request("Common.IllegalArgument", f"Illegal argument: package id '{package_id}' is not a number")
-        packages.package_delete_unless_needed(package_id=int(package_id), actor=self.caller.actor)
+        package_store.package_delete_unless_needed(package_id=int(package_id), actor=self.caller.actor)
         return self.ok()

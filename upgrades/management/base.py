@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 
-class UpgradeCommand(BaseCommand):
+class VersionOptionCommand(BaseCommand):
     """Base for commands whose interface has a `--version` option (Django reserves it for itself)."""
 
     def create_parser(self, prog_name, subcommand, **kwargs):

@@ -38,6 +38,7 @@ from upgrades.errors import bad_request, server_error
 from upgrades.models import AuditEntry, Package
 from upgrades.packages import names
 from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read_payload_member
+from upgrades.planning.versions import MIN_SUPPORTED_VERSION, version_tuple
 
 CHUNK_SIZE = 1024 * 1024
 STALE_UPLOAD_SECONDS = 24 * 3600
@@ -183,9 +184,9 @@ def _check_name(name, allowed_names):
     )
 
 
-def _version_key(version, build=None):
-    parts = tuple(int(p) for p in version.split("."))
-    return parts if build is None else (parts, int(build))
+def _build_key(version, build):
+    """Raises ValueError unless the version is dotted numbers and the build a number."""
+    return version_tuple(version), int(build)
 
 
 def _check_version_and_release(header):
@@ -193,13 +194,13 @@ def _check_version_and_release(header):
     if len(header.release.split(".")) < 2:
         raise bad_request("Package.ReleaseFormat.Invalid", f"{prefix}Release format {header.release} is illegal")
     try:
-        supported = _version_key(header.version) >= _version_key(names.MIN_VERSION)
+        supported = version_tuple(header.version) >= version_tuple(MIN_SUPPORTED_VERSION)
     except ValueError:
         supported = False
     if not supported:
         raise bad_request(
             "Agent.OBVersionNotSupported",
-            f"{prefix}Unsupported OB version '{header.version}', the minimum supported version is '{names.MIN_VERSION}'",
+            f"{prefix}Unsupported OB version '{header.version}', the minimum supported version is '{MIN_SUPPORTED_VERSION}'",
         )
 
 
@@ -216,9 +217,7 @@ def _needs_upgrade_files(header, current_build_version):
         return any(path in header.files for path in names.UPGRADE_FILES)
     current_version, _, current_build = current_build_version.partition("-")[0].partition("_")
     try:
-        newer = _version_key(header.version, header.release.split(".")[0]) > _version_key(
-            current_version, current_build
-        )
+        newer = _build_key(header.version, header.release.split(".")[0]) > _build_key(current_version, current_build)
     except ValueError:
         newer = False
     return newer and header.version != current_version

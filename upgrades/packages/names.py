@@ -26,14 +26,8 @@ OBSERVER = f"{OB_HOME}/bin/observer"
 OBSHELL_BINARY = f"{OB_HOME}/bin/obshell"
 LIB_DIR = f"{OB_HOME}/lib"
 DEP_YAML = f"{OB_HOME}/etc/oceanbase_upgrade_dep.yml"
-UPGRADE_FILES = (
-    f"{OB_HOME}/etc/upgrade_checker.py",
-    f"{OB_HOME}/etc/upgrade_pre.py",
-    f"{OB_HOME}/etc/upgrade_health_checker.py",
-    f"{OB_HOME}/etc/upgrade_post.py",
-    DEP_YAML,
-)
-MIN_VERSION = "4.2.0.0"
+UPGRADE_SCRIPTS = ("upgrade_checker.py", "upgrade_pre.py", "upgrade_health_checker.py", "upgrade_post.py")
+UPGRADE_FILES = (*(f"{OB_HOME}/etc/{script}" for script in UPGRADE_SCRIPTS), DEP_YAML)
 
 
 def allowed_package_names(edition):

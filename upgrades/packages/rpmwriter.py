@@ -1,11 +1,12 @@
 """A pure-Python writer of binary RPM packages (format v3 lead, v4 headers, newc cpio payload).
 
-It makes the packages that tests, benchmarks and the demo upload: real RPMs that `rpm -qp`, rpmfile and
-obshell's reader (cavaliergopher/rpm) accept. Layout: a 96-byte lead, the signature header (sizes, the
-MD5 of header+payload in tag 1004, header SHA-1/SHA-256), padding to 8 bytes, the main header (an
-immutable region holding name, version, release, arch, os, the compressed file list and per-file
-metadata, payload format and compressor), then the compressed cpio archive whose member names start
-with "./".
+It makes real RPMs that `rpm -qp`, rpmfile and obshell's reader (cavaliergopher/rpm) accept; the OceanBase
+packages that tests, benchmarks and the demo upload are filled by `upgrades.demo.rpms`.
+
+Layout: a 96-byte lead, the signature header (sizes, the MD5 of header+payload in tag 1004, header
+SHA-1/SHA-256), padding to 8 bytes, the main header (an immutable region holding name, version, release,
+arch, os, the compressed file list and per-file metadata, payload format and compressor), then the
+compressed cpio archive whose member names start with "./".
 
 `files` maps absolute install paths to their content: bytes, a `pathlib.Path` whose content is streamed
 from disk (for large packages), or `DIRECTORY` for a directory entry (obshell requires the libs rpm to
@@ -156,8 +157,8 @@ def _file_entries(files, *, mtime):
     return entries
 
 
-class _CountingWriter:
-    """Counts and digests the compressed bytes on their way to the payload file."""
+class _DigestingWriter:
+    """Digests (SHA-256) the compressed bytes on their way to the payload file."""
 
     def __init__(self, out):
         self.out = out
@@ -193,7 +194,7 @@ class _LzmaWriter:
 
 def _write_payload(out, entries, compression, level):
     """Write the compressed newc cpio archive; fill each entry's SHA-256. Returns (archive size, payload digest)."""
-    sink = _CountingWriter(out)
+    sink = _DigestingWriter(out)
     writer = _compressor(compression, level, sink)
     archive_size = 0
 
@@ -361,85 +362,4 @@ def _header(tags, *, region_tag):
     )
 
 
-# The OceanBase packages each edition upgrades with (spec 4 step 8), with the files obshell checks for.
-OB_HOME = "/home/admin/oceanbase"
-UPGRADE_SCRIPTS = ("upgrade_checker.py", "upgrade_pre.py", "upgrade_health_checker.py", "upgrade_post.py")
-EDITION_PACKAGES = {
-    "community": ("oceanbase-ce", "oceanbase-ce-libs"),
-    "business": ("oceanbase",),
-    "standalone": ("oceanbase-standalone",),
-}
-
-
-def _script(name, version):
-    return (
-        f"#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n# {name}: upgrade step shipped with OceanBase {version}.\n"
-        "import sys\n\n\ndef main(argv):\n"
-        f"    print('[{name}] checking cluster for {version}')\n    return 0\n\n\n"
-        "if __name__ == '__main__':\n    sys.exit(main(sys.argv[1:]))\n"
-    ).encode()
-
-
-def _binary(label, size):
-    """Deterministic bytes that look like an ELF binary to `file` and compress like one (somewhat)."""
-    seed = hashlib.sha256(label.encode()).digest()
-    body = bytearray(b"\x7fELF\x02\x01\x01\x00" + b"\0" * 8)
-    block = seed
-    while len(body) < size:
-        block = hashlib.sha256(block).digest()
-        body += block + label.encode() + b"\0" * 24
-    return bytes(body[:size])
-
-
-def oceanbase_package_files(name, *, version, release, dep_yaml=None, binary_size=64 * 1024):
-    """The files a realistic `name` rpm carries; the upgrade scripts come only with a dep yaml."""
-    build = f"{version}_{release.split('.')[0]}"
-    if name == "oceanbase-ce-libs":
-        return {
-            f"{OB_HOME}/lib": DIRECTORY,
-            f"{OB_HOME}/lib/libaio.so.1": _binary(f"libaio {build}", binary_size // 4),
-            f"{OB_HOME}/lib/libmariadb.so.3": _binary(f"libmariadb {build}", binary_size // 4),
-        }
-    files = {f"{OB_HOME}/bin/observer": _binary(f"observer {build}", binary_size)}
-    if name != "oceanbase":
-        files[f"{OB_HOME}/bin/obshell"] = _binary(f"obshell {build}", binary_size // 2)
-    if name in ("oceanbase", "oceanbase-standalone"):
-        files[f"{OB_HOME}/lib"] = DIRECTORY
-        files[f"{OB_HOME}/lib/libaio.so.1"] = _binary(f"libaio {build}", binary_size // 4)
-    files[f"{OB_HOME}/etc/default_parameter.json"] = b'{"memory_limit": "0M", "system_memory": "0M"}\n'
-    if dep_yaml is not None:
-        for script in UPGRADE_SCRIPTS:
-            files[f"{OB_HOME}/etc/{script}"] = _script(script, version)
-        files[f"{OB_HOME}/etc/oceanbase_upgrade_dep.yml"] = dep_yaml.encode() if isinstance(dep_yaml, str) else dep_yaml
-    return files
-
-
-def write_oceanbase_rpms(
-    dir, *, edition, version, release, arch="x86_64", dep_yaml=None, compression="xz", binary_size=64 * 1024
-):
-    """Write the rpms `edition` needs for one version (community: oceanbase-ce + oceanbase-ce-libs)."""
-    dir = Path(dir)
-    dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in EDITION_PACKAGES[edition]:
-        files = oceanbase_package_files(
-            name, version=version, release=release, dep_yaml=dep_yaml, binary_size=binary_size
-        )
-        path = dir / f"{name}-{version}-{release}.{arch}.rpm"
-        paths.append(
-            write_rpm(
-                path, name=name, version=version, release=release, arch=arch, files=files, compression=compression
-            )
-        )
-    return paths
-
-
-def write_obshell_rpm(dir, *, version, release, arch="x86_64", compression="xz"):
-    path = Path(dir) / f"obshell-{version}-{release}.{arch}.rpm"
-    files = {f"{OB_HOME}/bin/obshell": _binary(f"obshell {version}-{release}", 32 * 1024)}
-    return write_rpm(
-        path, name="obshell", version=version, release=release, arch=arch, files=files, compression=compression
-    )
-
-
-__all__ = ["COMPRESSIONS", "DIRECTORY", "write_obshell_rpm", "write_oceanbase_rpms", "write_rpm"]
+__all__ = ["COMPRESSIONS", "DIRECTORY", "write_rpm"]

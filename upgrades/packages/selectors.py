@@ -1,9 +1,13 @@
 """Reading the package store. Lookups take the newest row, as obshell's do (highest PkgId)."""
 
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
 from upgrades.models import Package
 
 
-def find_package(*, name, version, release_distribution, arch):
+def find_package(*, name: str, version: str, release_distribution: str, arch: str) -> Package | None:
     """The newest package with exactly this name, version, full rpm Release and arch, or None."""
     return (
         Package.objects.filter(name=name, version=version, release_distribution=release_distribution, arch=arch)
@@ -12,7 +16,9 @@ def find_package(*, name, version, release_distribution, arch):
     )
 
 
-def find_package_any_release(*, name, version, distribution, arch, exclude_releases=()):
+def find_package_any_release(
+    *, name: str, version: str, distribution: str, arch: str, exclude_releases: Iterable[str] = ()
+) -> Package | None:
     """The newest package of this version and distribution whose build is not excluded (deprecated), or None.
 
     `exclude_releases` may hold build numbers ("100000102023092807") or full releases ("...el7").
@@ -27,5 +33,5 @@ def find_package_any_release(*, name, version, distribution, arch, exclude_relea
     )
 
 
-def list_packages():
+def list_packages() -> QuerySet[Package]:
     return Package.objects.order_by("-id")

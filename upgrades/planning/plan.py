@@ -7,9 +7,10 @@ which is the error obshell would answer with).
 from dataclasses import dataclass, field
 
 from upgrades.models.dag import MaintenanceType
-from upgrades.planning import templates
-from upgrades.planning.prechecks import CHECK_ORDER, UPGRADE_ORDER, Prechecks
-from upgrades.planning.templates import Topology
+from upgrades.planning import stages
+from upgrades.planning.precheck_catalogue import CHECK_ORDER, UPGRADE_ORDER
+from upgrades.planning.prechecks import Prechecks
+from upgrades.planning.stages import Topology
 
 
 @dataclass
@@ -132,10 +133,10 @@ def plan_upgrade(*, cluster, version, release, mode, upgrade_dir="", freeze_serv
     )
     _fill(plan, checks, results)
     if plan.mode:
-        plan.dag_name = templates.dag_name(mode=plan.mode, version=plan.version, release=plan.release)
+        plan.dag_name = stages.dag_name(mode=plan.mode, version=plan.version, release=plan.release)
     zones_ok = checks.results["zones"].ok is True
     if plan.route and plan.mode and zones_ok and topology.servers:
-        plan.nodes = templates.upgrade_nodes(
+        plan.nodes = stages.upgrade_nodes(
             edition=cluster.edition,
             mode=plan.mode,
             hops=len(plan.route),
@@ -168,10 +169,10 @@ def plan_upgrade_check(*, cluster, version, release, upgrade_dir="", topology=No
         upgrade_dir=checks.upgrade_dir,
         freeze_server=False,
         maintenance_type=MaintenanceType.NONE,
-        dag_name=templates.check_dag_name(version=checks.version, release=checks.release),
+        dag_name=stages.check_dag_name(version=checks.version, release=checks.release),
     )
     _fill(plan, checks, results)
     if topology.servers:
-        plan.nodes = templates.check_nodes(topology=topology)
+        plan.nodes = stages.check_nodes(topology=topology)
         plan.max_stage = len(plan.nodes)
     return plan

@@ -7,7 +7,7 @@
 
 import re
 
-from upgrades.errors import ObshellError, bad_request
+from upgrades.errors import bad_request
 
 MIN_SUPPORTED_VERSION = "4.2.0.0"
 # Below this min_observer_version obshell also requires every tenant's `compatible` to agree (spec 4 step 7).
@@ -25,6 +25,12 @@ def version_tuple(version):
     if not is_version(version):
         raise ValueError(f"{version!r} is not a dotted numeric version")
     return tuple(int(part) for part in version.split("."))
+
+
+def version_sort_key(version):
+    """Like version_tuple, but never fails (a part that is not a number sorts as 0): for ordering what servers
+    report, never for a check."""
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
 
 
 def build_version_key(build_version):
@@ -61,9 +67,8 @@ def join_build_version(version, build):
 def require_version(value, field="version"):
     """The request's version must be A.B.C.D-like before anything compares it (obshell would compare garbage)."""
     if not is_version(value):
-        raise ObshellError(
+        raise bad_request(
             "Common.IllegalArgument",
             f"The input parameter '{field}' is illegal: {value!r} is not a dotted numeric version",
-            status=400,
         )
     return value

@@ -1,12 +1,12 @@
 from django.core.management.base import CommandError
 
 from upgrades.errors import ObshellError
-from upgrades.management.base import UpgradeCommand
+from upgrades.management.base import VersionOptionCommand
 from upgrades.models.cluster import Edition
 from upgrades.services.clusters import cluster_create_simulated
 
 
-class Command(UpgradeCommand):
+class Command(VersionOptionCommand):
     help = "Create a simulated cluster: zones zone1..zoneZ with N servers each, all on <version>_<build>."
 
     def add_arguments(self, parser):

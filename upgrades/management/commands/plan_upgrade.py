@@ -2,14 +2,14 @@ import json
 
 from django.core.management.base import CommandError
 
-from upgrades.management.base import UpgradeCommand
+from upgrades.management.base import VersionOptionCommand
 from upgrades.models import Cluster
 from upgrades.planning.plan import plan_upgrade
 
 MARKS = {True: "✓", False: "✗", None: "–"}
 
 
-class Command(UpgradeCommand):
+class Command(VersionOptionCommand):
     help = "Show the upgrade plan for a cluster (route, pre-checks, DAG nodes) without creating anything."
 
     def add_arguments(self, parser):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from upgrades.planning.demo import plan_command, seed_demo
+from upgrades.demo.fleet import plan_command_line, seed_demo
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
                 f"  {cluster.name} ({state}): {demo.edition}, {demo.zones} zone(s) x {demo.servers_per_zone} "
                 f"server(s) on {demo.version}-{demo.build}; {demo.story}"
             )
-            out.write(f"    {plan_command(demo)}")
+            out.write(f"    {plan_command_line(demo)}")
         out.write(f"Packages: {len(report.packages)} in the store for the demo routes ({report.created_packages} new)")
         if report.passwords:
             out.write("Accounts created (passwords are shown only now):")

@@ -8,7 +8,7 @@ from django.db import connections
 from upgrades.audit import Actor
 from upgrades.engine.worker import Worker
 from upgrades.errors import ObshellError
-from upgrades.management.base import UpgradeCommand
+from upgrades.management.base import VersionOptionCommand
 from upgrades.models import Cluster, DagEvent, SubTask
 from upgrades.models.dag import State
 from upgrades.services.dag_start import upgrade_start
@@ -25,7 +25,7 @@ def command_actor():
     return f"command {user}"
 
 
-class Command(UpgradeCommand):
+class Command(VersionOptionCommand):
     help = (
         "Plan and start an upgrade (the same path as POST /api/v1/ob/upgrade) and print its dag_id. With --wait, "
         "follow it stage by stage; --wait also runs an in-process worker for this DAG, so it completes even when no "

@@ -1,4 +1,5 @@
-"""Package routes' services and shapes: the upload's PascalCase record, the snake_case listing, deletion."""
+"""The package store as obshell's package routes serve it: the upload's PascalCase record, the snake_case
+listing, and deletion refused while an unfinished DAG needs the package."""
 
 import math
 
@@ -6,11 +7,11 @@ from django.db import transaction
 
 from upgrades.api.gotime import ZERO_TIME, go_time
 from upgrades.audit import audit
-from upgrades.errors import ObshellError, known
+from upgrades.errors import not_found, server_error
 from upgrades.models import AuditEntry, Dag, Package
 from upgrades.packages import names
 
-CHUNK_SIZE = 8 * 1024 * 1024 - 1  # obshell stores packages in chunks of 8 MiB - 1 bytes (spec 3.1)
+OBSHELL_CHUNK_SIZE = 8 * 1024 * 1024 - 1  # obshell stores packages in chunks of 8 MiB - 1 bytes (spec 3.1)
 
 
 def allowed_names(cluster):
@@ -19,7 +20,7 @@ def allowed_names(cluster):
 
 
 def chunk_count(size):
-    return max(1, math.ceil(size / CHUNK_SIZE))
+    return max(1, math.ceil(size / OBSHELL_CHUNK_SIZE))
 
 
 def upload_record(package):
@@ -85,7 +86,7 @@ def package_delete_unless_needed(*, package_id, actor):
     with transaction.atomic():
         package = Package.objects.select_for_update().filter(pk=package_id).first()
         if package is None:
-            raise ObshellError("Common.NotFound", f"Element not found: package {package_id}", status=404)
+            raise not_found("Common.NotFound", f"Element not found: package {package_id}")
         user = _unfinished_users(package)
         if user is not None:
             audit(
@@ -96,7 +97,7 @@ def package_delete_unless_needed(*, package_id, actor):
                 dag=user,
                 detail={"package_id": package.pk, "rpm": package.rpm_name},
             )
-            raise known(
+            raise server_error(
                 "OB.Package.InUse",
                 f"Package {package.rpm_name} is needed by the unfinished DAG '{user.name}' ({user.generic_id})",
             )

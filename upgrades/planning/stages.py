@@ -1,11 +1,10 @@
-"""The DAG templates of spec 5: node names, P/S fan-out, capability flags (5.8) and max_stage (5.6)."""
+"""The stage lists of spec 5 (obshell calls them DAG templates): node names, P/S fan-out, capability flags (5.8)
+and max_stage (5.6)."""
 
 from dataclasses import dataclass, field
 
+from upgrades.models import Dag
 from upgrades.models.cluster import Edition
-
-ROLLING = "ROLLING"
-STOPSERVICE = "STOPSERVICE"
 
 
 @dataclass(frozen=True)
@@ -17,21 +16,21 @@ class Flags:
     can_continue: bool
 
 
-ALL = Flags(True, True, True, True, True)
+ALL_OPERATORS = Flags(True, True, True, True, True)
 RETRY_CANCEL_CONTINUE = Flags(True, False, False, True, True)
-REMOVE_DIR = Flags(True, False, True, True, True)
+RETRY_PASS_CANCEL_CONTINUE = Flags(True, False, True, True, True)
 RETRY_CONTINUE = Flags(True, False, False, False, True)
 RETRY_ONLY = Flags(True, False, False, False, False)
 
 # action -> (node name, flags); zone nodes format their name with the zone.
 ACTIONS = {
-    "check_python": ("Check the python environment", ALL),
-    "create_upgrade_dir": ("Create upgrade dir", ALL),
-    "download_packages": ("Download all required packages", ALL),
-    "check_packages": ("Check all required packages", ALL),
-    "unpack_packages": ("Unpack all required packages", ALL),
-    "backup_for_upgrade": ("Backup for upgrade", ALL),
-    "install_obshell": ("Install new obshell", ALL),
+    "check_python": ("Check the python environment", ALL_OPERATORS),
+    "create_upgrade_dir": ("Create upgrade dir", ALL_OPERATORS),
+    "download_packages": ("Download all required packages", ALL_OPERATORS),
+    "check_packages": ("Check all required packages", ALL_OPERATORS),
+    "unpack_packages": ("Unpack all required packages", ALL_OPERATORS),
+    "backup_for_upgrade": ("Backup for upgrade", ALL_OPERATORS),
+    "install_obshell": ("Install new obshell", ALL_OPERATORS),
     "restart_obshell": ("Restart obshell", RETRY_CANCEL_CONTINUE),
     "upgrade_post_table": ("Upgrade post table maintain", RETRY_CANCEL_CONTINUE),
     "backup_parameters": ("Backup parameters", RETRY_CANCEL_CONTINUE),
@@ -39,13 +38,13 @@ ACTIONS = {
     "upgrade_pre_script": ("Execute upgrade pre script", RETRY_ONLY),
     "upgrade_health_checker_script": ("Execute upgrade health checker script", RETRY_CONTINUE),
     "stop_zone": ("Stop {zone}", RETRY_CONTINUE),
-    "minor_freeze": ("Minor freeze before stop server", ALL),
+    "minor_freeze": ("Minor freeze before stop server", ALL_OPERATORS),
     "reinstall_observer": ("Reinstall and restart observer", RETRY_CONTINUE),
     "zone_health_checker_script": ("Execute upgrade zone health checker script", RETRY_CONTINUE),
     "start_zone": ("Start {zone}", RETRY_CONTINUE),
     "upgrade_post_script": ("Execute upgrade post script", RETRY_CONTINUE),
     "restore_parameters": ("Restore parameters", RETRY_CONTINUE),
-    "remove_upgrade_dir": ("Remove upgrade check task dir", REMOVE_DIR),
+    "remove_upgrade_dir": ("Remove upgrade check task dir", RETRY_PASS_CANCEL_CONTINUE),
 }
 
 PREFIX_OBSHELL = (
@@ -177,7 +176,7 @@ def upgrade_nodes(*, edition, mode, hops, topology, freeze_server=False):
     """The node list of `OB rolling upgrade …` / `OB stop service upgrade …` for `hops` route hops (H >= 1)."""
     prefix = PREFIX_BUSINESS if edition == Edition.BUSINESS else PREFIX_OBSHELL
     nodes = [_node(action, agents=topology.servers, parallel=True) for action in prefix]
-    hop_block = _rolling_hop if mode == ROLLING else _stop_service_hop
+    hop_block = _rolling_hop if mode == Dag.Mode.ROLLING else _stop_service_hop
     for hop in range(hops):
         nodes += hop_block(hop, topology, freeze_server)
     nodes.append(_node("remove_upgrade_dir", agents=topology.servers, parallel=True))
@@ -193,12 +192,12 @@ def max_stage(*, edition, mode, hops, zones, freeze_server=False):
     """Spec 5.6's arithmetic, independent of the node builder (tests compare the two)."""
     f = 1 if freeze_server else 0
     prefix = 5 if edition == Edition.BUSINESS else 9
-    per_hop = 5 + zones * (5 + f) if mode == ROLLING else 8 + f
+    per_hop = 5 + zones * (5 + f) if mode == Dag.Mode.ROLLING else 8 + f
     return prefix + hops * per_hop + 1
 
 
 def dag_name(*, mode, version, release):
-    prefix = "OB rolling upgrade" if mode == ROLLING else "OB stop service upgrade"
+    prefix = "OB rolling upgrade" if mode == Dag.Mode.ROLLING else "OB stop service upgrade"
     return f"{prefix} {version}-{release}"
 
 

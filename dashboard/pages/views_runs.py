@@ -1,5 +1,6 @@
-"""The live run page (/runs/<id>/): the server renders the snapshot into the page, static/js/run.js keeps it
-current from ws/dags/<id>/. Operator buttons post here and call the same services as the API."""
+"""The live run page (/runs/<id>/): the server renders the snapshot into the page, static/js/run.js (and its
+modules in static/js/run/) keeps it current from ws/dags/<id>/. Operator buttons post here and call the same
+services as the API."""
 
 import json
 
@@ -7,11 +8,11 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.template import TemplateDoesNotExist, TemplateSyntaxError
-from django.template.loader import get_template
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from upgrades.audit import Actor
+from dashboard.pages.icons import icon_table
+from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.live.consumers import DEFAULT_HEARTBEAT_SECONDS
 from upgrades.live.selectors import dag_snapshot
@@ -22,13 +23,9 @@ from upgrades.services.dag_operators import dag_operate, node_pass
 OPERATORS = {"retry": "RETRY", "rollback": "ROLLBACK", "cancel": "CANCEL", "pass": "PASS"}
 
 
-def _base_template():
-    """The shared layout when the pages provide one, else a minimal page of our own."""
-    try:
-        get_template("base.html")
-        return "base.html"
-    except (TemplateDoesNotExist, TemplateSyntaxError):
-        return "runs/standalone_base.html"
+def _log_url(dag_id):
+    """The log download of any sub-task of the run, with "{sub_task_id}" for static/js/run to fill in."""
+    return reverse("run_sub_task_log", args=[dag_id, 0]).replace("/0/", "/{sub_task_id}/")
 
 
 @require_GET
@@ -39,14 +36,15 @@ def run_page(request, dag_id):
     if snapshot is None:
         raise Http404("no such run")
     context = {
-        "base_template": _base_template(),
         "snapshot": snapshot,
         "dag": snapshot["dag"],
         "can_operate": has_role(request.user, "operator"),
         "role": user_role(request.user) or "none",
         "heartbeat_seconds": getattr(settings, "LIVE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS),
+        "log_url": _log_url(dag_id),
+        "state_icons": icon_table(),
     }
-    return render(request, "runs/run.html", context)
+    return render(request, "pages/run.html", context)
 
 
 @require_POST
@@ -63,7 +61,7 @@ def run_operate(request, dag_id):
     reason = str(body.get("reason", "")).strip()
     if not reason:
         return JsonResponse({"ok": False, "error": {"message": "a reason is required"}}, status=400)
-    actor = Actor.for_user(request.user, source_address=request.META.get("REMOTE_ADDR", ""))
+    actor = Actor.for_user(request.user, source_address=source_address(request))
     dag = get_object_or_404(Dag, pk=dag_id)
     try:
         if action == "pass_node":

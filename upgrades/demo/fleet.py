@@ -11,16 +11,18 @@ from pathlib import Path
 
 from django.contrib.auth.models import Group, User
 
+from upgrades import planning
 from upgrades.audit import Actor
-from upgrades.models import Cluster
+from upgrades.demo.rpms import write_oceanbase_rpms
+from upgrades.models import Cluster, Dag
 from upgrades.models.cluster import REQUIRED_PACKAGES, Edition
 from upgrades.packages.ingest import package_ingest
-from upgrades.packages.rpmwriter import write_oceanbase_rpms
 from upgrades.packages.selectors import find_package
 from upgrades.roles import ROLES, ensure_role_groups
 from upgrades.services.clusters import cluster_create_simulated
 
-DEP_FILE = Path(__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml"
+# The dep file the planning code ships (OceanBase's real upgrade history), packed into the demo target rpms.
+DEP_FILE = Path(planning.__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml"
 DISTRIBUTION = "el7"
 ARCH = "x86_64"
 
@@ -50,9 +52,17 @@ class DemoCluster:
 
 
 DEMO_CLUSTERS = (
-    DemoCluster("demo-hangzhou", Edition.COMMUNITY, 3, 1, "4.2.1.0", "ROLLING", "one hop, the 30-stage rolling sample"),
     DemoCluster(
-        "demo-shanghai", Edition.COMMUNITY, 3, 2, "4.2.0.0", "ROLLING", "two hops: 4.2.1.2 is a barrier from 4.2.0.0"
+        "demo-hangzhou", Edition.COMMUNITY, 3, 1, "4.2.1.0", Dag.Mode.ROLLING, "one hop, the 30-stage rolling sample"
+    ),
+    DemoCluster(
+        "demo-shanghai",
+        Edition.COMMUNITY,
+        3,
+        2,
+        "4.2.0.0",
+        Dag.Mode.ROLLING,
+        "two hops: 4.2.1.2 is a barrier from 4.2.0.0",
     ),
     DemoCluster(
         "demo-standalone",
@@ -60,7 +70,7 @@ DEMO_CLUSTERS = (
         1,
         1,
         "4.2.0.0",
-        "STOPSERVICE",
+        Dag.Mode.STOPSERVICE,
         "stop-service, through the 4.2.1.2 barrier",
     ),
 )
@@ -147,7 +157,7 @@ def seed_demo():
     return SeedReport(clusters, created_clusters, packages, created_packages, passwords)
 
 
-def plan_command(demo):
+def plan_command_line(demo):
     return (
         f"python manage.py plan_upgrade {demo.name} --version {TARGET} --release {release_of(TARGET)} "
         f"--mode {demo.mode}"

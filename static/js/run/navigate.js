@@ -1,0 +1,67 @@
+// Getting around a long run: locate the current stage, deep links (#node-<id>, #subtask-<id>), and the
+// keyboard (j/k or arrows between stages, l to locate, ? for help).
+
+import { role } from "./page.js";
+import { toggleNode, toggleTask, ui } from "./render.js";
+import { sortedNodes, state } from "./store.js";
+
+function focusNode(nodeId) {
+  const parts = ui.rendered.get(nodeId);
+  if (!parts) return;
+  parts.item.scrollIntoView({ block: "center", behavior: "smooth" });
+  parts.head.focus({ preventScroll: true });
+}
+
+export function locateCurrent() {
+  const node = sortedNodes().find((n) => n.seq === state.dag.stage);
+  if (!node) return;
+  toggleNode(node.id, true);
+  focusNode(node.id);
+}
+
+export function followHash() {
+  const hash = window.location.hash.slice(1);
+  let match = /^node-(\d+)$/.exec(hash);
+  if (match && state.nodes.has(Number(match[1]))) {
+    toggleNode(Number(match[1]), true);
+    focusNode(Number(match[1]));
+    return;
+  }
+  match = /^subtask-(\d+)$/.exec(hash);
+  const task = match && state.subTasks.get(Number(match[1]));
+  if (task) {
+    ui.open.add(task.node_id);
+    toggleTask(task.id, true);
+    document.getElementById(`subtask-${task.id}`)?.scrollIntoView({ block: "center" });
+  }
+}
+
+export function onKey(event) {
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  if (target.closest("input, textarea, select, dialog, [contenteditable]")) return;
+  const heads = sortedNodes().map((n) => ui.rendered.get(n.id)?.head).filter(Boolean);
+  const index = heads.indexOf(document.activeElement);
+  const move = (delta) => {
+    const next = heads[Math.max(0, Math.min(heads.length - 1, index < 0 ? 0 : index + delta))];
+    if (next) {
+      next.focus();
+      next.scrollIntoView({ block: "nearest" });
+    }
+    event.preventDefault();
+  };
+  if (event.key === "j" || (event.key === "ArrowDown" && index >= 0)) move(1);
+  else if (event.key === "k" || (event.key === "ArrowUp" && index >= 0)) move(-1);
+  else if (event.key === "l") {
+    locateCurrent();
+    event.preventDefault();
+  } else if (event.key === "?") {
+    toggleHelp();
+  }
+}
+
+export function toggleHelp() {
+  const help = document.getElementById("run-keys");
+  help.hidden = !help.hidden;
+  role("keys-help").setAttribute("aria-expanded", String(!help.hidden));
+}

@@ -1,0 +1,172 @@
+"""The simulated steps of one route hop: parameters, the upgrade scripts, zones stopped and started, observers
+reinstalled with the hop's build. Each step is `step(ctx, layout)`, as in package_steps."""
+
+from upgrades.backends.base import StepFailed
+from upgrades.models import Server, Zone
+from upgrades.packages.names import OB_HOME
+
+
+def backup_parameters(ctx, layout):
+    ctx.log(
+        "SELECT name, value, scope, svr_ip, svr_port, tenant_id FROM GV$OB_PARAMETERS WHERE name IN "
+        "('server_permanent_offline_time', 'enable_rebalance', 'enable_rereplication')"
+    )
+    ctx.fault_point()
+    ctx.sleep(0.5)
+    ctx.log("backup parameters success")
+
+
+def _run_script(ctx, layout, zone=""):
+    script = layout.script_name()
+    home = layout.rpm_home()
+    zone_arg = f" -z'{zone}'" if zone else ""
+    ctx.log(f"cd {home} && python {home}/etc/{script} -h{layout.ip} -P{layout.sql_port()} -uroot{zone_arg}")
+
+
+def upgrade_checker_script(ctx, layout):
+    _run_script(ctx, layout)
+    ctx.sleep(0.8)
+    ctx.fault_point()
+    ctx.log("[upgrade_checker] check cluster status: ok")
+    ctx.sleep(0.7)
+    ctx.log("[upgrade_checker] all check success")
+
+
+def upgrade_pre_script(ctx, layout):
+    _run_script(ctx, layout)
+    ctx.sleep(1.5)
+    ctx.fault_point()
+    ctx.log("[upgrade_pre] do upgrade pre actions for all tenants")
+    ctx.sleep(1.0)
+    ctx.log("[upgrade_pre] upgrade pre success")
+
+
+def upgrade_health_checker_script(ctx, layout):
+    _run_script(ctx, layout)
+    ctx.fault_point()
+    ctx.sleep(1.5)
+    ctx.log("[upgrade_health_checker] check cluster health success")
+
+
+def zone_health_checker_script(ctx, layout):
+    _run_script(ctx, layout, zone=ctx.node.zone_name)
+    ctx.fault_point()
+    ctx.sleep(1.5)
+    ctx.log(f"[upgrade_health_checker] check zone {ctx.node.zone_name} health success")
+
+
+def upgrade_post_script(ctx, layout):
+    _run_script(ctx, layout)
+    ctx.sleep(1.5)
+    ctx.fault_point()
+    ctx.log("[upgrade_post] do upgrade post actions for all tenants")
+    ctx.sleep(1.0)
+    ctx.log("[upgrade_post] upgrade post success")
+
+
+def stop_zone(ctx, layout):
+    zone = ctx.node.zone_name
+    cluster_id = ctx.dag.cluster_id
+    ctx.log(f"ALTER SYSTEM STOP ZONE '{zone}'")
+    ctx.fault_point()
+
+    def stop():
+        Zone.objects.filter(cluster_id=cluster_id, name=zone).update(status=Zone.Status.INACTIVE)
+        Server.objects.filter(cluster_id=cluster_id, zone__name=zone).update(status=Server.Status.INACTIVE)
+
+    ctx.sleep(1.0)
+    ctx.effect(stop)
+    ctx.log(f"wait zone {zone} INACTIVE")
+    ctx.sleep(1.5)
+    ctx.log(f"zone {zone} is INACTIVE")
+
+
+def minor_freeze(ctx, layout):
+    zone = ctx.node.zone_name
+    ctx.log(f"ALTER SYSTEM MINOR FREEZE ZONE = '{zone}'" if zone else "ALTER SYSTEM MINOR FREEZE")
+    ctx.fault_point()
+    ctx.sleep(1.0)
+    ctx.log("wait minor freeze finished")
+    ctx.log("minor freeze success")
+
+
+def reinstall_observer(ctx, layout):
+    server = ctx.server
+    if server is None:
+        raise StepFailed("Common.Unexpected", "the sub task has no observer to reinstall")
+    version, build = layout.hop_target()
+    home = layout.rpm_home()
+    pid = layout.observer_pid()
+    ctx.log(f"kill observer (pid {pid}) on {server.ip}:{server.rpc_port}")
+    ctx.log(f"kill -9 {pid}")
+
+    def kill():
+        Server.objects.filter(pk=server.pk).update(process_running=False, status=Server.Status.INACTIVE)
+
+    ctx.effect(kill)
+    ctx.sleep(1.0)
+    ctx.log(f"observer {server.ip}:{server.rpc_port} is stopped")
+    ctx.fault_point()
+    ctx.log(f"cp -r {home}/* {OB_HOME} (skipping obshell files)")
+    ctx.sleep(1.5)
+    ctx.log(f"start observer: cd {OB_HOME} && {OB_HOME}/bin/observer")
+
+    def start():
+        zone_active = Zone.objects.filter(pk=server.zone_id, status=Zone.Status.ACTIVE).exists()
+        Server.objects.filter(pk=server.pk).update(
+            process_running=True,
+            build_version=f"{version}_{build}",
+            status=Server.Status.ACTIVE if zone_active else Server.Status.INACTIVE,
+        )
+
+    ctx.effect(start)
+    ctx.log(f"observer {server.ip}:{server.rpc_port} started with build {version}_{build}")
+    ctx.log("wait for all servers active and log in sync")
+    ctx.sleep(2.0)
+    ctx.log("all servers are active and log in sync")
+
+
+def start_zone(ctx, layout):
+    zone = ctx.node.zone_name
+    cluster_id = ctx.dag.cluster_id
+    ctx.log(f"ALTER SYSTEM START ZONE '{zone}'")
+    ctx.fault_point()
+
+    def start():
+        Zone.objects.filter(cluster_id=cluster_id, name=zone).update(status=Zone.Status.ACTIVE)
+        Server.objects.filter(cluster_id=cluster_id, zone__name=zone, process_running=True).update(
+            status=Server.Status.ACTIVE
+        )
+
+    ctx.sleep(1.0)
+    ctx.effect(start)
+    ctx.log(f"wait zone {zone} ACTIVE")
+    ctx.sleep(1.5)
+    ctx.log(f"zone {zone} is ACTIVE")
+
+
+def restore_parameters(ctx, layout):
+    ctx.fault_point()
+    for name, value in (
+        ("server_permanent_offline_time", "3600s"),
+        ("enable_rebalance", "True"),
+        ("enable_rereplication", "True"),
+    ):
+        ctx.log(f"ALTER SYSTEM SET {name} = '{value}'")
+    ctx.sleep(0.5)
+    ctx.log("restore parameters success")
+
+
+RUN = {
+    "backup_parameters": backup_parameters,
+    "upgrade_checker_script": upgrade_checker_script,
+    "upgrade_pre_script": upgrade_pre_script,
+    "upgrade_health_checker_script": upgrade_health_checker_script,
+    "zone_health_checker_script": zone_health_checker_script,
+    "upgrade_post_script": upgrade_post_script,
+    "stop_zone": stop_zone,
+    "minor_freeze": minor_freeze,
+    "reinstall_observer": reinstall_observer,
+    "start_zone": start_zone,
+    "restore_parameters": restore_parameters,
+}
