@@ -91,7 +91,7 @@ def package_delete_unless_needed(*, package_id, actor):
         if user is not None:
             audit(
                 actor=actor,
-                action="package.delete",
+                action=AuditEntry.Action.PACKAGE_DELETE,
                 outcome=AuditEntry.Outcome.REFUSED,
                 reason="needed by an unfinished DAG",
                 dag=user,
