@@ -117,7 +117,16 @@ def event_message(event):
     }
 
 
-def _publish(message):
-    from upgrades.live.publish import publish_dag_event
+_publisher = None
 
-    publish_dag_event(message)
+
+def set_publisher(publish):
+    """Set the function each committed event's message is handed to: the live layer's websocket push,
+    registered by UpgradesConfig.ready(), so this module never imports the live layer."""
+    global _publisher
+    _publisher = publish
+
+
+def _publish(message):
+    if _publisher is not None:
+        _publisher(message)
