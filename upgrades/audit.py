@@ -2,9 +2,13 @@
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from upgrades.errors import ObshellError
-from upgrades.models import AuditEntry
+from upgrades.models import ApiToken, AuditEntry
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass(frozen=True)
@@ -12,8 +16,8 @@ class Actor:
     """Who acts: a browser user, an API token, or the system itself (commands, the engine)."""
 
     label: str
-    user: object = None
-    token: object = None
+    user: "User | None" = None
+    token: "ApiToken | None" = None
     source_address: str = ""
     trace_id: str = ""
 

@@ -1,10 +1,15 @@
 """Operating on upgrade DAGs: RETRY, ROLLBACK, CANCEL and PASS on a DAG and PASS on one node (obshell spec
 sections 6.3 and 6.4). Whether an operator may run is upgrades.operator_rules' answer; these apply it."""
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from upgrades.audit import audit, audit_refusals
+from upgrades.audit import Actor, audit, audit_refusals
 from upgrades.dag_locks import lock_dag
 from upgrades.errors import bad_request, server_error
 from upgrades.events import emit, emit_dag, emit_node, emit_sub_task
@@ -15,7 +20,7 @@ from upgrades.services.dag_start import maintenance_refusal
 from upgrades.task_logs import CANCELLED_LINE, append_logs
 
 
-def dag_operate(*, dag, operator, actor, reason=""):
+def dag_operate(*, dag: Dag, operator: str, actor: Actor, reason: str = "") -> Dag:
     """RETRY, ROLLBACK, CANCEL or PASS (case-insensitive) with obshell's preconditions; audited either way."""
     op = (operator or "").strip().upper()
     handler = _OPERATORS.get(op)
@@ -45,7 +50,7 @@ def dag_operate(*, dag, operator, actor, reason=""):
     return dag
 
 
-def node_pass(*, node, actor, reason=""):
+def node_pass(*, node: Node, actor: Actor, reason: str = "") -> Node:
     """Pass one FAILED node: it becomes SUCCEED/PASS and the DAG continues with the next node."""
     refused = {"node": node.generic_id}
     with (
@@ -94,7 +99,7 @@ def node_pass(*, node, actor, reason=""):
 # Each operator's effect, once operator_rules allowed it; `nodes` are the DAG's nodes in seq order.
 
 
-def _retry(dag, nodes):
+def _retry(dag: Dag, nodes: list[Node]) -> None:
     node = _current(dag, nodes)
     holds_lock = dag.holds_lock
     if dag.maintenance_type == MaintenanceType.GLOBAL and not holds_lock:
@@ -121,7 +126,7 @@ def _retry(dag, nodes):
         _update(sub_task, emit_sub_task, state=State.PENDING, operator=node.operator, rollback_pending=not rolling_back)
 
 
-def _rollback(dag, nodes):
+def _rollback(dag: Dag, nodes: list[Node]) -> None:
     _save_dag(
         dag,
         State.FAILED,
@@ -139,7 +144,7 @@ def _rollback(dag, nodes):
             _update(sub_task, emit_sub_task, state=State.PENDING, operator=Operator.ROLLBACK, rollback_pending=False)
 
 
-def _cancel(dag, nodes):
+def _cancel(dag: Dag, nodes: list[Node]) -> None:
     now = timezone.now()
     node = _current(dag, nodes)
     # Running executors notice on their next check that the sub-task is no longer theirs and stop.
@@ -158,7 +163,7 @@ def _cancel(dag, nodes):
     )
 
 
-def _pass(dag, nodes):
+def _pass(dag: Dag, nodes: list[Node]) -> None:
     now = timezone.now()
     for node in nodes:
         if node.seq >= dag.stage:
@@ -177,11 +182,11 @@ def _pass(dag, nodes):
 _OPERATORS = {"RETRY": _retry, "ROLLBACK": _rollback, "CANCEL": _cancel, "PASS": _pass}
 
 
-def _current(dag, nodes):
+def _current(dag: Dag, nodes: list[Node]) -> Node:
     return next(node for node in nodes if node.seq == dag.stage)
 
 
-def _pass_node(node, now):
+def _pass_node(node: Node, now: datetime) -> None:
     for sub_task in SubTask.objects.filter(node=node).exclude(state=State.SUCCEED).order_by("id"):
         _update(sub_task, emit_sub_task, state=State.SUCCEED, operator=Operator.PASS, end_time=now, **_NO_LEASE)
     _update(node, emit_node, state=State.SUCCEED, operator=Operator.PASS, end_time=now)
@@ -190,7 +195,7 @@ def _pass_node(node, now):
 _NO_LEASE = {"lease_owner": "", "lease_expires_at": None}
 
 
-def _save_dag(dag, expected_state, **fields):
+def _save_dag(dag: Dag, expected_state: str, **fields: Any) -> None:
     """Guarded write of the DAG row: a concurrent change gives obshell's Gorm.NoRowAffected."""
     if Dag.objects.filter(pk=dag.pk, state=expected_state).update(**fields) != 1:
         raise server_error("Gorm.NoRowAffected", "failed to update dag operator: no row affected")
@@ -199,7 +204,7 @@ def _save_dag(dag, expected_state, **fields):
     emit_dag(dag)
 
 
-def _update(row, emit_row, **fields):
+def _update(row: Model, emit_row: Callable[[Any], None], **fields: Any) -> None:
     """Set fields on a node or sub-task, save just those, and emit its new state."""
     for name, value in fields.items():
         setattr(row, name, value)

@@ -1,20 +1,37 @@
 """Starting upgrade DAGs: plan, refuse on a failed pre-check, or freeze the plan into a DAG with its nodes
 and sub-tasks and take the cluster's maintenance lock (obshell spec section 4.9)."""
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
+
 from django.db import IntegrityError, transaction
 
-from upgrades.audit import audit, audit_refusals
+from upgrades.audit import Actor, audit, audit_refusals
 from upgrades.bulk import insert_rows
-from upgrades.errors import maintenance_in_progress, server_error
+from upgrades.errors import ObshellError, maintenance_in_progress, server_error
 from upgrades.events import emit
-from upgrades.models import AuditEntry, Dag, DagEvent, Node, SubTask
+from upgrades.models import AuditEntry, Cluster, Dag, DagEvent, Node, SubTask
 from upgrades.models.dag import MaintenanceType
 from upgrades.snapshots import dag_payload
+
+if TYPE_CHECKING:
+    from upgrades.planning.plan import Plan
+    from upgrades.planning.stages import NodeSpec
 
 DEFAULT_TIMEOUT_SECONDS = 3600
 
 
-def upgrade_start(*, cluster, version, release, mode, upgrade_dir="", freeze_server=False, actor, reason=""):
+def upgrade_start(
+    *,
+    cluster: Cluster,
+    version: str,
+    release: str,
+    mode: str,
+    upgrade_dir: str = "",
+    freeze_server: bool = False,
+    actor: Actor,
+    reason: str = "",
+) -> Dag:
     """Plan the upgrade; refuse (audited, nothing created) on the first failed pre-check; otherwise create
     the DAG, its nodes and sub-tasks and take the cluster's maintenance lock in one transaction."""
     from upgrades.planning.plan import plan_upgrade
@@ -31,7 +48,7 @@ def upgrade_start(*, cluster, version, release, mode, upgrade_dir="", freeze_ser
     return dag_create_from_plan(plan=plan, actor=actor, reason=reason)
 
 
-def upgrade_check_start(*, cluster, version, release, upgrade_dir="", actor):
+def upgrade_check_start(*, cluster: Cluster, version: str, release: str, upgrade_dir: str = "", actor: Actor) -> Dag:
     """The non-maintenance check DAG (spec 5.7): takes no lock."""
     from upgrades.planning.plan import plan_upgrade_check
 
@@ -40,7 +57,7 @@ def upgrade_check_start(*, cluster, version, release, upgrade_dir="", actor):
     return dag_create_from_plan(plan=plan, actor=actor)
 
 
-def _refuse_failed_plan(plan, *, actor, action, reason):
+def _refuse_failed_plan(plan: "Plan", *, actor: Actor, action: str, reason: str) -> None:
     if plan.error is None:
         return
     detail = {"version": plan.version, "release": plan.release}
@@ -48,20 +65,21 @@ def _refuse_failed_plan(plan, *, actor, action, reason):
         raise plan.error
 
 
-def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
+def dag_create_from_plan(*, plan: "Plan", actor: Actor, reason: str = "", timeout_seconds: int | None = None) -> Dag:
     """Freeze the plan into a new DAG. A maintenance plan takes the cluster lock; the partial unique index
     on Dag.holds_lock makes concurrent starts create exactly one DAG."""
     if not plan.nodes or plan.max_stage != len(plan.nodes):
         raise server_error(
             "Common.Unexpected", f"Unexpected error: the plan for '{plan.dag_name}' has no runnable nodes"
         )
+    cluster = cast(Cluster, plan.cluster)  # planning's Plan does not type its cluster
     takes_lock = plan.maintenance_type == MaintenanceType.GLOBAL
     action = AuditEntry.Action.UPGRADE_START if takes_lock else AuditEntry.Action.UPGRADE_CHECK_START
     timeout = timeout_seconds or getattr(plan, "timeout_seconds", None) or DEFAULT_TIMEOUT_SECONDS
     try:
         with transaction.atomic():
             dag = Dag.objects.create(
-                cluster=plan.cluster,
+                cluster=cluster,
                 kind=plan.kind,
                 name=plan.dag_name,
                 stage=1,
@@ -88,24 +106,24 @@ def dag_create_from_plan(*, plan, actor, reason="", timeout_seconds=None):
             audit(
                 actor=actor,
                 action=action,
-                cluster=plan.cluster,
+                cluster=cluster,
                 dag=dag,
                 reason=reason,
                 detail={"dag": dag.generic_id, "name": dag.name, "from": dag.from_version, "to": dag.to_version},
             )
     except IntegrityError:
-        with audit_refusals(actor=actor, action=action, cluster=plan.cluster, reason=reason):
-            raise maintenance_refusal(cluster=plan.cluster, dag_name=plan.dag_name) from None
+        with audit_refusals(actor=actor, action=action, cluster=cluster, reason=reason):
+            raise maintenance_refusal(cluster=cluster, dag_name=plan.dag_name) from None
     return dag
 
 
-def maintenance_refusal(*, cluster, dag_name):
+def maintenance_refusal(*, cluster: Cluster, dag_name: str) -> ObshellError:
     """The error that refuses DAG `dag_name` the cluster's maintenance lock, naming the DAG that holds it."""
     holder = Dag.objects.filter(cluster=cluster, holds_lock=True).first()
     return maintenance_in_progress(holder_name=holder.name if holder is not None else "another DAG", dag_name=dag_name)
 
 
-def _create_nodes(dag, specs):
+def _create_nodes(dag: Dag, specs: Sequence["NodeSpec"]) -> None:
     insert_rows(
         Node,
         [
