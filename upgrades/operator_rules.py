@@ -8,12 +8,12 @@ operators they allow. Each function returns the refusing ObshellError, or None w
 from upgrades.errors import bad_request, server_error
 from upgrades.models.dag import State
 
-OPERATORS = ("RETRY", "ROLLBACK", "CANCEL", "PASS")
 UNFINISHED = (State.PENDING, State.READY, State.RUNNING)
 
 
 def operator_refusal(dag, operator, nodes):
-    """Why `operator` (one of OPERATORS) may not run on `dag` now, or None; `nodes` are all the DAG's nodes."""
+    """Why `operator` (RETRY, ROLLBACK, CANCEL or PASS) may not run on `dag` now, or None; `nodes` are all the
+    DAG's nodes."""
     nodes = sorted(nodes, key=lambda node: node.seq)
     return _RULES[operator](dag, nodes)
 
