@@ -10,8 +10,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from upgrades.api.asgi import stamp_receipt_time  # noqa: E402
-from upgrades.engine.embedded import with_embedded_workers  # noqa: E402
 from upgrades.live.routing import websocket_urlpatterns  # noqa: E402
+from upgrades.services.workers import with_embedded_workers  # noqa: E402
 
 application = with_embedded_workers(
     ProtocolTypeRouter(

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class UpgradesConfig(AppConfig):
     name = "upgrades"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from upgrades import events
+        from upgrades.live import publish
+
+        def publish_live(message):
+            # Looked up per event, so a test can stand in for publish_dag_event.
+            publish.publish_dag_event(message)
+
+        events.set_publisher(publish_live)

@@ -1,8 +1,14 @@
 """Writing audit entries. Callers pass an Actor; secrets never go into an entry."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from upgrades.models import AuditEntry
+from upgrades.errors import ObshellError
+from upgrades.models import ApiToken, AuditEntry
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass(frozen=True)
@@ -10,8 +16,8 @@ class Actor:
     """Who acts: a browser user, an API token, or the system itself (commands, the engine)."""
 
     label: str
-    user: object = None
-    token: object = None
+    user: "User | None" = None
+    token: "ApiToken | None" = None
     source_address: str = ""
     trace_id: str = ""
 
@@ -28,6 +34,11 @@ class Actor:
         return cls(label=f"token {token.label}", token=token, source_address=source_address, trace_id=trace_id)
 
 
+def source_address(request):
+    """The address an audit entry records for a request's actor."""
+    return request.META.get("REMOTE_ADDR", "") or ""
+
+
 def audit(*, actor, action, cluster=None, dag=None, outcome=AuditEntry.Outcome.OK, reason="", detail=None):
     return AuditEntry.objects.create(
         actor_user=actor.user,
@@ -42,3 +53,29 @@ def audit(*, actor, action, cluster=None, dag=None, outcome=AuditEntry.Outcome.O
         reason=reason,
         detail=detail or {},
     )
+
+
+@contextmanager
+def audit_refusals(*, actor, action, cluster=None, dag=None, reason="", detail=None):
+    """Audit an ObshellError that escapes the block as a REFUSED `action`, then let it propagate.
+
+    A `detail` dict gains the error's errCode and message; `reason` and `detail` may instead be functions
+    of the error that return the entry's reason and its whole detail.
+    """
+    try:
+        yield
+    except ObshellError as error:
+        audit(
+            actor=actor,
+            action=action,
+            cluster=cluster,
+            dag=dag,
+            outcome=AuditEntry.Outcome.REFUSED,
+            reason=reason(error) if callable(reason) else reason,
+            detail=(
+                detail(error)
+                if callable(detail)
+                else {**(detail or {}), "errCode": error.err_code, "message": error.message}
+            ),
+        )
+        raise

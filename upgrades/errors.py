@@ -33,6 +33,13 @@ def not_found(err_code, message):
     return ObshellError(err_code, message, status=404)
 
 
-def known(err_code, message):
+def server_error(err_code, message):
     """obshell's "known" kind: conflicts and server-side failures are 500, never 409."""
     return ObshellError(err_code, message, status=500)
+
+
+def maintenance_in_progress(*, holder_name, dag_name=""):
+    """500 OB.Cluster.UnderMaintenanceWithDag, worded as obshell's DAG creation wraps it."""
+    inner = f"OceanBase cluster is under maintenance by DAG: {holder_name}, please try again later"
+    message = f"Create task '{dag_name}' failed: {inner}" if dag_name else inner
+    return server_error("OB.Cluster.UnderMaintenanceWithDag", message)

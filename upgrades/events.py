@@ -1,10 +1,15 @@
 """The per-DAG event stream: every state change appends a DagEvent in the same transaction and is
-published to websockets only after that transaction commits (design section 3)."""
+published to websockets only after that transaction commits (design section 3). The engine and the
+operator services both write through here; batched_events() turns a block's events into one insert."""
+
+import threading
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.utils import timezone
 
 from upgrades.models import Dag, DagEvent
+from upgrades.snapshots import dag_payload, node_payload, sub_task_payload
 
 
 def emit(dag_id, kind, payload):
@@ -43,6 +48,50 @@ def emit_many(dag_id, events):
     return rows
 
 
+_batch = threading.local()
+
+
+@contextmanager
+def batched_events(dag_id):
+    """Collect the events a block emits for one DAG and append them, in order, with a single emit_many
+    when it ends (inside the same transaction); nested blocks join the outer one."""
+    if getattr(_batch, "events", None) is not None:
+        yield
+        return
+    _batch.events = []
+    try:
+        yield
+        events = _batch.events
+    finally:
+        _batch.events = None
+    emit_many(dag_id, events)
+
+
+def emit_events(dag_id, events):
+    """emit_many(), or into the enclosing batched_events() block."""
+    collected = getattr(_batch, "events", None)
+    if collected is not None:
+        collected.extend(events)
+    else:
+        emit_many(dag_id, events)
+
+
+def emit_dag(dag):
+    emit_events(dag.pk, [(DagEvent.Kind.DAG_UPDATED, {"dag": dag_payload(dag)})])
+
+
+def emit_node(node):
+    emit_events(node.dag_id, [(DagEvent.Kind.NODE_UPDATED, {"node": node_payload(node)})])
+
+
+def emit_sub_task(sub_task):
+    emit_events(sub_task.dag_id, [sub_task_event(sub_task)])
+
+
+def sub_task_event(sub_task):
+    return (DagEvent.Kind.SUBTASK_UPDATED, {"sub_task": sub_task_payload(sub_task)})
+
+
 def _next_seq(dag_id, count=1):
     """Bump and read Dag.last_seq in one statement (UPDATE ... RETURNING: SQLite >= 3.35, PostgreSQL)."""
     connection = transaction.get_connection()
@@ -68,7 +117,16 @@ def event_message(event):
     }
 
 
-def _publish(message):
-    from upgrades.live.publish import publish_dag_event
+_publisher = None
 
-    publish_dag_event(message)
+
+def set_publisher(publish):
+    """Set the function each committed event's message is handed to: the live layer's websocket push,
+    registered by UpgradesConfig.ready(), so this module never imports the live layer."""
+    global _publisher
+    _publisher = publish
+
+
+def _publish(message):
+    if _publisher is not None:
+        _publisher(message)

@@ -2,11 +2,12 @@
 snapshot a socket receives on connect is made of the same ones, so a client applies both the same way."""
 
 
-def _iso(value):
+def iso_time(value):
+    """A datetime as ISO 8601 text; None when there is none."""
     return value.isoformat() if value else None
 
 
-def dag_state(dag):
+def dag_payload(dag):
     return {
         "id": dag.pk,
         "generic_id": dag.generic_id,
@@ -25,13 +26,13 @@ def dag_state(dag):
         "route": dag.route,
         "actor": dag.actor_label,
         "reason": dag.reason,
-        "created_at": _iso(dag.created_at),
-        "start_time": _iso(dag.start_time),
-        "end_time": _iso(dag.end_time),
+        "created_at": iso_time(dag.created_at),
+        "start_time": iso_time(dag.start_time),
+        "end_time": iso_time(dag.end_time),
     }
 
 
-def node_state(node):
+def node_payload(node):
     return {
         "id": node.pk,
         "generic_id": node.generic_id,
@@ -43,8 +44,8 @@ def node_state(node):
         "zone": node.zone_name,
         "state": node.state,
         "operator": node.operator,
-        "start_time": _iso(node.start_time),
-        "end_time": _iso(node.end_time),
+        "start_time": iso_time(node.start_time),
+        "end_time": iso_time(node.end_time),
         "can_retry": node.can_retry,
         "can_rollback": node.can_rollback,
         "can_pass": node.can_pass,
@@ -52,7 +53,7 @@ def node_state(node):
     }
 
 
-def sub_task_state(sub_task):
+def sub_task_payload(sub_task):
     return {
         "id": sub_task.pk,
         "generic_id": sub_task.generic_id,
@@ -63,12 +64,12 @@ def sub_task_state(sub_task):
         "state": sub_task.state,
         "operator": sub_task.operator,
         "execute_times": sub_task.execute_times,
-        "start_time": _iso(sub_task.start_time),
-        "end_time": _iso(sub_task.end_time),
+        "start_time": iso_time(sub_task.start_time),
+        "end_time": iso_time(sub_task.end_time),
     }
 
 
-def log_entry(log):
+def log_payload(log):
     return {
         "id": log.pk,
         "sub_task_id": log.sub_task_id,
@@ -76,5 +77,5 @@ def log_entry(log):
         "phase": log.phase,
         "level": log.level,
         "line": log.line,
-        "at": _iso(log.created_at),
+        "at": iso_time(log.created_at),
     }

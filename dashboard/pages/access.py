@@ -21,7 +21,3 @@ def role_required(role):
         return wrapper
 
     return decorator
-
-
-def source_address(request):
-    return request.META.get("REMOTE_ADDR", "")

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from upgrades.models import AuditEntry, Cluster, Dag
 from upgrades.models.dag import State
+from upgrades.snapshots import iso_time
 
 ACTIVE_STATES = (State.PENDING, State.READY, State.RUNNING)
 # Keys never rendered from an audit entry's detail, whatever a writer put there.
@@ -146,10 +147,6 @@ def csv_response(filename, header, rows):
     return response
 
 
-def _iso(value):
-    return value.isoformat() if value else ""
-
-
 def run_csv_rows(runs):
     now = timezone.now()
     for dag in runs.iterator(chunk_size=500):
@@ -166,8 +163,8 @@ def run_csv_rows(runs):
             " > ".join(hop.get("build_version", "") for hop in dag.route or []),
             dag.actor_label,
             dag.reason,
-            _iso(dag.created_at),
-            _iso(dag.end_time) if dag.state not in ACTIVE_STATES else "",
+            iso_time(dag.created_at),
+            iso_time(dag.end_time) if dag.state not in ACTIVE_STATES else "",
             "" if (seconds := run_duration(dag, now)) is None else int(seconds),
         ]
 
@@ -181,7 +178,7 @@ RUN_CSV_HEADER = [
 def audit_csv_rows(entries):
     for entry in entries.iterator(chunk_size=500):
         yield [
-            _iso(entry.at),
+            iso_time(entry.at),
             entry.actor_label,
             entry.action,
             entry.cluster.name if entry.cluster else "",

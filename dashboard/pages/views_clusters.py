@@ -8,16 +8,16 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from dashboard.pages.access import role_required, source_address
+from dashboard.pages.access import role_required
 from dashboard.pages.forms import TokenCreateForm, UpgradeForm, rolling_possible
 from dashboard.pages.selectors import cluster_page, cluster_rows, run_counters
-from upgrades.audit import Actor
+from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import ApiToken, Cluster
 from upgrades.planning.plan import plan_upgrade
 from upgrades.roles import has_role
 from upgrades.security.tokens import token_create, token_revoke
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 
 @role_required("viewer")

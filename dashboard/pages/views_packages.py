@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from dashboard.pages.access import role_required, source_address
+from dashboard.pages.access import role_required
 from dashboard.pages.forms import PackageUploadForm
-from upgrades.audit import Actor
+from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import Package
 from upgrades.packages.ingest import package_delete, package_ingest

@@ -11,15 +11,14 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.pages.access import source_address
 from dashboard.pages.icons import icon_table
-from upgrades.audit import Actor
+from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.live.consumers import DEFAULT_HEARTBEAT_SECONDS
 from upgrades.live.selectors import dag_snapshot
 from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.roles import has_role, user_role
-from upgrades.services.dags import dag_operate, node_pass
+from upgrades.services.dag_operators import dag_operate, node_pass
 
 OPERATORS = {"retry": "RETRY", "rollback": "ROLLBACK", "cancel": "CANCEL", "pass": "PASS"}
 

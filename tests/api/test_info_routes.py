@@ -92,7 +92,7 @@ def test_ob_info_shows_each_zone_as_it_finishes(api, cluster, tmp_path):
     from upgrades.audit import Actor
     from upgrades.backends.faults import fault_inject
     from upgrades.engine.runner import run_dag_to_end
-    from upgrades.services.dags import upgrade_start
+    from upgrades.services.dag_start import upgrade_start
 
     ingest_target_packages(tmp_path / "rpms")
     fault_inject(cluster=cluster, node_name="Stop zone2")

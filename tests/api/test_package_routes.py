@@ -8,7 +8,7 @@ from tests.api.signing import as_meta, v2_request
 from upgrades.audit import Actor
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import AuditEntry, Dag, Package
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
 UPLOAD = "/api/v1/upgrade/package"

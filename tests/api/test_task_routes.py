@@ -7,7 +7,7 @@ from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import Dag, SubTask, TaskLog
 from upgrades.security.tokens import token_create
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
 
@@ -269,7 +269,7 @@ def test_dag_detail_query_count_does_not_grow(client, tmp_path, django_assert_nu
 
 def failed_check_dag(cluster, node_name="Create upgrade dir"):
     from upgrades.backends.faults import fault_inject
-    from upgrades.services.dags import upgrade_check_start
+    from upgrades.services.dag_start import upgrade_check_start
 
     fault_inject(cluster=cluster, node_name=node_name)
     dag = upgrade_check_start(

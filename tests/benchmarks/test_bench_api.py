@@ -26,7 +26,7 @@ from upgrades.models import Dag, SubTask, TaskLog
 from upgrades.models.dag import State
 from upgrades.security.keys import public_key_pkcs1_b64
 from upgrades.security.tokens import token_create
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 ROUNDS = 60
 TRIVIAL = "/api/v1/task/dag/maintain/agents"

@@ -27,7 +27,7 @@ from tests.factories import make_user
 from tests.live.helpers import dag_communicator, logged_in_headers, make_dag, session_cookie
 from upgrades.events import emit
 from upgrades.models import Dag, DagEvent, Node
-from upgrades.snapshots import node_state
+from upgrades.snapshots import node_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,7 +67,7 @@ def commit_stamped_change(dag_id, node_id, index):
             node = Node.objects.get(pk=node_id)
             node.state = "RUNNING" if index % 2 else "PENDING"
             node.save(update_fields=["state"])
-            emit(dag_id, "node.updated", {"node": node_state(node), "t0": time.perf_counter()})
+            emit(dag_id, "node.updated", {"node": node_payload(node), "t0": time.perf_counter()})
     finally:
         connection.close()  # executor threads outlive the test; the test database must be droppable
 
@@ -162,7 +162,7 @@ async def test_bench_one_thousand_sockets_on_one_dag(pace, label, settings):
 def missed_events(count):
     dag = make_dag()
     node = Node.objects.filter(dag=dag).first()
-    payload = {"node": node_state(node)}
+    payload = {"node": node_payload(node)}
     now = timezone.now()
     DagEvent.objects.bulk_create(
         [DagEvent(dag=dag, seq=seq, kind="node.updated", payload=payload, at=now) for seq in range(2, count + 2)],

@@ -13,7 +13,7 @@ from tests.live.daphne_server import LiveServer, child_environment
 from tests.pages.helpers import add_community_target
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 # Sync ORM calls from these async tests (setup and checks only; tests only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

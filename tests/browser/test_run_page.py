@@ -13,7 +13,7 @@ from tests.live.daphne_server import LiveServer, child_environment, closing_db_c
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.models import AuditEntry
-from upgrades.services.dags import dag_operate
+from upgrades.services.dag_operators import dag_operate
 
 # Sync ORM calls from these async tests (setup and checks only; tests only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -9,7 +9,7 @@ from tests.factories import make_package_row
 from upgrades.audit import Actor
 from upgrades.models import DagEvent
 from upgrades.models.cluster import REQUIRED_PACKAGES
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 TARGET_VERSION = "4.3.0.1"
 TARGET_RELEASE = "101000062023110109.el7"

@@ -9,7 +9,7 @@ from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.models import SubTask, TaskLog
 from upgrades.models.dag import State
-from upgrades.services.dags import dag_operate
+from upgrades.services.dag_operators import dag_operate
 
 
 @pytest.mark.django_db(transaction=True)

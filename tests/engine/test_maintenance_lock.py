@@ -11,7 +11,8 @@ from upgrades.engine.runner import run_dag_to_end
 from upgrades.errors import ObshellError
 from upgrades.models import AuditEntry, Dag, DagEvent
 from upgrades.models.dag import State
-from upgrades.services.dags import dag_operate, upgrade_check_start
+from upgrades.services.dag_operators import dag_operate
+from upgrades.services.dag_start import upgrade_check_start
 
 ACTOR = Actor.system("test")
 

@@ -10,7 +10,7 @@ from upgrades.engine.runner import run_dag_to_end
 from upgrades.errors import ObshellError
 from upgrades.models import AuditEntry, DagEvent
 from upgrades.models.dag import State
-from upgrades.services.dags import dag_operate, node_pass
+from upgrades.services.dag_operators import dag_operate, node_pass
 
 ACTOR = Actor.system("test")
 

@@ -6,11 +6,10 @@ from tests.engine.helpers import TARGET_BUILD_VERSION, add_target_packages, asse
 from tests.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
-from upgrades.engine.transitions import EPOCH
 from upgrades.errors import ObshellError
 from upgrades.models import AuditEntry, DagEvent, Server, TaskLog
-from upgrades.models.dag import State
-from upgrades.services.dags import dag_operate
+from upgrades.models.dag import EPOCH, State
+from upgrades.services.dag_operators import dag_operate
 
 ACTOR = Actor.system("test")
 

@@ -9,7 +9,7 @@ from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import Dag, Server
 from upgrades.models.dag import State
-from upgrades.services.dags import dag_operate
+from upgrades.services.dag_operators import dag_operate
 
 
 @pytest.mark.django_db

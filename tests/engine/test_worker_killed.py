@@ -19,7 +19,7 @@ from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import SubTask
 from upgrades.models.dag import State
-from upgrades.services.dags import dag_operate
+from upgrades.services.dag_operators import dag_operate
 
 
 def hang_in_child(cluster, node_name):

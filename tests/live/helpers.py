@@ -11,7 +11,7 @@ from django.test import Client
 from tests.factories import make_cluster, make_user
 from upgrades.events import emit
 from upgrades.models import Dag, Node, SubTask, TaskLog
-from upgrades.snapshots import dag_state, log_entry, node_state
+from upgrades.snapshots import dag_payload, log_payload, node_payload
 
 ORIGIN = (b"origin", b"http://localhost")
 
@@ -31,7 +31,7 @@ def make_dag(*, nodes=3, cluster=None):
             for server in servers:
                 SubTask.objects.create(node=node, dag=dag, name=node.name, server=server, agent_ip=server.ip,
                                        agent_port=server.agent_port)
-        emit(dag.pk, "dag.created", {"dag": dag_state(dag)})
+        emit(dag.pk, "dag.created", {"dag": dag_payload(dag)})
     return dag
 
 
@@ -40,7 +40,7 @@ def set_dag_state(dag_id, state):
         dag = Dag.objects.select_related("cluster").get(pk=dag_id)
         dag.state = state
         dag.save(update_fields=["state"])
-        return emit(dag_id, "dag.updated", {"dag": dag_state(dag)})
+        return emit(dag_id, "dag.updated", {"dag": dag_payload(dag)})
 
 
 def set_node_state(node_id, state):
@@ -48,14 +48,14 @@ def set_node_state(node_id, state):
         node = Node.objects.get(pk=node_id)
         node.state = state
         node.save(update_fields=["state"])
-        return emit(node.dag_id, "node.updated", {"node": node_state(node)})
+        return emit(node.dag_id, "node.updated", {"node": node_payload(node)})
 
 
 def append_log(sub_task_id, text, *, execute_times=1, phase="run", level="INFO"):
     with transaction.atomic():
         sub_task = SubTask.objects.get(pk=sub_task_id)
         log = TaskLog.objects.create(sub_task=sub_task, execute_times=execute_times, phase=phase, level=level, text=text)
-        return emit(sub_task.dag_id, "log.appended", {"log": log_entry(log)})
+        return emit(sub_task.dag_id, "log.appended", {"log": log_payload(log)})
 
 
 def emit_in_thread(fn, *args):

@@ -4,7 +4,7 @@ import pytest
 
 from upgrades.audit import Actor
 from upgrades.models import Zone
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from tests.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.models import Dag
 from upgrades.models.dag import State
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
 

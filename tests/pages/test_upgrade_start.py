@@ -5,7 +5,7 @@ import pytest
 from tests.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from upgrades.api.gotime import ZERO_TIME, go_time
 from upgrades.audit import audit
-from upgrades.errors import known, not_found
+from upgrades.errors import not_found, server_error
 from upgrades.models import AuditEntry, Dag, Package
 from upgrades.packages import names
 
@@ -91,13 +91,13 @@ def package_delete_unless_needed(*, package_id, actor):
         if user is not None:
             audit(
                 actor=actor,
-                action="package.delete",
+                action=AuditEntry.Action.PACKAGE_DELETE,
                 outcome=AuditEntry.Outcome.REFUSED,
                 reason="needed by an unfinished DAG",
                 dag=user,
                 detail={"package_id": package.pk, "rpm": package.rpm_name},
             )
-            raise known(
+            raise server_error(
                 "OB.Package.InUse",
                 f"Package {package.rpm_name} is needed by the unfinished DAG '{user.name}' ({user.generic_id})",
             )

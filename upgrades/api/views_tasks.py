@@ -37,7 +37,7 @@ class DagView(ObshellView):
         responses=OpenApiTypes.OBJECT,
     )
     def post(self, request, generic_id, **kwargs):
-        from upgrades.services.dags import dag_operate
+        from upgrades.services.dag_operators import dag_operate
 
         dag = selectors.dag_by_generic_id(self.caller, generic_id)
         operator, reason = _operator_body(self, "DagOperator")
@@ -58,7 +58,7 @@ class NodeView(ObshellView):
         responses=OpenApiTypes.OBJECT,
     )
     def post(self, request, generic_id, **kwargs):
-        from upgrades.services.dags import node_pass
+        from upgrades.services.dag_operators import node_pass
 
         node = selectors.node_by_generic_id(self.caller, generic_id)
         operator, reason = _operator_body(self, "NodeOperator")

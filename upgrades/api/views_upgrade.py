@@ -26,7 +26,7 @@ class UpgradeCheckView(ObshellView):
         summary="Start an 'Upgrade check OB' DAG", request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT
     )
     def post(self, request, **kwargs):
-        from upgrades.services.dags import upgrade_check_start
+        from upgrades.services.dag_start import upgrade_check_start
 
         values = bind(read_small_body(self.django_request, self.caller), "UpgradeCheckParam", CHECK_FIELDS)
         dag = upgrade_check_start(
@@ -46,7 +46,7 @@ class UpgradeView(ObshellView):
         responses=OpenApiTypes.OBJECT,
     )
     def post(self, request, **kwargs):
-        from upgrades.services.dags import upgrade_start
+        from upgrades.services.dag_start import upgrade_start
 
         values = bind(read_small_body(self.django_request, self.caller), "ObUpgradeParam", UPGRADE_FIELDS)
         dag = upgrade_start(

@@ -15,6 +15,9 @@ class NoBackend:
     def rollback(self, ctx):
         self.run(ctx)
 
+    def injected_failure(self, ctx):
+        return "Common.Unexpected", f"{ctx.node.name} failed"
+
 
 def backend_for(cluster) -> ExecutionBackend:
     from upgrades.backends.simulated import SimulatedBackend

@@ -47,3 +47,6 @@ class ExecutionBackend(Protocol):
 
     def rollback(self, ctx: StepContext) -> None:
         """Undo the node's action for ctx.sub_task (ROLLBACK, and before a RETRY re-runs a failed attempt)."""
+
+    def injected_failure(self, ctx: StepContext) -> tuple[str, str]:
+        """The (err_code, message) this step reports when an injected `fail` fault spoils the attempt."""

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from upgrades.audit import Actor, audit
 from upgrades.errors import bad_request, not_found
-from upgrades.models import Fault, Server
+from upgrades.models import AuditEntry, Fault, Server
 from upgrades.models.cluster import Backend
 
 
@@ -32,7 +32,7 @@ def fault_inject(*, cluster, node_name, server=None, kind=Fault.Kind.FAIL, times
         )
         audit(
             actor=actor or Actor.system(),
-            action="fault.inject",
+            action=AuditEntry.Action.FAULT_INJECT,
             cluster=cluster,
             detail={"node": fault.node_name, "server": str(server) if server else "", "kind": kind, "times": times},
         )

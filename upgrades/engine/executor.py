@@ -9,10 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from upgrades.backends import StepFailed, backend_for
+from upgrades.dag_locks import lock_dag
 from upgrades.engine import transitions as t
 from upgrades.engine.scheduler import advance_locked, dag_advance
-from upgrades.models import TaskLog
+from upgrades.events import batched_events
+from upgrades.models import Fault, TaskLog
 from upgrades.models.dag import Operator
+from upgrades.task_logs import TIMEOUT_LINE
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +44,9 @@ class RunContext:
     """The StepContext of one attempt. Log lines are buffered and written with the next heartbeat,
     effect or the attempt's end, so a zero-duration step costs a couple of transactions."""
 
-    def __init__(self, *, worker, dag, node, sub_task, server, phase):
+    def __init__(self, *, worker, backend, dag, node, sub_task, server, phase):
         self.worker = worker
+        self.backend = backend
         self.dag = dag
         self.node = node
         self.sub_task = sub_task
@@ -80,21 +84,16 @@ class RunContext:
         if not fault or self.phase != TaskLog.Phase.RUN:
             return
         kind = fault["kind"]
-        if kind == "fail":
-            raise StepFailed(*self.injected_failure())
+        if kind == Fault.Kind.FAIL:
+            raise StepFailed(*self.backend.injected_failure(self))
         if fault.get("fired"):
             return
         self.flush(change=t.subtask_mark_fault_fired(sub_task=self.sub_task, owner=self.worker.owner))
-        if kind == "hang":
+        if kind == Fault.Kind.HANG:
             self.log("waiting for a response that does not come", TaskLog.Level.WARN)
             self.hang()
-        elif kind == "crash":
+        elif kind == Fault.Kind.CRASH:
             self.worker.crash()
-
-    def injected_failure(self):
-        from upgrades.backends.simulated import failure_for
-
-        return failure_for(self)
 
     # Engine side.
     def flush(self, change=None):
@@ -141,18 +140,17 @@ def execute(worker, sub_task):
     backend = backend_for(dag.cluster)
     rolling_back = sub_task.operator == Operator.ROLLBACK
     phase = TaskLog.Phase.ROLLBACK if rolling_back else TaskLog.Phase.RUN
-    ctx = RunContext(worker=worker, dag=dag, node=node, sub_task=sub_task, server=server, phase=phase)
+    attempt = {"worker": worker, "backend": backend, "dag": dag, "node": node, "sub_task": sub_task, "server": server}
+    ctx = RunContext(**attempt, phase=phase)
     try:
         try:
             if sub_task.rollback_pending and not rolling_back:
                 # A retry first undoes the failed attempt (spec 6.4, RETRY).
-                undo = RunContext(
-                    worker=worker, dag=dag, node=node, sub_task=sub_task, server=server, phase=TaskLog.Phase.ROLLBACK
-                )
+                undo = RunContext(**attempt, phase=TaskLog.Phase.ROLLBACK)
                 ctx = undo
                 backend.rollback(undo)
                 undo.flush(change=t.subtask_clear_rollback_pending(sub_task=sub_task))
-                ctx = RunContext(worker=worker, dag=dag, node=node, sub_task=sub_task, server=server, phase=phase)
+                ctx = RunContext(**attempt, phase=phase)
             if rolling_back:
                 backend.rollback(ctx)
             else:
@@ -163,7 +161,7 @@ def execute(worker, sub_task):
             ctx.log(exc.line, TaskLog.Level.ERROR)
             succeeded = False
         except SubTaskTimedOut:
-            ctx.log(t.TIMEOUT_LINE)
+            ctx.log(TIMEOUT_LINE)
             succeeded = False
         return finish(worker, sub_task, succeeded=succeeded, logs=ctx.pending, phase=ctx.phase)
     except LeaseLost:
@@ -184,8 +182,8 @@ def finish(worker, sub_task, *, succeeded, logs, phase):
     """End the attempt, advance its DAG and claim this worker's next sub-task of it, in one transaction (one
     commit per sub-task while a DAG has work)."""
     with transaction.atomic():
-        dag = t.lock_dag(sub_task.dag_id)
-        with t.batched_events(dag.pk):
+        dag = lock_dag(sub_task.dag_id)
+        with batched_events(dag.pk):
             if not t.subtask_finish_locked(
                 sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase
             ):

@@ -8,15 +8,9 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from upgrades.backends.faults import faults_take
-from upgrades.engine.transitions import (
-    ACTIVE_DAG_STATES,
-    FINISHED,
-    emit_dag,
-    emit_events,
-    emit_node,
-    lock_dag,
-    sub_task_event,
-)
+from upgrades.dag_locks import lock_dag
+from upgrades.engine.transitions import ACTIVE_DAG_STATES, FINISHED
+from upgrades.events import emit_dag, emit_events, emit_node, sub_task_event
 from upgrades.models import Dag, Node, SubTask
 from upgrades.models.dag import Operator, State
 

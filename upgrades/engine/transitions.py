@@ -1,124 +1,25 @@
 """The engine's guarded state transitions for sub-tasks. Each is one transaction that locks the DAG row
-first (the same lock order everywhere, so workers, the scheduler and operators never deadlock), checks its
-guard, appends DagEvents through upgrades.events.emit and publishes on commit."""
+first (upgrades.dag_locks: the same lock order everywhere, so workers, the scheduler and operators never
+deadlock), checks its guard, appends DagEvents through upgrades.events and publishes on commit."""
 
-import threading
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from upgrades.events import emit_many
-from upgrades.models import Dag, Node, SubTask, TaskLog
+from upgrades.dag_locks import lock_dag, lock_dag_row, uses_row_locks
+from upgrades.events import emit_events, emit_sub_task, sub_task_event
+from upgrades.models import Node, SubTask, TaskLog
 from upgrades.models.dag import State
-from upgrades.snapshots import dag_state, log_entry, node_state, sub_task_state
+from upgrades.task_logs import INTERRUPTED_LINE, write_logs
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ACTIVE_DAG_STATES = (State.READY, State.RUNNING)
 FINISHED = (State.SUCCEED, State.FAILED)
-
-CANCELLED_LINE = "sub task cancelled"
-TIMEOUT_LINE = "sub task timeout"
-INTERRUPTED_LINE = "task unexpectedly interrupted and cannot continue"
 
 
 def lease_seconds():
     return float(settings.WORKER_LEASE_SECONDS)
-
-
-def uses_row_locks():
-    return connection.features.has_select_for_update_skip_locked
-
-
-def lock_dag_row(dag_id):
-    """Serialize with every other writer of this DAG without reading it (SQLite's write transactions are
-    already exclusive, so this is a PostgreSQL row lock only)."""
-    if uses_row_locks():
-        list(Dag.objects.select_for_update(of=("self",)).filter(pk=dag_id).values_list("id", flat=True))
-
-
-def lock_dag(dag_id, *, skip_locked=False):
-    """Lock the DAG row for this transaction (a no-op on SQLite, whose write transactions are exclusive).
-
-    With skip_locked, returns None when another transaction holds it.
-    """
-    # The frozen plan is large JSON that only the executor reads.
-    qs = Dag.objects.select_related("cluster").defer("plan")
-    if uses_row_locks():
-        qs = qs.select_for_update(skip_locked=skip_locked, of=("self",))
-    return qs.filter(pk=dag_id).first()
-
-
-_batch = threading.local()
-
-
-@contextmanager
-def batched_events(dag_id):
-    """Collect the events a block emits for one DAG and append them, in order, with a single emit_many
-    when it ends (inside the same transaction); nested blocks join the outer one."""
-    if getattr(_batch, "events", None) is not None:
-        yield
-        return
-    _batch.events = []
-    try:
-        yield
-        events = _batch.events
-    finally:
-        _batch.events = None
-    emit_many(dag_id, events)
-
-
-def emit_events(dag_id, events):
-    collected = getattr(_batch, "events", None)
-    if collected is not None:
-        collected.extend(events)
-    else:
-        emit_many(dag_id, events)
-
-
-def emit_dag(dag):
-    emit_events(dag.pk, [("dag.updated", {"dag": dag_state(dag)})])
-
-
-def emit_node(node):
-    emit_events(node.dag_id, [("node.updated", {"node": node_state(node)})])
-
-
-def emit_sub_task(sub_task):
-    emit_events(sub_task.dag_id, [sub_task_event(sub_task)])
-
-
-def sub_task_event(sub_task):
-    return ("subtask.updated", {"sub_task": sub_task_state(sub_task)})
-
-
-def write_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
-    """Insert (level, text) lines for the sub-task's current attempt; returns their log.appended events."""
-    if not lines:
-        return []
-    now = timezone.now()
-    logs = TaskLog.objects.bulk_create(
-        [
-            TaskLog(
-                sub_task=sub_task,
-                execute_times=sub_task.execute_times,
-                phase=phase,
-                level=level,
-                text=text,
-                created_at=now,
-            )
-            for level, text in lines
-        ]
-    )
-    if any(log.pk is None for log in logs):
-        logs = list(TaskLog.objects.filter(sub_task=sub_task).order_by("-id")[: len(logs)])[::-1]
-    return [("log.appended", {"log": log_entry(log)}) for log in logs]
-
-
-def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
-    emit_events(sub_task.dag_id, write_logs(sub_task, lines, phase=phase))
 
 
 def subtask_claim(*, owner, dag_ids=None):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from upgrades.live import selectors
 from upgrades.live.publish import FEED_GROUP, dag_group, remember_server_loop
 from upgrades.models import Dag
-from upgrades.snapshots import dag_state
+from upgrades.snapshots import dag_payload
 
 DEFAULT_HEARTBEAT_SECONDS = 20.0
 LAYER_EVENT_TYPES = frozenset({"dag.event", "feed.event"})
@@ -249,16 +249,16 @@ class DagConsumer(_LiveConsumer):
 
 
 def _unfinished_dags():
-    return [dag_state(dag) for dag in Dag.objects.filter(is_finished=False).select_related("cluster")]
+    return [dag_payload(dag) for dag in Dag.objects.filter(is_finished=False).select_related("cluster")]
 
 
 class FeedConsumer(_LiveConsumer):
     """`ws/feed/`: fleet-wide DAG changes for lists and counters. Server to client frames:
 
-    - "hello": {dags: [dag_state...]}: every unfinished DAG (running, ready or failed) on connect.
-    - "dag": {kind: "dag.created" | "dag.updated", dag_id, seq, at, dag: dag_state}: a DAG was created or
+    - "hello": {dags: [dag_payload...]}: every unfinished DAG (running, ready or failed) on connect.
+    - "dag": {kind: "dag.created" | "dag.updated", dag_id, seq, at, dag: dag_payload}: a DAG was created or
       changed state (a finished one has dag.is_finished true; dag.state says SUCCEED or FAILED).
-      dag_state (upgrades/snapshots.py) carries id, generic_id, cluster, kind, name, state, operator, stage,
+      dag_payload (upgrades/snapshots.py) carries id, generic_id, cluster, kind, name, state, operator, stage,
       max_stage, is_finished, holds_lock, mode, from_version, to_version, route, actor, reason, created_at,
       start_time, end_time. Delivery is at most once: treat it as a hint and reconcile on "hello".
     - "heartbeat": {at}.

@@ -21,12 +21,16 @@ import threading
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 
+from upgrades.models import DagEvent
+
 logger = logging.getLogger(__name__)
 
 FEED_GROUP = "feed"
-FEED_KINDS = frozenset({"dag.created", "dag.updated"})
+FEED_KINDS = frozenset({DagEvent.Kind.DAG_CREATED, DagEvent.Kind.DAG_UPDATED})
 # A DAG's state can change the operator buttons a page may show (spec 6.4).
-ACTION_KINDS = frozenset({"dag.created", "dag.updated", "node.updated", "operator.applied"})
+ACTION_KINDS = frozenset(
+    {DagEvent.Kind.DAG_CREATED, DagEvent.Kind.DAG_UPDATED, DagEvent.Kind.NODE_UPDATED, DagEvent.Kind.OPERATOR_APPLIED}
+)
 SEND_TIMEOUT = 10.0
 
 _server_loop = None

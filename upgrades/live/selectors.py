@@ -9,7 +9,7 @@ from django.db.models.functions import Cast
 from upgrades.live.actions import allowed_actions
 from upgrades.models import Dag, DagEvent, SubTask, TaskLog
 from upgrades.models.dag import State
-from upgrades.snapshots import dag_state, log_entry, node_state, sub_task_state
+from upgrades.snapshots import dag_payload, log_payload, node_payload, sub_task_payload
 
 SNAPSHOT_LOG_LINES = 200
 LOG_PAGE_LINES = 500
@@ -34,14 +34,14 @@ def dag_snapshot(dag_id):
                 continue
             lines = list(TaskLog.objects.filter(sub_task=sub_task).order_by("-id")[: SNAPSHOT_LOG_LINES + 1])
             complete[sub_task.pk] = len(lines) <= SNAPSHOT_LOG_LINES
-            logs.extend(log_entry(line) for line in reversed(lines[:SNAPSHOT_LOG_LINES]))
+            logs.extend(log_payload(line) for line in reversed(lines[:SNAPSHOT_LOG_LINES]))
         return {
             "type": "snapshot",
             "dag_id": dag.pk,
             "seq": dag.last_seq,
-            "dag": dag_state(dag),
-            "nodes": [node_state(node) for node in nodes],
-            "sub_tasks": [sub_task_state(sub_task) for sub_task in sub_tasks],
+            "dag": dag_payload(dag),
+            "nodes": [node_payload(node) for node in nodes],
+            "sub_tasks": [sub_task_payload(sub_task) for sub_task in sub_tasks],
             "logs": logs,
             "logs_complete": complete,
             "actions": allowed_actions(dag, nodes),
@@ -94,4 +94,4 @@ def log_page(*, dag_id, sub_task_id, before_id=None, after_id=None, limit=LOG_PA
         page = list(lines.order_by("-id")[: limit + 1])
         more = len(page) > limit
         page = list(reversed(page[:limit]))
-    return {"lines": [log_entry(line) for line in page], "more": more}
+    return {"lines": [log_payload(line) for line in page], "more": more}

@@ -5,6 +5,19 @@ from django.db import models
 class AuditEntry(models.Model):
     """Append-only record of every action and every authentication failure. Never holds a secret."""
 
+    class Action(models.TextChoices):
+        UPGRADE_START = "upgrade.start"
+        UPGRADE_CHECK_START = "upgrade_check.start"
+        DAG_OPERATE = "dag.operate"
+        NODE_PASS = "node.pass"
+        CLUSTER_CREATE = "cluster.create"
+        PACKAGE_UPLOAD = "package.upload"
+        PACKAGE_DELETE = "package.delete"
+        TOKEN_CREATE = "token.create"
+        TOKEN_REVOKE = "token.revoke"
+        FAULT_INJECT = "fault.inject"
+        API_AUTH = "api.auth"
+
     class Outcome(models.TextChoices):
         OK = "ok"
         REFUSED = "refused"
@@ -15,7 +28,7 @@ class AuditEntry(models.Model):
     actor_token = models.ForeignKey("upgrades.ApiToken", on_delete=models.SET_NULL, null=True, blank=True)
     # What the actor was when it acted ("user alice", "token ci-pipeline", "system"), kept if the row goes.
     actor_label = models.CharField(max_length=200)
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64, choices=Action.choices, db_index=True)
     cluster = models.ForeignKey("upgrades.Cluster", on_delete=models.SET_NULL, null=True, blank=True)
     dag = models.ForeignKey("upgrades.Dag", on_delete=models.SET_NULL, null=True, blank=True)
     source_address = models.CharField(max_length=64, blank=True)

@@ -1,9 +1,14 @@
 """The upgrade run as obshell models it: a DAG of nodes (stages), each with one sub-task per agent."""
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+# obshell's "not started yet": a DAG set READY again by an operator shows this start and end time.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class State(models.TextChoices):
@@ -185,9 +190,17 @@ class TaskLog(models.Model):
 class DagEvent(models.Model):
     """Append-only, per-DAG event stream; seq starts at 1 and has no gaps."""
 
+    class Kind(models.TextChoices):
+        DAG_CREATED = "dag.created"
+        DAG_UPDATED = "dag.updated"
+        NODE_UPDATED = "node.updated"
+        SUBTASK_UPDATED = "subtask.updated"
+        LOG_APPENDED = "log.appended"
+        OPERATOR_APPLIED = "operator.applied"
+
     dag = models.ForeignKey(Dag, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveBigIntegerField()
-    kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     payload = models.JSONField(default=dict)
     at = models.DateTimeField(default=timezone.now)
 

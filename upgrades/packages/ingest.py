@@ -33,15 +33,14 @@ from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
-from upgrades.audit import Actor, audit
-from upgrades.errors import ObshellError, bad_request, known
+from upgrades.audit import Actor, audit, audit_refusals
+from upgrades.errors import bad_request, server_error
 from upgrades.models import AuditEntry, Package
 from upgrades.packages import names
 from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read_payload_member
 from upgrades.planning.versions import MIN_SUPPORTED_VERSION, version_tuple
 
 CHUNK_SIZE = 1024 * 1024
-ACTION = "package.upload"
 STALE_UPLOAD_SECONDS = 24 * 3600
 
 
@@ -67,22 +66,18 @@ def package_ingest(
         raise TypeError("pass exactly one of path= or fileobj=")
     actor = actor or Actor.system()
     filename = Path(filename or (path and Path(path).name) or getattr(fileobj, "name", "") or "package.rpm").name
-    try:
+    with audit_refusals(
+        actor=actor,
+        action=AuditEntry.Action.PACKAGE_UPLOAD,
+        reason=lambda error: error.message,
+        detail=lambda error: {"filename": filename, "errCode": error.err_code},
+    ):
         if path is not None:
             with open(path, "rb") as source:
                 return _ingest(source, filename, allowed_names, actor, current_build_version)
         if getattr(fileobj, "seekable", lambda: False)():
             fileobj.seek(0)
         return _ingest(fileobj, filename, allowed_names, actor, current_build_version)
-    except ObshellError as exc:
-        audit(
-            actor=actor,
-            action=ACTION,
-            outcome=AuditEntry.Outcome.REFUSED,
-            reason=exc.message,
-            detail={"filename": filename, "errCode": exc.err_code},
-        )
-        raise
 
 
 def _ingest(source, filename, allowed_names, actor, current_build_version):
@@ -123,7 +118,7 @@ def _receive(source, out, filename):
 def _unreadable(filename, exc):
     # obshell answers these with the reader's plain error, i.e. 500 Common.Unexpected.
     what = "is not an RPM package" if exc.not_rpm else "is a damaged RPM package"
-    return known("Common.Unexpected", f"'{filename}' {what}: {exc}")
+    return server_error("Common.Unexpected", f"'{filename}' {what}: {exc}")
 
 
 def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_build_version):
@@ -212,7 +207,7 @@ def _check_version_and_release(header):
 def _missing(header, expected):
     missing = [path for path in expected if path not in header.files]
     if missing:
-        raise known(
+        raise server_error(
             "OB.Package.MissingFile", f"These files are missing in package '{header.name}': '[{' '.join(missing)}]'"
         )
 
@@ -232,7 +227,7 @@ def _check_files(header, current_build_version):
     """Raise OB.Package.MissingFile for what the package must carry; True when it carries the dep YAML."""
     if header.name == names.OCEANBASE_CE_LIBS:
         if not header.files.get(names.LIB_DIR):
-            raise known(
+            raise server_error(
                 "OB.Package.MissingFile", f"These files are missing in package '{header.name}': '{names.LIB_DIR}'"
             )
         return False
@@ -255,7 +250,7 @@ def _store(package, tmp, filename, actor):
             package.save()
             audit(
                 actor=actor,
-                action=ACTION,
+                action=AuditEntry.Action.PACKAGE_UPLOAD,
                 detail={
                     "package": package.rpm_name,
                     "sha256": package.sha256,
@@ -281,7 +276,7 @@ def package_delete(*, package, actor=None):
     detail = {"package": package.rpm_name, "sha256": package.sha256}
     with transaction.atomic():
         package.delete()
-        audit(actor=actor, action="package.delete", detail=detail)
+        audit(actor=actor, action=AuditEntry.Action.PACKAGE_DELETE, detail=detail)
     package.file.delete(save=False)
 
 

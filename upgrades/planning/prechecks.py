@@ -11,7 +11,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass
 
-from upgrades.errors import ObshellError, bad_request, known
+from upgrades.errors import ObshellError, bad_request, maintenance_in_progress, server_error
 from upgrades.models import Dag
 from upgrades.packages import selectors
 from upgrades.planning import route as routes
@@ -49,13 +49,6 @@ class Check:
 
 PATH_PATTERN = "^[a-zA-Z0-9\u4e00-\u9fa5\\-_:@/\\.]*$"
 _PATH_RE = re.compile(PATH_PATTERN)
-
-
-def under_maintenance_error(*, holder_name, dag_name=""):
-    """500 OB.Cluster.UnderMaintenanceWithDag, worded as obshell's DAG creation wraps it."""
-    inner = f"OceanBase cluster is under maintenance by DAG: {holder_name}, please try again later"
-    message = f"Create task '{dag_name}' failed: {inner}" if dag_name else inner
-    return ObshellError("OB.Cluster.UnderMaintenanceWithDag", message, status=500)
 
 
 def invalid_path_reason(path):
@@ -191,13 +184,13 @@ class Prechecks:
     def check_agents(self):
         servers = self.topology.servers
         if not servers:
-            raise known("Common.Unexpected", "Unexpected error: the cluster has no servers")
+            raise server_error("Common.Unexpected", "Unexpected error: the cluster has no servers")
         down_agents = [s.agent_address for s in servers if s.status != s.Status.ACTIVE]
         if down_agents:
-            raise known("Agent.Unavailable", f"Agent {','.join(down_agents)} is not available")
+            raise server_error("Agent.Unavailable", f"Agent {','.join(down_agents)} is not available")
         down_observers = [f"{s.ip}:{s.sql_port}" for s in servers if not s.process_running]
         if down_observers:
-            raise known("OB.Server.Unavailable", f"Observer '{','.join(down_observers)}' is not available")
+            raise server_error("OB.Server.Unavailable", f"Observer '{','.join(down_observers)}' is not available")
         return f"{len(servers)} agents and observers available; current build {self.current_build_version}"
 
     # --- step 4 ---
@@ -224,9 +217,9 @@ class Prechecks:
     def check_python(self):
         health = self.cluster.health or {}
         if health.get("python_missing"):
-            raise known("Environment.WithoutPython", "Please check if Python is installed")
+            raise server_error("Environment.WithoutPython", "Please check if Python is installed")
         if health.get("mysql_connector_missing"):
-            raise known("Environment.WithoutModule", "Please check if Python module 'mysql.connector' is installed")
+            raise server_error("Environment.WithoutModule", "Please check if Python module 'mysql.connector' is installed")
         hosts = len({s.ip for s in self.topology.servers})
         return f"python and mysql.connector found on {hosts} host(s)"
 
@@ -316,7 +309,7 @@ class Prechecks:
         arch = self.topology.agent_server.arch
         package = _find_package(name=name, version=self.version, release_distribution=self.release, arch=arch)
         if package is None:
-            raise known("Common.Unexpected", f"{name}-{self.version}-{self.release}.{arch}.rpm: record not found")
+            raise server_error("Common.Unexpected", f"{name}-{self.version}-{self.release}.{arch}.rpm: record not found")
         self.target_package = package
         return package.rpm_name
 
@@ -324,7 +317,7 @@ class Prechecks:
         if self.version == self.current_version:
             return "hotfix of the same version: no dependency file needed"
         if not (self.target_package.upgrade_dep_yaml or "").strip():
-            raise known("OB.Upgrade.DepYamlMissing", "Target package upgrade dependency YAML is empty")
+            raise server_error("OB.Upgrade.DepYamlMissing", "Target package upgrade dependency YAML is empty")
         return f"oceanbase_upgrade_dep.yml from {self.target_package.rpm_name}"
 
     def check_route(self):
@@ -374,4 +367,4 @@ class Prechecks:
         holder = Dag.objects.filter(cluster=self.cluster, holds_lock=True).only("id", "name").first()
         if holder is not None:
             name = dag_name(mode=self.mode, version=self.version, release=self.release) if self.mode else ""
-            raise under_maintenance_error(holder_name=holder.name, dag_name=name)
+            raise maintenance_in_progress(holder_name=holder.name, dag_name=name)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from upgrades.errors import bad_request, known
+from upgrades.errors import bad_request, server_error
 from upgrades.planning.versions import join_build_version
 
 RELEASE_NULL = "null"
@@ -34,7 +34,7 @@ def _load_entries(text):
 
 
 def _unexpected(message):
-    return known("Common.Unexpected", message)
+    return server_error("Common.Unexpected", message)
 
 
 def path_not_exist(current_version, target_version):
@@ -352,7 +352,7 @@ def route_for(dep_yaml, *, current_version, current_build, target_version, targe
             target_build=target_build,
         )
     if not (dep_yaml or "").strip():
-        raise known("OB.Upgrade.DepYamlMissing", "Target package upgrade dependency YAML is empty")
+        raise server_error("OB.Upgrade.DepYamlMissing", "Target package upgrade dependency YAML is empty")
     route = shortest_route(
         dep_yaml,
         current_version=current_version,

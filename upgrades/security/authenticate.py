@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware
 
-from upgrades.audit import Actor, audit
+from upgrades.audit import Actor, audit_refusals, source_address
 from upgrades.errors import ObshellError, bad_request, unauthorized
 from upgrades.models import AuditEntry, Cluster
 from upgrades.roles import has_role
@@ -35,10 +35,6 @@ class ApiCaller:
     user: object = None
     scheme: str = ""  # "v2", "v1" or "session"
     aes_keys: bytes | None = None  # the body is AES-encrypted with these (v2 only)
-
-
-def source_address(request):
-    return request.META.get("REMOTE_ADDR", "") or ""
 
 
 def raw_target(request):
@@ -172,18 +168,21 @@ def authenticate(request, *, cluster_name=None):
     if not hasattr(request, "ocs_received_at"):
         request.ocs_received_at = time.time()
         request.ocs_trace_id = ""
-    try:
-        return _attempt(request, cluster_name)
-    except ObshellError as exc:
-        address = source_address(request)
-        delay = throttle.record_failure(address)
-        audit(
-            actor=Actor(label=f"anonymous {address}", source_address=address, trace_id=request.ocs_trace_id),
-            action="api.auth",
-            outcome=AuditEntry.Outcome.REFUSED,
-            reason=f"{exc.err_code}: {exc.message}",
-            detail={"method": request.method, "path": request.path, "errCode": exc.err_code, "throttled": delay > 0},
-        )
-        # Answered late by the envelope middleware (asynchronously under ASGI, so other requests never wait).
-        request.ocs_auth_delay = delay
-        raise
+    address = source_address(request)
+    with audit_refusals(
+        actor=Actor(label=f"anonymous {address}", source_address=address, trace_id=request.ocs_trace_id),
+        action=AuditEntry.Action.API_AUTH,
+        reason=lambda error: f"{error.err_code}: {error.message}",
+        detail=lambda error: {
+            "method": request.method,
+            "path": request.path,
+            "errCode": error.err_code,
+            "throttled": request.ocs_auth_delay > 0,
+        },
+    ):
+        try:
+            return _attempt(request, cluster_name)
+        except ObshellError:
+            # Answered late by the envelope middleware (asynchronously under ASGI, so other requests never wait).
+            request.ocs_auth_delay = throttle.record_failure(address)
+            raise

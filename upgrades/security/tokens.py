@@ -10,7 +10,7 @@ from django.utils.crypto import salted_hmac
 
 from upgrades.audit import Actor, audit
 from upgrades.errors import bad_request
-from upgrades.models import ApiToken
+from upgrades.models import ApiToken, AuditEntry
 
 TOKEN_PREFIX = "ocs_"
 PREFIX_SHOWN = 12
@@ -39,7 +39,7 @@ def token_create(*, cluster, label, created_by=None, actor=None):
         )
         audit(
             actor=actor or Actor.system(),
-            action="token.create",
+            action=AuditEntry.Action.TOKEN_CREATE,
             cluster=cluster,
             detail={"token_id": token.pk, "label": label, "prefix": token.prefix},
         )
@@ -52,7 +52,7 @@ def token_revoke(*, token, actor=None):
         if changed:
             audit(
                 actor=actor or Actor.system(),
-                action="token.revoke",
+                action=AuditEntry.Action.TOKEN_REVOKE,
                 cluster=token.cluster,
                 detail={"token_id": token.pk, "label": token.label, "prefix": token.prefix},
             )

@@ -4,7 +4,7 @@ from django.db import transaction
 
 from upgrades.audit import Actor, audit
 from upgrades.errors import bad_request
-from upgrades.models import Cluster, Server, Zone
+from upgrades.models import AuditEntry, Cluster, Server, Zone
 from upgrades.models.cluster import Backend, Edition
 
 BUILD_VERSION_RE = re.compile(r"^\d+(\.\d+){3}$")
@@ -66,7 +66,7 @@ def cluster_create_simulated(
                 host += 1
         audit(
             actor=actor or Actor.system(),
-            action="cluster.create",
+            action=AuditEntry.Action.CLUSTER_CREATE,
             cluster=cluster,
             detail={"edition": edition, "zones": zones, "servers_per_zone": servers_per_zone, "build": f"{version}_{build}"},
         )

@@ -3,6 +3,7 @@ steps only one agent per host performs."""
 
 from upgrades.backends.base import StepFailed
 from upgrades.backends.simulated import hop_steps, package_steps
+from upgrades.backends.simulated.failures import failure_for
 from upgrades.backends.simulated.layout import RunLayout
 
 RUN_STEPS = {**package_steps.RUN, **hop_steps.RUN}
@@ -42,3 +43,6 @@ class SimulatedBackend:
             ctx.log(f"{ctx.node.name}: nothing to roll back")
             return
         step(ctx, RunLayout(ctx))
+
+    def injected_failure(self, ctx):
+        return failure_for(ctx)

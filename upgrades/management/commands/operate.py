@@ -4,7 +4,7 @@ from upgrades.audit import Actor
 from upgrades.errors import ObshellError
 from upgrades.management.commands.upgrade import command_actor
 from upgrades.models import Dag, Node
-from upgrades.services.dags import dag_operate, node_pass
+from upgrades.services.dag_operators import dag_operate, node_pass
 
 
 class Command(BaseCommand):

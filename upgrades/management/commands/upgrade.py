@@ -11,7 +11,7 @@ from upgrades.errors import ObshellError
 from upgrades.management.base import VersionOptionCommand
 from upgrades.models import Cluster, DagEvent, SubTask
 from upgrades.models.dag import State
-from upgrades.services.dags import upgrade_start
+from upgrades.services.dag_start import upgrade_start
 
 FOLLOW_POLL = 0.2
 
@@ -83,7 +83,7 @@ class Command(VersionOptionCommand):
                 events = list(DagEvent.objects.filter(dag=dag, seq__gt=last_seq).order_by("seq"))
                 for event in events:
                     last_seq = event.seq
-                    if event.kind == "node.updated":
+                    if event.kind == DagEvent.Kind.NODE_UPDATED:
                         self._print_node(dag, event.payload["node"])
                 dag.refresh_from_db()
                 if dag.state in (State.SUCCEED, State.FAILED) and dag.last_seq <= last_seq:

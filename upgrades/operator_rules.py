@@ -1,0 +1,101 @@
+"""obshell's operator preconditions (spec 6.4): may RETRY, ROLLBACK, CANCEL or PASS run on a DAG now, or PASS
+on one of its nodes, and if not, which error refuses it.
+
+The operator services enforce these rules when an operator is applied, and the run page offers exactly the
+operators they allow. Each function returns the refusing ObshellError, or None when the operator may run.
+"""
+
+from upgrades.errors import bad_request, server_error
+from upgrades.models.dag import State
+
+UNFINISHED = (State.PENDING, State.READY, State.RUNNING)
+
+
+def operator_refusal(dag, operator, nodes):
+    """Why `operator` (RETRY, ROLLBACK, CANCEL or PASS) may not run on `dag` now, or None; `nodes` are all the
+    DAG's nodes."""
+    nodes = sorted(nodes, key=lambda node: node.seq)
+    return _RULES[operator](dag, nodes)
+
+
+def node_pass_refusal(dag, node):
+    """Why `node` of `dag` may not be passed now, or None."""
+    if dag.state != State.FAILED:
+        return bad_request("Task.Node.Operator.PassNotFailedDag", "Failed to pass node: DAG is not failed")
+    if node.state != State.FAILED:
+        return bad_request("Task.Node.Operator.PassNotFailedNode", "Failed to pass node: node is not failed")
+    if not node.can_pass:
+        return bad_request("Task.Node.Operator.PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass")
+    return None
+
+
+def _retry(dag, nodes):
+    if dag.state != State.FAILED:
+        return bad_request("Task.Dag.Operator.RetryNotFailedDag", "Failed to set DAG retry: DAG state is not failed")
+    current = _current(dag, nodes)
+    if current is None:
+        return _no_current_node(dag)
+    if not current.can_retry:
+        return bad_request(
+            "Task.Dag.Operator.RetryNotAllowed", f"Failed to set DAG retry: node {current.name} cannot retry"
+        )
+    return None
+
+
+def _rollback(dag, nodes):
+    if dag.state != State.FAILED:
+        return bad_request(
+            "Task.Dag.Operator.RollbackNotFailedDag", "Failed to set DAG rollback: DAG state is not failed"
+        )
+    up_to_current = _up_to_current(dag, nodes)
+    for node in up_to_current:
+        if not node.can_rollback:
+            return bad_request(
+                "Task.Dag.Operator.RollbackNotAllowed", f"Failed to set DAG rollback: node {node.name} cannot rollback"
+            )
+    if not any(node.state == State.FAILED for node in up_to_current):
+        return server_error("Common.Unexpected", "Unexpected error: failed to set dag rollback: no node failed")
+    return None
+
+
+def _cancel(dag, nodes):
+    if dag.state not in UNFINISHED:
+        return bad_request("Task.Dag.Operator.CancelFinishedDag", "Failed to cancel DAG: DAG is finished")
+    for node in _up_to_current(dag, nodes):
+        if not node.can_cancel:
+            return bad_request(
+                "Task.Dag.Operator.CancelNotAllowed", f"Failed to cancel DAG: node {node.name} cannot cancel"
+            )
+    return None
+
+
+def _pass(dag, nodes):
+    if dag.state != State.FAILED:
+        return bad_request("Task.Dag.Operator.PassNotFailedDag", "Failed to pass DAG: DAG is not failed")
+    from_current = _from_current(dag, nodes)
+    if not from_current:
+        return _no_current_node(dag)
+    for node in from_current:
+        if not node.can_pass:
+            return bad_request("Task.Dag.Operator.PassNotAllowed", f"Failed to pass DAG: node {node.name} cannot pass")
+    return None
+
+
+_RULES = {"RETRY": _retry, "ROLLBACK": _rollback, "CANCEL": _cancel, "PASS": _pass}
+
+
+def _current(dag, nodes):
+    return next((node for node in nodes if node.seq == dag.stage), None)
+
+
+def _up_to_current(dag, nodes):
+    return [node for node in nodes if node.seq <= dag.stage]
+
+
+def _from_current(dag, nodes):
+    return [node for node in nodes if node.seq >= dag.stage]
+
+
+def _no_current_node(dag):
+    # Only a damaged DAG has no node at its stage; the services never make one.
+    return server_error("Common.Unexpected", f"Unexpected error: DAG {dag.name} has no node at stage {dag.stage}")

@@ -1,0 +1,212 @@
+"""Operating on upgrade DAGs: RETRY, ROLLBACK, CANCEL and PASS on a DAG and PASS on one node (obshell spec
+sections 6.3 and 6.4). Whether an operator may run is upgrades.operator_rules' answer; these apply it."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from upgrades.audit import Actor, audit, audit_refusals
+from upgrades.dag_locks import lock_dag
+from upgrades.errors import bad_request, server_error
+from upgrades.events import emit, emit_dag, emit_node, emit_sub_task
+from upgrades.models import AuditEntry, Dag, DagEvent, Node, SubTask, TaskLog
+from upgrades.models.dag import EPOCH, MaintenanceType, Operator, State
+from upgrades.operator_rules import node_pass_refusal, operator_refusal
+from upgrades.services.dag_start import maintenance_refusal
+from upgrades.task_logs import CANCELLED_LINE, append_logs
+
+
+def dag_operate(*, dag: Dag, operator: str, actor: Actor, reason: str = "") -> Dag:
+    """RETRY, ROLLBACK, CANCEL or PASS (case-insensitive) with obshell's preconditions; audited either way."""
+    op = (operator or "").strip().upper()
+    handler = _OPERATORS.get(op)
+    refused = {"operator": op or str(operator)}
+    with audit_refusals(
+        actor=actor, action=AuditEntry.Action.DAG_OPERATE, cluster=dag.cluster, dag=dag, reason=reason, detail=refused
+    ):
+        if handler is None:
+            raise bad_request("Task.Dag.Operator.NotSupport", f"Operator {operator} is not supported")
+        with transaction.atomic():
+            locked = lock_dag(dag.pk)
+            nodes = list(Node.objects.filter(dag=locked).order_by("seq"))
+            refusal = operator_refusal(locked, op, nodes)
+            if refusal is not None:
+                raise refusal
+            emit(locked.pk, DagEvent.Kind.OPERATOR_APPLIED, {"operator": op, "actor": actor.label, "reason": reason})
+            handler(locked, nodes)
+            audit(
+                actor=actor,
+                action=AuditEntry.Action.DAG_OPERATE,
+                cluster=locked.cluster,
+                dag=locked,
+                reason=reason,
+                detail={"operator": op},
+            )
+    dag.refresh_from_db()
+    return dag
+
+
+def node_pass(*, node: Node, actor: Actor, reason: str = "") -> Node:
+    """Pass one FAILED node: it becomes SUCCEED/PASS and the DAG continues with the next node."""
+    refused = {"node": node.generic_id}
+    with (
+        audit_refusals(
+            actor=actor,
+            action=AuditEntry.Action.NODE_PASS,
+            cluster=node.dag.cluster,
+            dag=node.dag,
+            reason=reason,
+            detail=refused,
+        ),
+        transaction.atomic(),
+    ):
+        dag = lock_dag(node.dag_id)
+        node.refresh_from_db()
+        refusal = node_pass_refusal(dag, node)
+        if refusal is not None:
+            raise refusal
+        emit(
+            dag.pk,
+            DagEvent.Kind.OPERATOR_APPLIED,
+            {"operator": "PASS", "actor": actor.label, "reason": reason, "node_id": node.pk},
+        )
+        _pass_node(node, timezone.now())
+        _save_dag(
+            dag,
+            State.FAILED,
+            state=State.READY,
+            operator=Operator.RUN,
+            start_time=EPOCH,
+            end_time=EPOCH,
+            is_finished=False,
+        )
+        audit(
+            actor=actor,
+            action=AuditEntry.Action.NODE_PASS,
+            cluster=dag.cluster,
+            dag=dag,
+            reason=reason,
+            detail={"node": node.generic_id, "name": node.name},
+        )
+    node.refresh_from_db()
+    return node
+
+
+# Each operator's effect, once operator_rules allowed it; `nodes` are the DAG's nodes in seq order.
+
+
+def _retry(dag: Dag, nodes: list[Node]) -> None:
+    node = _current(dag, nodes)
+    holds_lock = dag.holds_lock
+    if dag.maintenance_type == MaintenanceType.GLOBAL and not holds_lock:
+        try:
+            with transaction.atomic():
+                Dag.objects.filter(pk=dag.pk).update(holds_lock=True)
+        except IntegrityError:
+            raise maintenance_refusal(cluster=dag.cluster, dag_name=dag.name) from None
+        holds_lock = True
+    # Retrying a failed rollback retries the rollback; otherwise the DAG runs forward again (operator RUN).
+    rolling_back = dag.operator == Operator.ROLLBACK
+    _save_dag(
+        dag,
+        State.FAILED,
+        state=State.READY,
+        operator=Operator.ROLLBACK if rolling_back else Operator.RUN,
+        start_time=EPOCH,
+        end_time=EPOCH,
+        is_finished=False,
+        holds_lock=holds_lock,
+    )
+    _update(node, emit_node, state=State.PENDING, operator=Operator.ROLLBACK if rolling_back else Operator.RETRY)
+    for sub_task in SubTask.objects.filter(node=node, state=State.FAILED).order_by("id"):
+        _update(sub_task, emit_sub_task, state=State.PENDING, operator=node.operator, rollback_pending=not rolling_back)
+
+
+def _rollback(dag: Dag, nodes: list[Node]) -> None:
+    _save_dag(
+        dag,
+        State.FAILED,
+        state=State.READY,
+        operator=Operator.ROLLBACK,
+        start_time=EPOCH,
+        end_time=EPOCH,
+        is_finished=False,
+    )
+    for node in nodes:
+        if node.seq > dag.stage:
+            break
+        _update(node, emit_node, state=State.PENDING, operator=Operator.ROLLBACK)
+        for sub_task in SubTask.objects.filter(node=node).order_by("id"):
+            _update(sub_task, emit_sub_task, state=State.PENDING, operator=Operator.ROLLBACK, rollback_pending=False)
+
+
+def _cancel(dag: Dag, nodes: list[Node]) -> None:
+    now = timezone.now()
+    node = _current(dag, nodes)
+    # Running executors notice on their next check that the sub-task is no longer theirs and stop.
+    for sub_task in SubTask.objects.filter(node=node, state__in=(State.READY, State.RUNNING)).order_by("id"):
+        append_logs(sub_task, [(TaskLog.Level.INFO, CANCELLED_LINE)])
+        _update(sub_task, emit_sub_task, state=State.FAILED, operator=Operator.CANCEL, end_time=now, **_NO_LEASE)
+    _update(node, emit_node, state=State.FAILED, operator=Operator.CANCEL, end_time=now)
+    _save_dag(
+        dag,
+        dag.state,
+        state=State.FAILED,
+        operator=Operator.CANCEL,
+        start_time=EPOCH,
+        end_time=now,
+        is_finished=not dag.holds_lock,
+    )
+
+
+def _pass(dag: Dag, nodes: list[Node]) -> None:
+    now = timezone.now()
+    for node in nodes:
+        if node.seq >= dag.stage:
+            _pass_node(node, now)
+    _save_dag(
+        dag,
+        State.FAILED,
+        state=State.SUCCEED,
+        operator=Operator.PASS,
+        end_time=now,
+        is_finished=True,
+        holds_lock=False,
+    )
+
+
+_OPERATORS = {"RETRY": _retry, "ROLLBACK": _rollback, "CANCEL": _cancel, "PASS": _pass}
+
+
+def _current(dag: Dag, nodes: list[Node]) -> Node:
+    return next(node for node in nodes if node.seq == dag.stage)
+
+
+def _pass_node(node: Node, now: datetime) -> None:
+    for sub_task in SubTask.objects.filter(node=node).exclude(state=State.SUCCEED).order_by("id"):
+        _update(sub_task, emit_sub_task, state=State.SUCCEED, operator=Operator.PASS, end_time=now, **_NO_LEASE)
+    _update(node, emit_node, state=State.SUCCEED, operator=Operator.PASS, end_time=now)
+
+
+_NO_LEASE = {"lease_owner": "", "lease_expires_at": None}
+
+
+def _save_dag(dag: Dag, expected_state: str, **fields: Any) -> None:
+    """Guarded write of the DAG row: a concurrent change gives obshell's Gorm.NoRowAffected."""
+    if Dag.objects.filter(pk=dag.pk, state=expected_state).update(**fields) != 1:
+        raise server_error("Gorm.NoRowAffected", "failed to update dag operator: no row affected")
+    for name, value in fields.items():
+        setattr(dag, name, value)
+    emit_dag(dag)
+
+
+def _update(row: Model, emit_row: Callable[[Any], None], **fields: Any) -> None:
+    """Set fields on a node or sub-task, save just those, and emit its new state."""
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.save(update_fields=list(fields))
+    emit_row(row)

@@ -1,0 +1,39 @@
+"""Writing a sub-task's log lines (TaskLog rows) and the log.appended events that carry them, and the
+lines obshell writes when a sub-task is stopped from outside."""
+
+from django.utils import timezone
+
+from upgrades.events import emit_events
+from upgrades.models import DagEvent, TaskLog
+from upgrades.snapshots import log_payload
+
+CANCELLED_LINE = "sub task cancelled"
+TIMEOUT_LINE = "sub task timeout"
+INTERRUPTED_LINE = "task unexpectedly interrupted and cannot continue"
+
+
+def write_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
+    """Insert (level, text) lines for the sub-task's current attempt; returns their log.appended events."""
+    if not lines:
+        return []
+    now = timezone.now()
+    logs = TaskLog.objects.bulk_create(
+        [
+            TaskLog(
+                sub_task=sub_task,
+                execute_times=sub_task.execute_times,
+                phase=phase,
+                level=level,
+                text=text,
+                created_at=now,
+            )
+            for level, text in lines
+        ]
+    )
+    if any(log.pk is None for log in logs):
+        logs = list(TaskLog.objects.filter(sub_task=sub_task).order_by("-id")[: len(logs)])[::-1]
+    return [(DagEvent.Kind.LOG_APPENDED, {"log": log_payload(log)}) for log in logs]
+
+
+def append_logs(sub_task, lines, *, phase=TaskLog.Phase.RUN):
+    emit_events(sub_task.dag_id, write_logs(sub_task, lines, phase=phase))
