@@ -5,7 +5,7 @@ from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound
 from rest_framework.views import APIView
 
 from upgrades.api import envelope
-from upgrades.errors import ObshellError
+from upgrades.errors import ObshellError, bad_request
 from upgrades.security.authenticate import authenticate
 
 TRUE_VALUES = {"1", "t", "T", "TRUE", "true", "True"}
@@ -20,7 +20,7 @@ def parse_go_bool(value, *, name, default=True):
         return True
     if value in FALSE_VALUES:
         return False
-    raise ObshellError("Request.Query.Param.Illegal", f"Invalid query parameter {name}: '{value}'", status=400)
+    raise bad_request("Request.Query.Param.Illegal", f"Invalid query parameter {name}: '{value}'")
 
 
 class ObshellView(APIView):
@@ -35,7 +35,7 @@ class ObshellView(APIView):
         self.format_kwarg = None
         method = request.method.lower()
         if method not in self.http_method_names or not hasattr(self, method):
-            raise ObshellError(envelope.NOT_FOUND.err_code, envelope.NOT_FOUND.message, status=404)
+            raise envelope.NOT_FOUND
         self.django_request = request._request
         self.cluster_name = kwargs.get("cluster_name")
         if self.authenticated:
@@ -48,7 +48,7 @@ class ObshellView(APIView):
         if isinstance(exc, (MethodNotAllowed, NotFound, Http404)):
             return envelope.fail(request, envelope.NOT_FOUND)
         if isinstance(exc, APIException):
-            return envelope.fail(request, ObshellError("Common.BadRequest", str(exc.detail), status=400))
+            return envelope.fail(request, bad_request("Common.BadRequest", str(exc.detail)))
         return super().handle_exception(exc)
 
     def ok(self, data=envelope.NO_DATA, **kw):
@@ -60,9 +60,8 @@ class ObshellView(APIView):
     def require_cluster(self):
         """The cluster this request acts on; a session user names it with the /clusters/<name>/ prefix."""
         if self.caller.cluster is None:
-            raise ObshellError(
+            raise bad_request(
                 "Request.Path.Param.Empty",
                 "Cluster not specified: use /clusters/<name>/api/v1/... with a browser session",
-                status=400,
             )
         return self.caller.cluster

@@ -12,7 +12,7 @@ import time
 from django.http import HttpResponse
 
 from upgrades.api.gotime import go_now
-from upgrades.errors import ObshellError
+from upgrades.errors import not_found, server_error
 
 NO_DATA = object()
 TRACE_HEADER = "HTTP_X_OBSHELL_TRACE_ID"
@@ -23,8 +23,8 @@ PLAIN_PATHS = frozenset({"/api/schema"})
 
 # obshell builds its crash answer once at start, so its timestamp is the process start time (spec 1.1).
 PROCESS_STARTED = go_now()
-NOT_FOUND = ObshellError("Common.NotFound", "Element not found: 404 not found", status=404)
-UNEXPECTED = ObshellError("Common.Unexpected", "Unexpected error: Internal Server Error", status=500)
+NOT_FOUND = not_found("Common.NotFound", "Element not found: 404 not found")
+UNEXPECTED = server_error("Common.Unexpected", "Unexpected error: Internal Server Error")
 
 
 def is_api_path(path):

@@ -1,7 +1,7 @@
 """obshell generic ids (spec 6.1): "1" + row id for cluster items; "2"/"4" + 10-digit IPv4 + 5-digit port + id
 and "3"/"5" + 39-digit IPv6 + 5-digit port + id for agent-local and obproxy items, which this server has none of."""
 
-from upgrades.errors import ObshellError, bad_request
+from upgrades.errors import bad_request, not_found
 
 CLUSTER = "1"
 _LOCAL_MIN_LENGTH = {"2": 17, "4": 17, "3": 46, "5": 46}
@@ -9,7 +9,7 @@ MAX_INT64 = 2**63 - 1
 
 
 def task_not_found(reason="record not found"):
-    return ObshellError("Task.NotFound", f"Task not found: {reason}", status=404)
+    return not_found("Task.NotFound", f"Task not found: {reason}")
 
 
 def invalid(generic_id):

@@ -5,7 +5,7 @@ import time
 
 from upgrades.api import envelope
 from upgrades.api.asgi import DELAY_HEADER
-from upgrades.errors import ObshellError
+from upgrades.errors import ObshellError, bad_request
 
 logger = logging.getLogger(__name__)
 
@@ -17,9 +17,9 @@ def _replacement(response):
         # Unknown route, wrong method (gin's method-not-allowed is off) or a slash redirect: all 404.
         return envelope.NOT_FOUND
     if status == 413:
-        return ObshellError("Common.BadRequest", "Bad request: request body too large", status=400)
+        return bad_request("Common.BadRequest", "Bad request: request body too large")
     if 400 <= status < 500:
-        return ObshellError("Common.BadRequest", f"Bad request: {response.reason_phrase}", status=400)
+        return bad_request("Common.BadRequest", f"Bad request: {response.reason_phrase}")
     return None
 
 

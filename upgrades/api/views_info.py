@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from upgrades.api import agent
 from upgrades.api.base import ObshellView
 from upgrades.api.obinfo import ob_info
-from upgrades.errors import ObshellError
+from upgrades.errors import not_found
 from upgrades.models import Cluster
 from upgrades.security.keys import public_key_pkcs1_b64
 
@@ -16,7 +16,7 @@ def _prefixed_cluster(view):
         return None
     cluster = Cluster.objects.filter(name=view.cluster_name).first()
     if cluster is None:
-        raise ObshellError("Common.NotFound", f"Element not found: cluster {view.cluster_name}", status=404)
+        raise not_found("Common.NotFound", f"Element not found: cluster {view.cluster_name}")
     return cluster
 
 
