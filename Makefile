@@ -10,12 +10,12 @@ PORT ?= 8000
 PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check
 
 $(PY):
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV)
 
 # Serving needs requirements.txt only; `make test` (and the other dev targets) add requirements-dev.txt.
 $(VENV)/.serving: requirements.txt | $(PY)
-	$(PIP_INSTALL) -r requirements.txt
-	touch $@
+	@$(PIP_INSTALL) -r requirements.txt > $(VENV)/pip-install.log 2>&1 || { cat $(VENV)/pip-install.log; exit 1; }
+	@touch $@
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
 	$(PIP_INSTALL) -r requirements-dev.txt
