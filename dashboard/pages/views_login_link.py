@@ -15,6 +15,8 @@ def _private(response):
     # The secret is in the URL: never cache the answer, never send the URL on as a Referer.
     add_never_cache_headers(response)
     response["Referrer-Policy"] = "no-referrer"
+    # Django logs every 4xx with its path, which holds the secret: the refusal is audited instead (no secret).
+    response._has_been_logged = True
     return response
 
 
