@@ -17,7 +17,12 @@ register = template.Library()
 @register.inclusion_tag("pages/_try_it.html", takes_context=True)
 def try_it_card(context):
     request = context["request"]
-    return {"card": try_it(request.user), "csrf_token": context.get("csrf_token"), "request": request}
+    return {
+        "card": try_it(request.user),
+        "csrf_token": context.get("csrf_token"),
+        "request": request,
+        "user": request.user,
+    }
 
 
 @register.inclusion_tag("pages/_faults.html", takes_context=True)
