@@ -34,11 +34,14 @@ class FaultArmForm(forms.Form):
 FIELD_NAMES = {"node": "a stage", "server": "a server of this cluster", "kind": "a kind", "times": "a count"}
 
 
-def _back(request, cluster, anchor="faults"):
+def _back(request, cluster, anchor=""):
+    """Back to the page the form was on. A refusal lands at the top, where its message is; a success at the
+    panel (or the fault just armed), since the run page's panel is far below its message."""
     target = request.POST.get("next", "")
     if not (target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})):
         target = f"/clusters/{cluster.name}/"
-    return redirect(f"{target.split('#', 1)[0]}#{anchor}")
+    target = target.split("#", 1)[0]
+    return redirect(f"{target}#{anchor}" if anchor else target)
 
 
 def describe(fault_or_detail):
@@ -87,7 +90,7 @@ def fault_arm_view(request, name):
         f"Armed on {cluster.name}: {describe(fault)}. The next run that reaches this stage meets it "
         "(a retry counts as reaching it again); disarm it under Fault drills.",
     )
-    return _back(request, cluster)
+    return _back(request, cluster, f"fault-{fault.pk}")
 
 
 @require_POST
@@ -101,4 +104,4 @@ def fault_disarm_view(request, name, fault_id):
         messages.error(request, f"Nothing to disarm: {error.message}.")
         return _back(request, cluster)
     messages.success(request, f"Disarmed on {cluster.name}: {describe(detail)}.")
-    return _back(request, cluster)
+    return _back(request, cluster, "faults")

@@ -35,3 +35,17 @@ for (const form of document.querySelectorAll("[data-fault-form]")) {
     if (!window.confirm(text)) event.preventDefault();
   });
 }
+
+// Back from arming or disarming (#faults, #fault-<id>): the run page renders its timeline after load, which moves
+// the panel down; bring it into view once that is done, and put focus on the fault just armed.
+const hash = window.location.hash;
+if (/^#fault(s|-\d+)$/.test(hash)) {
+  window.addEventListener("load", () => {
+    setTimeout(() => {
+      const target = document.querySelector(hash);
+      if (!target) return;
+      target.scrollIntoView({ block: "center" });
+      if (target.matches(".armed-fault")) target.focus({ preventScroll: true });
+    }, 150);
+  });
+}

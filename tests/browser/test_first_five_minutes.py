@@ -121,6 +121,7 @@ async def test_arm_a_failure_at_stop_zone2_upgrade_see_it_fail_there_retry_and_s
     assert "Fail ×1 at “Stop zone2” on every server of the stage" in dialogs[0]
     assert "Armed on alpha: Fail ×1" in await page.locator(".message-success").inner_text()
     await screenshot(page, "firstrun-cluster-fault-armed.png", panel)
+    await screenshot(page, "firstrun-cluster-page.png")
     fault = Fault.objects.get()
     assert (fault.node_name, fault.kind, fault.times_remaining) == ("Stop zone2", "fail", 1)
 
@@ -180,12 +181,13 @@ async def test_arm_and_disarm_from_the_run_page_by_keyboard(browser, server, alp
     await page.keyboard.type("drill: hang on the retry")
     page.once("dialog", lambda dialog: dialog.accept())
     await page.keyboard.press("Enter")
-    await page.wait_for_url(f"{server.url}/runs/{dag.pk}/#faults")
+    await page.wait_for_url(re.compile(rf"{re.escape(server.url)}/runs/{dag.pk}/#fault-\d+$"))
     await page.wait_for_selector(".armed-fault[data-fault-node='Stop zone2']")
     fault = Fault.objects.get()
     assert fault.kind == "hang" and fault.server is not None
     item = page.locator(".armed-fault")
     assert "Hang ×1" in await item.inner_text() and f"on {fault.server} only" in await item.inner_text()
+    assert AuditEntry.objects.get(action="fault.inject", actor_user=admin, reason="drill: hang on the retry")
     await page.wait_for_selector("[data-conn=live]")
     await screenshot(page, "firstrun-run-page-armed-fault.png")
     await screenshot(page, "firstrun-run-page-armed-fault-panel.png", page.locator("#faults"))

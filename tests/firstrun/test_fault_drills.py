@@ -43,10 +43,10 @@ def test_the_cluster_page_offers_the_stages_and_servers_of_an_upgrade(client, ad
 
 def test_an_admin_arms_a_fault_and_sees_it_armed(client, admin, cluster):
     response = arm(client, cluster, times="2")
-    assert response.redirect_chain[-1][0] == "/clusters/alpha/#faults"
     page = response.content.decode()
     assert "Armed on alpha: Fail ×2 at “Stop zone2” on every server of the stage" in page
     fault = Fault.objects.get()
+    assert response.redirect_chain[-1][0] == f"/clusters/alpha/#fault-{fault.pk}"
     assert (fault.node_name, fault.kind, fault.times_remaining, fault.server) == ("Stop zone2", "fail", 2, None)
     assert f'data-fault="{fault.pk}"' in page and ARMED_ONE in page
     entry = AuditEntry.objects.get(action="fault.inject")
@@ -125,18 +125,18 @@ def test_the_run_page_offers_the_runs_own_stages_and_returns_there(client, admin
     names = [stage.name for stage in drill_stages(cluster, dag.pk)]
     assert names == list(dict.fromkeys(dag.nodes.order_by("seq").values_list("name", flat=True)))
     response = arm(client, cluster, next=f"/runs/{dag.pk}/")
-    assert response.redirect_chain[-1][0] == f"/runs/{dag.pk}/#faults"
-    assert ARMED_ONE in response.content.decode()
     fault = Fault.objects.get()
+    assert response.redirect_chain[-1][0] == f"/runs/{dag.pk}/#fault-{fault.pk}"
+    assert ARMED_ONE in response.content.decode()
     back = client.post(f"/clusters/alpha/faults/{fault.pk}/disarm/", {"next": f"/runs/{dag.pk}/"})
     assert back["Location"] == f"/runs/{dag.pk}/#faults"
 
 
 def test_next_never_leaves_the_site(client, admin, cluster):
     response = arm(client, cluster, next="https://evil.example/")
-    assert response.redirect_chain[-1][0] == "/clusters/alpha/#faults"
-    response = arm(client, cluster, next="//evil.example/x")
-    assert response.redirect_chain[-1][0] == "/clusters/alpha/#faults"
+    assert response.redirect_chain[-1][0].startswith("/clusters/alpha/#fault-")
+    response = arm(client, cluster, next="//evil.example/x", reason="")
+    assert response.redirect_chain[-1][0] == "/clusters/alpha/", "a refusal lands at the top, by its message"
 
 
 def test_an_armed_failure_fires_on_the_next_run_and_is_used_up(client, admin, cluster):
