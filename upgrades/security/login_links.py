@@ -62,15 +62,10 @@ class LinkRefused(Exception):
     title: str
     message: str
     status: int
+    renew: bool = False  # whether a new link is the way on (the page says how)
 
     def __str__(self):
         return f"{self.code}: {self.title}"
-
-
-HOW_TO_GET_ONE = (
-    "Restart `make run` (each start prints a new link) or run `python manage.py login_link` on the server, "
-    "or sign in with the admin password printed on the first start."
-)
 
 
 def _refuse(code, title, message, status, *, source_address, link=None):
@@ -80,7 +75,7 @@ def _refuse(code, title, message, status, *, source_address, link=None):
         outcome=AuditEntry.Outcome.REFUSED,
         detail={"why": code, **({"link": link.pk, "user": link.user.get_username()} if link else {})},
     )
-    return LinkRefused(code, title, message, status)
+    return LinkRefused(code, title, message, status, renew=code in ("unknown", "used", "expired"))
 
 
 def login_link_use(*, secret, source_address):
@@ -111,7 +106,7 @@ def login_link_use(*, secret, source_address):
         raise _refuse(
             "unknown",
             "This sign-in link is not valid",
-            "The link is unknown: it may be mistyped or cut short. " + HOW_TO_GET_ONE,
+            "The link is unknown: it may be mistyped or cut short.",
             404,
             source_address=source_address,
         )
@@ -121,7 +116,7 @@ def login_link_use(*, secret, source_address):
             "used",
             "This sign-in link has already been used",
             f"It signed {link.user.get_username()} in at {timezone.localtime(link.used_at):%H:%M:%S}; a link "
-            f"works once. " + HOW_TO_GET_ONE,
+            "works once.",
             410,
             source_address=source_address,
             link=link,
@@ -131,7 +126,7 @@ def login_link_use(*, secret, source_address):
             "expired",
             "This sign-in link has expired",
             f"Links work for {settings.LOGIN_LINK_MINUTES} minutes, and a newer link replaces an older one; this "
-            f"one ended at {timezone.localtime(link.expires_at):%H:%M:%S}. " + HOW_TO_GET_ONE,
+            f"one ended at {timezone.localtime(link.expires_at):%H:%M:%S}.",
             410,
             source_address=source_address,
             link=link,
