@@ -150,3 +150,27 @@ def test_an_armed_failure_fires_on_the_next_run_and_is_used_up(client, admin, cl
     assert dag.state == "FAILED"
     assert dag.nodes.get(state="FAILED").name == "Stop zone2"
     assert not Fault.objects.exists(), "fail ×1 is used up"
+
+
+def test_the_fleet_list_and_the_plan_say_a_fault_is_armed(client, admin, cluster):
+    from tests.pages.helpers import add_community_target
+
+    make_cluster("beta")
+    add_community_target()
+    assert "data-armed-faults" not in client.get("/").content.decode()
+    arm(client, cluster, times="2")
+    arm(client, cluster, node="Start zone3", kind="hang")
+    fleet = client.get("/").content.decode()
+    assert fleet.count("data-armed-faults") == 1 and "2 faults armed" in fleet
+    assert 'href="/clusters/alpha/#faults"' in fleet
+
+    page = client.post("/clusters/alpha/", {"mode": "ROLLING", "action": "preview", "package": _target_pk()})
+    text = page.content.decode()
+    assert "data-armed-note" in text
+    assert "2 faults armed on alpha:</strong> Fail ×2 at “Stop zone2”, Hang ×1 at “Start zone3”" in text
+
+
+def _target_pk():
+    from upgrades.models import Package
+
+    return Package.objects.get(name="oceanbase-ce").pk
