@@ -115,16 +115,7 @@ def test_make_run_on_a_fresh_clone_serves_and_prints_a_one_time_link(tmp_path):
         and not key.startswith(("PYTEST_", "DJANGO_ALLOW"))
     }
     port = _free_port()
-    process = subprocess.Popen(
-        ["make", "run", f"PORT={port}", f"PYTHON={sys._base_executable}"],
-        cwd=clone,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output = Output(process.stdout)
+    process, output = _make_run(clone, env, port)
     try:
         output.wait_for("open ", time.monotonic() + DEADLINE)
         lines = list(output.lines)
@@ -155,9 +146,42 @@ def test_make_run_on_a_fresh_clone_serves_and_prints_a_one_time_link(tmp_path):
         status, _, _ = _get(browser, f"{base}{link}")
         assert status == 410
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        _stop(process)
+
+    # A second start: nothing to install or migrate, the accounts exist, and a new link replaces the first.
+    process, output = _make_run(clone, env, port)
+    try:
+        output.wait_for("open ", time.monotonic() + DEADLINE)
+        lines = list(output.lines)
+        assert [line.split()[0] for line in lines] == PHASES, lines
+        assert "requirements.txt up to date" in lines[0] and ": up to date" in lines[1]
+        assert "accounts viewer, operator, admin exist" in lines[2] and "admin=" not in lines[2]
+        second = re.search(r"(/login/link/[\w-]+/)$", lines[-1]).group(1)
+        assert second != link
+        browser = _opener()
+        assert _get(browser, f"{base}{second}")[0] == 302
+        assert _get(browser, f"{base}/")[0] == 200
+    finally:
+        _stop(process)
+
+
+def _make_run(clone, env, port):
+    process = subprocess.Popen(
+        ["make", "run", f"PORT={port}", f"PYTHON={sys._base_executable}"],
+        cwd=clone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    return process, Output(process.stdout)
+
+
+def _stop(process):
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
