@@ -130,7 +130,7 @@ async def test_arm_a_failure_at_stop_zone2_upgrade_see_it_fail_there_retry_and_s
     await page.click("button[value=preview]")
     note = page.locator("[data-armed-note]")
     assert "1 fault armed on alpha:" in await note.inner_text() and "Stop zone2" in await note.inner_text()
-    await screenshot(page, "firstrun-preview-armed-note.png", page.locator("#plan .confirm"))
+    await screenshot(page, "firstrun-preview-armed-note.png", page.locator("#plan"))
     await page.click("[data-upgrade-button]")
     await page.wait_for_url(re.compile(rf"{re.escape(server.url)}/runs/\d+/$"))
     dag = Dag.objects.get()
