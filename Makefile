@@ -7,18 +7,30 @@ PORT ?= 8000
 
 .PHONY: run test test-unit test-browser bench lint coverage migrations venv clean
 
+PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check
+
+$(PY):
+	@$(PYTHON) -m venv $(VENV)
+
+# Serving needs requirements.txt only; `make test` (and the other dev targets) add requirements-dev.txt.
+$(VENV)/.serving: requirements.txt | $(PY)
+	@$(PIP_INSTALL) -r requirements.txt > $(VENV)/pip-install.log 2>&1 || { cat $(VENV)/pip-install.log; exit 1; }
+	@touch $@
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP_INSTALL) -r requirements-dev.txt
+	touch $(VENV)/.serving $@
+
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements-dev.txt
-	touch $@
-
-run: venv
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) dashboard.asgi:application
+# One line per phase (install, migrate, seed, serve) and the URL last: in the embedded profile a one-time admin
+# sign-in link (see the README), else the fleet page.
+run:
+	@start=$$(date +%s); \
+	if $(MAKE) -q --no-print-directory $(VENV)/.serving 2>/dev/null; then state="up to date"; \
+	else $(MAKE) -s --no-print-directory $(VENV)/.serving || exit 1; state="installed"; fi; \
+	printf '%-9s%s\n' install "$(VENV): requirements.txt $$state, serving only; make test adds the test tools ($$(( $$(date +%s) - start )) s)"
+	@exec $(PY) manage.py serve_demo --host $(HOST) --port $(PORT)
 
 # Guard rails first (cheap, and a failure there says more than a failing test), then the two suites.
 test: venv lint

@@ -156,6 +156,11 @@ EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)
 EMBEDDED_WORKER_THREADS = env_int("EMBEDDED_WORKER_THREADS", 2, minimum=1)
 WORKER_LEASE_SECONDS = env_float("WORKER_LEASE_SECONDS", 30.0, minimum=1)
 OCS_AUTH_V1 = env_bool("OCS_AUTH_V1", True)
+# The embedded profile (`make run`): SQLite, the in-memory channel layer and worker threads in the web process.
+EMBEDDED_PROFILE = DATABASES["default"]["ENGINE"].endswith("sqlite3") and not REDIS_URL and EMBEDDED_WORKER
+# One-time admin sign-in links (printed by `make run`): only ever in the embedded profile; LOGIN_LINK=0 turns them off.
+LOGIN_LINK = EMBEDDED_PROFILE and env_bool("LOGIN_LINK", True)
+LOGIN_LINK_MINUTES = 15
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -10,7 +10,7 @@ from upgrades.models import AuditEntry, Fault, Server
 from upgrades.models.cluster import Backend
 
 
-def fault_inject(*, cluster, node_name, server=None, kind=Fault.Kind.FAIL, times=1, actor=None):
+def fault_inject(*, cluster, node_name, server=None, kind=Fault.Kind.FAIL, times=1, actor=None, reason=""):
     """Store a fault; `server` is a Server or "ip:port" of one of the cluster's agents."""
     if cluster.backend != Backend.SIMULATED:
         raise bad_request("Common.IllegalArgument", "faults can only be injected into simulated clusters")
@@ -35,6 +35,7 @@ def fault_inject(*, cluster, node_name, server=None, kind=Fault.Kind.FAIL, times
             action=AuditEntry.Action.FAULT_INJECT,
             cluster=cluster,
             detail={"node": fault.node_name, "server": str(server) if server else "", "kind": kind, "times": times},
+            reason=reason,
         )
     return fault
 

@@ -1,6 +1,7 @@
 from upgrades.models.audit import AuditEntry
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
+from upgrades.models.firstrun import Dismissal, LoginLink
 from upgrades.models.package import Package
 from upgrades.models.security import ApiToken, RsaKeyPair, SeenHeader
 
@@ -10,7 +11,9 @@ __all__ = [
     "Cluster",
     "Dag",
     "DagEvent",
+    "Dismissal",
     "Fault",
+    "LoginLink",
     "Node",
     "Package",
     "RsaKeyPair",

@@ -16,6 +16,9 @@ class AuditEntry(models.Model):
         TOKEN_CREATE = "token.create"
         TOKEN_REVOKE = "token.revoke"
         FAULT_INJECT = "fault.inject"
+        FAULT_DISARM = "fault.disarm"
+        LOGIN_LINK_CREATE = "login_link.create"
+        LOGIN_LINK_USE = "login_link.use"
         API_AUTH = "api.auth"
 
     class Outcome(models.TextChoices):
