@@ -7,26 +7,32 @@ tools, `manage.py` commands) therefore never runs DAGs in the background, possib
 not the one the caller is about to use.
 """
 
+from __future__ import annotations
+
 import atexit
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connections
 
 from upgrades.engine.worker import Worker
 
+if TYPE_CHECKING:
+    from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _stop = threading.Event()
-_threads = []
+_threads: list[threading.Thread] = []
 
 
-def with_embedded_workers(app):
+def with_embedded_workers(app: ASGI3Application) -> ASGI3Application:
     """Wrap an ASGI app so the embedded workers (when EMBEDDED_WORKER is on) start with its first connection."""
 
-    async def start_then_serve(scope, receive, send):
+    async def start_then_serve(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] in ("http", "websocket") and not _threads and settings.EMBEDDED_WORKER:
             run_embedded_workers()
         return await app(scope, receive, send)
@@ -34,7 +40,7 @@ def with_embedded_workers(app):
     return start_then_serve
 
 
-def run_embedded_workers():
+def run_embedded_workers() -> list[threading.Thread]:
     """Start settings.EMBEDDED_WORKER_THREADS worker threads now, once per process."""
     with _lock:
         if _threads:
@@ -45,13 +51,13 @@ def run_embedded_workers():
         return list(_threads)
 
 
-def _start_thread(index):
+def _start_thread(index: int) -> None:
     thread = threading.Thread(target=_run, args=(index,), name=f"embedded-worker-{index}", daemon=True)
     _threads.append(thread)
     thread.start()
 
 
-def _run(index):
+def _run(index: int) -> None:
     try:
         finished_cleanly = Worker(name=f"embedded-{index}", crash_mode="thread", stop_event=_stop).run_forever()
     finally:
@@ -66,7 +72,7 @@ def _run(index):
             _start_thread(index)
 
 
-def stop_embedded_workers(timeout=5.0):
+def stop_embedded_workers(timeout: float = 5.0) -> None:
     """Stop the threads; a sub-task they were running is handed back under obshell's continue rule."""
     _stop.set()
     for thread in list(_threads):

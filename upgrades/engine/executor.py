@@ -1,8 +1,12 @@
 """Running one claimed sub-task: the StepContext a backend works through, heartbeats, cancellation,
 timeouts, injected faults and the attempt's outcome."""
 
+from __future__ import annotations
+
 import logging
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -16,6 +20,11 @@ from upgrades.events import batched_events
 from upgrades.models import Fault, TaskLog
 from upgrades.models.dag import Operator
 from upgrades.task_logs import TIMEOUT_LINE
+
+if TYPE_CHECKING:
+    from upgrades.backends import ExecutionBackend
+    from upgrades.engine.worker import Worker
+    from upgrades.models import Dag, Node, Server, SubTask
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +49,36 @@ class WorkerCrashed(BaseException):
     """An injected crash in a thread worker: the thread dies without releasing its lease."""
 
 
+class _Attempt(TypedDict):
+    """What every RunContext of one attempt shares (all but the phase)."""
+
+    worker: Worker
+    backend: ExecutionBackend
+    dag: Dag
+    node: Node
+    sub_task: SubTask
+    server: Server | None
+
+
+# RunContext is the engine's StepContext, but upgrades.backends.base.StepContext declares dag, node, sub_task
+# and server as settable `object` attributes, which mypy matches invariantly: no context typed with the real
+# models can satisfy it. The calls handing a RunContext to a backend therefore carry `type: ignore[arg-type]`
+# until those protocol members are read-only properties (warn_unused_ignores will then flag the ignores).
 class RunContext:
     """The StepContext of one attempt. Log lines are buffered and written with the next heartbeat,
     effect or the attempt's end, so a zero-duration step costs a couple of transactions."""
 
-    def __init__(self, *, worker, backend, dag, node, sub_task, server, phase):
+    def __init__(
+        self,
+        *,
+        worker: Worker,
+        backend: ExecutionBackend,
+        dag: Dag,
+        node: Node,
+        sub_task: SubTask,
+        server: Server | None,
+        phase: str,
+    ) -> None:
         self.worker = worker
         self.backend = backend
         self.dag = dag
@@ -53,15 +87,15 @@ class RunContext:
         self.server = server
         self.phase = phase
         self.continuing = bool(sub_task.context.get("continue"))
-        self.pending = []
+        self.pending: list[t.LogLine] = []
         self._last_check = time.monotonic()
         self._last_beat = time.monotonic()
 
     # The StepContext interface used by backends.
-    def log(self, text, level=TaskLog.Level.INFO):
+    def log(self, text: str, level: str = TaskLog.Level.INFO) -> None:
         self.pending.append((level, text))
 
-    def sleep(self, seconds):
+    def sleep(self, seconds: float) -> None:
         speed = float(settings.SIMULATION_SPEED)
         duration = 0.0 if speed <= 0 else seconds / speed
         if duration >= LIVE_SLEEP:
@@ -71,21 +105,21 @@ class RunContext:
         elif duration > 0:
             time.sleep(duration)
 
-    def effect(self, change):
+    def effect(self, change: Callable[[], None]) -> None:
         """Apply a change to the cluster, only while this worker still owns the sub-task."""
         self.flush(change=change)
 
-    def hang(self):
+    def hang(self) -> None:
         self.flush()
         self._wait(None)
 
-    def fault_point(self):
+    def fault_point(self) -> None:
         fault = self.sub_task.context.get("fault")
         if not fault or self.phase != TaskLog.Phase.RUN:
             return
         kind = fault["kind"]
         if kind == Fault.Kind.FAIL:
-            raise StepFailed(*self.backend.injected_failure(self))
+            raise StepFailed(*self.backend.injected_failure(self))  # type: ignore[arg-type]  # StepContext too strict: see RunContext
         if fault.get("fired"):
             return
         self.flush(change=t.subtask_mark_fault_fired(sub_task=self.sub_task, owner=self.worker.owner))
@@ -96,7 +130,7 @@ class RunContext:
             self.worker.crash()
 
     # Engine side.
-    def flush(self, change=None):
+    def flush(self, change: Callable[[], None] | None = None) -> None:
         self.check_deadline()
         lines, self.pending = self.pending, []
         ok = t.subtask_heartbeat(
@@ -106,12 +140,12 @@ class RunContext:
             raise LeaseLost()
         self._last_beat = self._last_check = time.monotonic()
 
-    def check_deadline(self):
+    def check_deadline(self) -> None:
         deadline = self.sub_task.deadline_at
         if deadline is not None and timezone.now() >= deadline:
             raise SubTaskTimedOut()
 
-    def _wait(self, duration):
+    def _wait(self, duration: float | None) -> None:
         end = None if duration is None else time.monotonic() + duration
         beat_every = max(t.lease_seconds() / 3, WAIT_SLICE)
         while True:
@@ -130,7 +164,7 @@ class RunContext:
             time.sleep(WAIT_SLICE if end is None else max(0.0, min(WAIT_SLICE, end - now)))
 
 
-def execute(worker, sub_task):
+def execute(worker: Worker, sub_task: SubTask) -> SubTask | None:
     """Run a sub-task the worker has claimed, to SUCCEED or FAILED (or hand it back), then advance its DAG.
     Returns the next sub-task of the same DAG this worker claimed in the finishing transaction, or None."""
     # The claim loaded the node and server; the DAG's frozen part (plan, route, versions) never changes.
@@ -140,7 +174,14 @@ def execute(worker, sub_task):
     backend = backend_for(dag.cluster)
     rolling_back = sub_task.operator == Operator.ROLLBACK
     phase = TaskLog.Phase.ROLLBACK if rolling_back else TaskLog.Phase.RUN
-    attempt = {"worker": worker, "backend": backend, "dag": dag, "node": node, "sub_task": sub_task, "server": server}
+    attempt: _Attempt = {
+        "worker": worker,
+        "backend": backend,
+        "dag": dag,
+        "node": node,
+        "sub_task": sub_task,
+        "server": server,
+    }
     ctx = RunContext(**attempt, phase=phase)
     try:
         try:
@@ -148,13 +189,13 @@ def execute(worker, sub_task):
                 # A retry first undoes the failed attempt (spec 6.4, RETRY).
                 undo = RunContext(**attempt, phase=TaskLog.Phase.ROLLBACK)
                 ctx = undo
-                backend.rollback(undo)
+                backend.rollback(undo)  # type: ignore[arg-type]  # StepContext too strict: see RunContext
                 undo.flush(change=t.subtask_clear_rollback_pending(sub_task=sub_task))
                 ctx = RunContext(**attempt, phase=phase)
             if rolling_back:
-                backend.rollback(ctx)
+                backend.rollback(ctx)  # type: ignore[arg-type]  # StepContext too strict: see RunContext
             else:
-                backend.run(ctx)
+                backend.run(ctx)  # type: ignore[arg-type]  # StepContext too strict: see RunContext
             ctx.check_deadline()
             succeeded = True
         except StepFailed as exc:
@@ -178,7 +219,9 @@ def execute(worker, sub_task):
     return None
 
 
-def finish(worker, sub_task, *, succeeded, logs, phase):
+def finish(
+    worker: Worker, sub_task: SubTask, *, succeeded: bool, logs: Sequence[t.LogLine], phase: str
+) -> SubTask | None:
     """End the attempt, advance its DAG and claim this worker's next sub-task of it, in one transaction (one
     commit per sub-task while a DAG has work)."""
     with transaction.atomic():

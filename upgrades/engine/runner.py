@@ -1,5 +1,7 @@
 """Running the engine in the calling thread (tests, benchmarks, `upgrade --wait`)."""
 
+from __future__ import annotations
+
 import time
 
 from upgrades.engine.executor import WorkerCrashed
@@ -10,7 +12,7 @@ from upgrades.models import Dag
 LOOK_EVERY = 0.25
 
 
-def run_dag_to_end(dag_id, *, timeout=30):
+def run_dag_to_end(dag_id: int, *, timeout: float = 30) -> Dag:
     """Run that DAG's work here until it is SUCCEED or FAILED; returns the DAG. An injected crash only
     abandons the lease (a new in-process worker carries on and the reaper picks the sub-task up)."""
     deadline = time.monotonic() + timeout
@@ -39,7 +41,7 @@ def run_dag_to_end(dag_id, *, timeout=30):
         time.sleep(idle)
 
 
-def run_pending_work(*, timeout=30):
+def run_pending_work(*, timeout: float = 30) -> int:
     """Run every DAG's work here until no DAG is READY or RUNNING; returns how many rounds did work."""
     deadline = time.monotonic() + timeout
     worker = Worker(name="runner")
@@ -60,4 +62,3 @@ def run_pending_work(*, timeout=30):
         idle = min(max(idle * 2, IDLE_MIN), IDLE_MAX)
         time.sleep(idle)
     return rounds
-

@@ -3,6 +3,11 @@ SUCCEED when all of them succeed (stage +1, or -1 while rolling back) and FAILED
 finished and any failed. Every decision is taken under the DAG row lock, so any number of workers may run
 the scheduler at once."""
 
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -14,15 +19,22 @@ from upgrades.events import emit_dag, emit_events, emit_node, sub_task_event
 from upgrades.models import Dag, Node, SubTask
 from upgrades.models.dag import Operator, State
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-def dag_advance(dag_id, *, skip_locked=False):
+
+class _NodeProgress(TypedDict):
+    unfinished: bool  # Exists(...): the node still has a sub-task that is not SUCCEED or FAILED
+
+
+def dag_advance(dag_id: int, *, skip_locked: bool = False) -> bool:
     """Move one DAG as far as it can go now. Returns True if anything changed."""
     with transaction.atomic():
         dag = lock_dag(dag_id, skip_locked=skip_locked)
         return advance_locked(dag)
 
 
-def advance_locked(dag):
+def advance_locked(dag: Dag | None) -> bool:
     """dag_advance's body, for a caller that already holds the DAG row lock in its transaction."""
     if dag is None or dag.state not in ACTIVE_DAG_STATES:
         return False
@@ -45,7 +57,7 @@ def advance_locked(dag):
     return changed
 
 
-def _advance_node(dag, node):
+def _advance_node(dag: Dag, node: WithAnnotations[Node, _NodeProgress]) -> bool:
     if node.state == State.PENDING:
         _start_node(dag, node)
         return True
@@ -73,7 +85,7 @@ def _advance_node(dag, node):
     return True
 
 
-def _start_node(dag, node):
+def _start_node(dag: Dag, node: Node) -> None:
     now = timezone.now()
     node.state = State.RUNNING
     node.start_time = now
@@ -100,7 +112,7 @@ def _start_node(dag, node):
     emit_events(dag.pk, [sub_task_event(sub_task) for sub_task in sub_tasks])
 
 
-def _next_stage(dag):
+def _next_stage(dag: Dag) -> None:
     if dag.operator == Operator.ROLLBACK:
         if dag.stage <= 1:
             dag_succeed(dag)
@@ -115,7 +127,7 @@ def _next_stage(dag):
     emit_dag(dag)
 
 
-def dag_succeed(dag):
+def dag_succeed(dag: Dag) -> None:
     """SUCCEED always releases the maintenance lock (spec 6.3)."""
     dag.state = State.SUCCEED
     dag.end_time = timezone.now()
@@ -125,7 +137,7 @@ def dag_succeed(dag):
     emit_dag(dag)
 
 
-def dag_fail(dag):
+def dag_fail(dag: Dag) -> None:
     """A failed maintenance DAG keeps the lock and stays unfinished until retried, rolled back or passed."""
     dag.state = State.FAILED
     dag.end_time = timezone.now()
@@ -134,14 +146,14 @@ def dag_fail(dag):
     emit_dag(dag)
 
 
-def active_dag_ids(dag_ids=None):
+def active_dag_ids(dag_ids: Collection[int] | None = None) -> list[int]:
     qs = Dag.objects.filter(state__in=ACTIVE_DAG_STATES)
     if dag_ids is not None:
         qs = qs.filter(pk__in=dag_ids)
     return list(qs.order_by("id").values_list("id", flat=True))
 
 
-def advance_active_dags(dag_ids=None):
+def advance_active_dags(dag_ids: Collection[int] | None = None) -> bool:
     changed = False
     for dag_id in active_dag_ids(dag_ids):
         changed = dag_advance(dag_id, skip_locked=True) or changed

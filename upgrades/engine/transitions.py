@@ -2,7 +2,11 @@
 first (upgrades.dag_locks: the same lock order everywhere, so workers, the scheduler and operators never
 deadlock), checks its guard, appends DagEvents through upgrades.events and publishes on commit."""
 
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -14,15 +18,21 @@ from upgrades.models import Node, SubTask, TaskLog
 from upgrades.models.dag import State
 from upgrades.task_logs import INTERRUPTED_LINE, write_logs
 
+if TYPE_CHECKING:
+    from upgrades.models import Dag
+
+# A log line as the engine buffers it: (TaskLog.Level, text).
+LogLine = tuple[str, str]
+
 ACTIVE_DAG_STATES = (State.READY, State.RUNNING)
 FINISHED = (State.SUCCEED, State.FAILED)
 
 
-def lease_seconds():
+def lease_seconds() -> float:
     return float(settings.WORKER_LEASE_SECONDS)
 
 
-def subtask_claim(*, owner, dag_ids=None):
+def subtask_claim(*, owner: str, dag_ids: Collection[int] | None = None) -> SubTask | None:
     """Claim one READY sub-task for `owner` and mark it RUNNING with a lease; None when there is none.
 
     PostgreSQL: skip DAG rows other workers hold and lock the sub-task with SKIP LOCKED. SQLite: a
@@ -52,7 +62,7 @@ def subtask_claim(*, owner, dag_ids=None):
     return None
 
 
-def claim_next_locked(dag, *, owner):
+def claim_next_locked(dag: Dag | None, *, owner: str) -> SubTask | None:
     """Claim the next READY sub-task of a DAG whose row lock this transaction holds (None if none)."""
     if dag is None or dag.state not in ACTIVE_DAG_STATES:
         return None
@@ -65,7 +75,7 @@ def claim_next_locked(dag, *, owner):
     return _mark_running(sub_task, dag, owner, guarded=True)
 
 
-def _mark_running(sub_task, dag, owner, *, guarded=False):
+def _mark_running(sub_task: SubTask, dag: Dag, owner: str, *, guarded: bool = False) -> SubTask | None:
     now = timezone.now()
     continuing = bool(sub_task.context.get("continue"))
     fields = {
@@ -76,9 +86,9 @@ def _mark_running(sub_task, dag, owner, *, guarded=False):
     if not continuing or sub_task.deadline_at is None:
         fields["start_time"] = now
         fields["deadline_at"] = now + timedelta(seconds=dag.timeout_seconds)
-    updated = SubTask.objects.filter(
-        pk=sub_task.pk, state=State.READY, execute_times=sub_task.execute_times
-    ).update(**fields)
+    updated = SubTask.objects.filter(pk=sub_task.pk, state=State.READY, execute_times=sub_task.execute_times).update(
+        **fields
+    )
     if updated != 1:
         if guarded:
             return None
@@ -89,7 +99,14 @@ def _mark_running(sub_task, dag, owner, *, guarded=False):
     return sub_task
 
 
-def subtask_heartbeat(*, sub_task, owner, logs=(), phase=TaskLog.Phase.RUN, change=None):
+def subtask_heartbeat(
+    *,
+    sub_task: SubTask,
+    owner: str,
+    logs: Sequence[LogLine] = (),
+    phase: str = TaskLog.Phase.RUN,
+    change: Callable[[], None] | None = None,
+) -> bool:
     """Renew the lease, write pending log lines and apply `change()` (a step's effect on the cluster), all
     only if the sub-task is still RUNNING under this owner. Returns False when the lease is lost
     (cancelled, reaped or taken over); nothing is written then."""
@@ -108,12 +125,14 @@ def subtask_heartbeat(*, sub_task, owner, logs=(), phase=TaskLog.Phase.RUN, chan
     return True
 
 
-def subtask_still_mine(*, sub_task, owner):
+def subtask_still_mine(*, sub_task: SubTask, owner: str) -> bool:
     """A cheap lock-free read: is the sub-task still RUNNING under this owner (not cancelled, not reaped)?"""
     return SubTask.objects.filter(pk=sub_task.pk, state=State.RUNNING, lease_owner=owner).exists()
 
 
-def subtask_finish_locked(*, sub_task, owner, succeeded, logs=(), phase=TaskLog.Phase.RUN):
+def subtask_finish_locked(
+    *, sub_task: SubTask, owner: str, succeeded: bool, logs: Sequence[LogLine] = (), phase: str = TaskLog.Phase.RUN
+) -> bool:
     """End the attempt SUCCEED or FAILED, in a transaction holding the DAG lock; False (and nothing written)
     if the lease was lost meanwhile."""
     state = State.SUCCEED if succeeded else State.FAILED
@@ -130,7 +149,14 @@ def subtask_finish_locked(*, sub_task, owner, succeeded, logs=(), phase=TaskLog.
     return True
 
 
-def subtask_interrupt(*, sub_task_id, owner, logs=(), phase=TaskLog.Phase.RUN, expired_only=False):
+def subtask_interrupt(
+    *,
+    sub_task_id: int,
+    owner: str,
+    logs: Sequence[LogLine] = (),
+    phase: str = TaskLog.Phase.RUN,
+    expired_only: bool = False,
+) -> str | None:
     """obshell's rule for a sub-task whose executor went away while it ran (an agent restart): if its node
     can continue it is re-entered (READY again, same execute_times, continue flag set); otherwise it is
     FAILED with `task unexpectedly interrupted and cannot continue`. Returns the new state or None."""
@@ -149,7 +175,9 @@ def subtask_interrupt(*, sub_task_id, owner, logs=(), phase=TaskLog.Phase.RUN, e
         if node.can_continue:
             sub_task.state = State.READY
             sub_task.context = {**sub_task.context, "continue": True}
-            events += write_logs(sub_task, [(TaskLog.Level.WARN, f"executor {owner} stopped while running; continuing")])
+            events += write_logs(
+                sub_task, [(TaskLog.Level.WARN, f"executor {owner} stopped while running; continuing")]
+            )
         else:
             sub_task.state = State.FAILED
             sub_task.end_time = timezone.now()
@@ -161,10 +189,10 @@ def subtask_interrupt(*, sub_task_id, owner, logs=(), phase=TaskLog.Phase.RUN, e
         return sub_task.state
 
 
-def subtask_mark_fault_fired(*, sub_task, owner):
+def subtask_mark_fault_fired(*, sub_task: SubTask, owner: str) -> Callable[[], None]:
     """Record that this attempt's injected hang/crash fired, so a re-entered attempt does not fire it again."""
 
-    def change():
+    def change() -> None:
         fault = {**sub_task.context.get("fault", {}), "fired": True}
         sub_task.context = {**sub_task.context, "fault": fault}
         SubTask.objects.filter(pk=sub_task.pk).update(context=sub_task.context)
@@ -172,15 +200,15 @@ def subtask_mark_fault_fired(*, sub_task, owner):
     return change
 
 
-def subtask_clear_rollback_pending(*, sub_task):
-    def change():
+def subtask_clear_rollback_pending(*, sub_task: SubTask) -> Callable[[], None]:
+    def change() -> None:
         sub_task.rollback_pending = False
         SubTask.objects.filter(pk=sub_task.pk).update(rollback_pending=False)
 
     return change
 
 
-def expired_leases(*, dag_ids=None, limit=50):
+def expired_leases(*, dag_ids: Collection[int] | None = None, limit: int = 50) -> list[tuple[int, str, int]]:
     qs = SubTask.objects.filter(state=State.RUNNING, lease_expires_at__lt=timezone.now())
     if dag_ids is not None:
         qs = qs.filter(dag_id__in=dag_ids)

@@ -2,6 +2,8 @@
 runner: advance DAGs, reap expired leases, claim a READY sub-task and run it. It loops immediately while
 there is work and backs off briefly (10 ms doubling to 200 ms) when idle."""
 
+from __future__ import annotations
+
 import logging
 import os
 import signal
@@ -9,6 +11,8 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Collection
+from typing import Literal, NoReturn
 
 from upgrades.engine import transitions as t
 from upgrades.engine.executor import WorkerCrashed, execute
@@ -27,19 +31,27 @@ class Worker:
     """crash_mode: "process" (run_worker: an injected crash SIGKILLs the process) or "thread" (embedded
     and in-process: the thread abandons its lease and stops; the server keeps running)."""
 
-    def __init__(self, *, name="worker", dag_ids=None, crash_mode="thread", stop_event=None, chain=True):
+    def __init__(
+        self,
+        *,
+        name: str = "worker",
+        dag_ids: Collection[int] | None = None,
+        crash_mode: Literal["thread", "process"] = "thread",
+        stop_event: threading.Event | None = None,
+        chain: bool = True,
+    ) -> None:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{name}:{uuid.uuid4().hex[:8]}"
         self.dag_ids = dag_ids
         self.crash_mode = crash_mode
         self.stop_event = stop_event or threading.Event()
         self._last_reap = 0.0
         self._last_schedule = 0.0
-        self._frozen = {}
+        self._frozen: dict[int, Dag] = {}
         # chain: claim the DAG's next sub-task in the transaction that finishes one (fewer commits);
         # without it a step runs exactly one sub-task, for callers that look at the DAG between steps.
         self.chain = chain
 
-    def frozen_dag(self, dag_id):
+    def frozen_dag(self, dag_id: int) -> Dag:
         """The DAG with its frozen plan, cached: what steps read of it (plan, route, target, upgrade dir,
         creation time, cluster) never changes after creation."""
         dag = self._frozen.get(dag_id)
@@ -50,16 +62,16 @@ class Worker:
         return dag
 
     @property
-    def stopping(self):
+    def stopping(self) -> bool:
         return self.stop_event.is_set()
 
-    def crash(self):
+    def crash(self) -> NoReturn:
         logger.warning("worker %s: injected crash", self.owner)
         if self.crash_mode == "process":
             os.kill(os.getpid(), signal.SIGKILL)
         raise WorkerCrashed(self.owner)
 
-    def reap(self):
+    def reap(self) -> bool:
         """Apply the continue rule to sub-tasks whose worker stopped heartbeating."""
         reaped = False
         for sub_task_id, owner, dag_id in t.expired_leases(dag_ids=self.dag_ids):
@@ -69,7 +81,7 @@ class Worker:
                 reaped = True
         return reaped
 
-    def step(self):
+    def step(self) -> bool:
         """One round of work; True if anything happened. A sub-task's executor advances its own DAG when it
         ends, so the scheduler pass over all DAGs (new DAGs, operators, other workers' leftovers) runs only
         when there is nothing to claim, or at least every SCHEDULE_EVERY seconds."""
@@ -91,7 +103,7 @@ class Worker:
         self._last_schedule = time.monotonic()
         return advance_active_dags(self.dag_ids) or did
 
-    def run_forever(self):
+    def run_forever(self) -> bool:
         idle = 0.0
         while not self.stopping:
             try:

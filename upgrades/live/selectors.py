@@ -1,6 +1,9 @@
 """Reads behind the live stream: a DAG snapshot tagged with its seq, events after a seq, log pages."""
 
+from __future__ import annotations
+
 import json
+from typing import Any, Literal, TypedDict
 
 from django.db import transaction
 from django.db.models import TextField
@@ -14,8 +17,32 @@ from upgrades.snapshots import dag_payload, log_payload, node_payload, sub_task_
 SNAPSHOT_LOG_LINES = 200
 LOG_PAGE_LINES = 500
 
+# The payload dicts are upgrades.snapshots' shapes; "actions" is upgrades.live.actions.allowed_actions()'s
+# {"retry", "rollback", "cancel", "pass": bool, "pass_node": node id or None}.
+Payload = dict[str, Any]
+Actions = dict[str, bool | int | None]
 
-def dag_snapshot(dag_id):
+
+class DagSnapshot(TypedDict):
+    """The websocket "snapshot" frame."""
+
+    type: Literal["snapshot"]
+    dag_id: int
+    seq: int
+    dag: Payload
+    nodes: list[Payload]
+    sub_tasks: list[Payload]
+    logs: list[Payload]
+    logs_complete: dict[int, bool]
+    actions: Actions
+
+
+class LogPage(TypedDict):
+    lines: list[Payload]
+    more: bool
+
+
+def dag_snapshot(dag_id: int) -> DagSnapshot | None:
     """The DAG, its nodes and sub-tasks, and the last log lines of running or failed sub-tasks, with the seq
     they reflect; None if there is no such DAG.
 
@@ -28,7 +55,8 @@ def dag_snapshot(dag_id):
             return None
         nodes = list(dag.nodes.all())
         sub_tasks = list(SubTask.objects.filter(dag=dag))
-        logs, complete = [], {}
+        logs: list[Payload] = []
+        complete: dict[int, bool] = {}
         for sub_task in sub_tasks:
             if sub_task.state not in (State.RUNNING, State.FAILED):
                 continue
@@ -48,16 +76,16 @@ def dag_snapshot(dag_id):
         }
 
 
-def latest_seq(dag_id):
+def latest_seq(dag_id: int) -> int | None:
     return Dag.objects.filter(pk=dag_id).values_list("last_seq", flat=True).first()
 
 
-def dag_actions(dag_id):
+def dag_actions(dag_id: int) -> Actions:
     dag = Dag.objects.filter(pk=dag_id).first()
     return allowed_actions(dag) if dag else {}
 
 
-def event_frames(dag_id, after_seq, *, up_to=None):
+def event_frames(dag_id: int, after_seq: int, *, up_to: int | None = None) -> list[tuple[int, str]]:
     """Committed events with seq > after_seq (and <= up_to), in seq order, as (seq, JSON text) of the
     websocket "event" frame (the shape of upgrades.events.event_message).
 
@@ -78,7 +106,14 @@ def event_frames(dag_id, after_seq, *, up_to=None):
     ]
 
 
-def log_page(*, dag_id, sub_task_id, before_id=None, after_id=None, limit=LOG_PAGE_LINES):
+def log_page(
+    *,
+    dag_id: int,
+    sub_task_id: int,
+    before_id: int | None = None,
+    after_id: int | None = None,
+    limit: int = LOG_PAGE_LINES,
+) -> LogPage | None:
     """Up to `limit` lines of one sub-task (all attempts and phases), oldest first: the newest lines before
     `before_id`, or the oldest after `after_id`, or the newest overall. None if the sub-task is not in the DAG."""
     if not SubTask.objects.filter(pk=sub_task_id, dag_id=dag_id).exists():

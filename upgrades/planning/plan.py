@@ -5,6 +5,7 @@ which is the error obshell would answer with).
 """
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from upgrades.models.dag import MaintenanceType
 from upgrades.planning import stages
@@ -12,10 +13,13 @@ from upgrades.planning.precheck_catalogue import CHECK_ORDER, UPGRADE_ORDER
 from upgrades.planning.prechecks import Prechecks
 from upgrades.planning.stages import Topology
 
+if TYPE_CHECKING:
+    from upgrades.models import Cluster
+
 
 @dataclass
 class Plan:
-    cluster: object
+    cluster: "Cluster"
     kind: str
     version: str
     release: str

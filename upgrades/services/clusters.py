@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import re
 
 from django.db import transaction
@@ -11,7 +13,7 @@ BUILD_VERSION_RE = re.compile(r"^\d+(\.\d+){3}$")
 BUILD_RE = re.compile(r"^\d+$")
 
 
-def _server_ip(subnet, host):
+def _server_ip(subnet: int, host: int) -> str:
     """10.186.<subnet>.11-254 for the first 244 servers; larger clusters continue in 10.187.<subnet>. and so on."""
     index = host - 11
     return f"10.{186 + index // 244}.{subnet}.{11 + index % 244}"
@@ -19,17 +21,17 @@ def _server_ip(subnet, host):
 
 def cluster_create_simulated(
     *,
-    name,
-    edition,
-    zones,
-    servers_per_zone,
-    version,
-    build,
-    arch="x86_64",
-    distribution="el7",
-    shared_storage=False,
-    actor=None,
-):
+    name: str,
+    edition: str,
+    zones: int,
+    servers_per_zone: int,
+    version: str,
+    build: str,
+    arch: str = "x86_64",
+    distribution: str = "el7",
+    shared_storage: bool = False,
+    actor: Actor | None = None,
+) -> Cluster:
     """Create a simulated cluster: zones zone1..zoneZ, N servers each, every server on <version>_<build>."""
     if edition not in Edition.values:
         raise bad_request("Common.IllegalArgument", f"edition must be one of {', '.join(Edition.values)}")
@@ -68,6 +70,11 @@ def cluster_create_simulated(
             actor=actor or Actor.system(),
             action=AuditEntry.Action.CLUSTER_CREATE,
             cluster=cluster,
-            detail={"edition": edition, "zones": zones, "servers_per_zone": servers_per_zone, "build": f"{version}_{build}"},
+            detail={
+                "edition": edition,
+                "zones": zones,
+                "servers_per_zone": servers_per_zone,
+                "build": f"{version}_{build}",
+            },
         )
     return cluster

@@ -2,7 +2,7 @@
 and sub-tasks and take the cluster's maintenance lock (obshell spec section 4.9)."""
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 
@@ -72,7 +72,7 @@ def dag_create_from_plan(*, plan: "Plan", actor: Actor, reason: str = "", timeou
         raise server_error(
             "Common.Unexpected", f"Unexpected error: the plan for '{plan.dag_name}' has no runnable nodes"
         )
-    cluster = cast(Cluster, plan.cluster)  # planning's Plan does not type its cluster
+    cluster = plan.cluster
     takes_lock = plan.maintenance_type == MaintenanceType.GLOBAL
     action = AuditEntry.Action.UPGRADE_START if takes_lock else AuditEntry.Action.UPGRADE_CHECK_START
     timeout = timeout_seconds or getattr(plan, "timeout_seconds", None) or DEFAULT_TIMEOUT_SECONDS
