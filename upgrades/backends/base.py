@@ -5,7 +5,12 @@ through the StepContext it is given, and raises StepFailed when the step fails. 
 DAG state itself, so the simulated backend and a real-agent (obshell) backend are interchangeable.
 """
 
-from typing import Protocol
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from upgrades.models import Dag, Node, Server, SubTask
 
 
 class StepFailed(Exception):
@@ -24,11 +29,20 @@ class StepFailed(Exception):
 class StepContext(Protocol):
     """What the engine hands a backend for one attempt of one sub-task."""
 
-    dag: object  # upgrades.models.Dag (the frozen plan is dag.plan)
-    node: object  # upgrades.models.Node (its action, hop and zone_name say what to do)
-    sub_task: object  # upgrades.models.SubTask
-    server: object  # upgrades.models.Server the sub-task runs on (its execute agent), or None
     continuing: bool  # re-entered after its worker stopped while it ran (obshell's continue flag)
+
+    # Read-only to a backend: properties, so an engine context typed with the models satisfies the protocol.
+    @property
+    def dag(self) -> Dag: ...  # the frozen plan is dag.plan
+
+    @property
+    def node(self) -> Node: ...  # its action, hop and zone_name say what to do
+
+    @property
+    def sub_task(self) -> SubTask: ...
+
+    @property
+    def server(self) -> Server | None: ...  # the server the sub-task runs on (its execute agent)
 
     def log(self, text, level="INFO"): ...
 

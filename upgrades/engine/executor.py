@@ -60,10 +60,6 @@ class _Attempt(TypedDict):
     server: Server | None
 
 
-# RunContext is the engine's StepContext, but upgrades.backends.base.StepContext declares dag, node, sub_task
-# and server as settable `object` attributes, which mypy matches invariantly: no context typed with the real
-# models can satisfy it. The calls handing a RunContext to a backend therefore carry `type: ignore[arg-type]`
-# until those protocol members are read-only properties (warn_unused_ignores will then flag the ignores).
 class RunContext:
     """The StepContext of one attempt. Log lines are buffered and written with the next heartbeat,
     effect or the attempt's end, so a zero-duration step costs a couple of transactions."""
@@ -119,7 +115,7 @@ class RunContext:
             return
         kind = fault["kind"]
         if kind == Fault.Kind.FAIL:
-            raise StepFailed(*self.backend.injected_failure(self))  # type: ignore[arg-type]  # StepContext too strict: see RunContext
+            raise StepFailed(*self.backend.injected_failure(self))
         if fault.get("fired"):
             return
         self.flush(change=t.subtask_mark_fault_fired(sub_task=self.sub_task, owner=self.worker.owner))
@@ -189,13 +185,13 @@ def execute(worker: Worker, sub_task: SubTask) -> SubTask | None:
                 # A retry first undoes the failed attempt (spec 6.4, RETRY).
                 undo = RunContext(**attempt, phase=TaskLog.Phase.ROLLBACK)
                 ctx = undo
-                backend.rollback(undo)  # type: ignore[arg-type]  # StepContext too strict: see RunContext
+                backend.rollback(undo)
                 undo.flush(change=t.subtask_clear_rollback_pending(sub_task=sub_task))
                 ctx = RunContext(**attempt, phase=phase)
             if rolling_back:
-                backend.rollback(ctx)  # type: ignore[arg-type]  # StepContext too strict: see RunContext
+                backend.rollback(ctx)
             else:
-                backend.run(ctx)  # type: ignore[arg-type]  # StepContext too strict: see RunContext
+                backend.run(ctx)
             ctx.check_deadline()
             succeeded = True
         except StepFailed as exc:

@@ -3,13 +3,14 @@ armed, disarm it. Arming goes through the backend's `fault_inject` (the same as 
 arm and disarm is audited, a refusal too, with the reason the user gave."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
-from upgrades.audit import audit, audit_refusals
+from upgrades.audit import Actor, audit, audit_refusals
 from upgrades.backends.faults import fault_inject
-from upgrades.errors import bad_request, not_found
-from upgrades.models import AuditEntry, Dag, Fault, Node, SubTask
+from upgrades.errors import ObshellError, bad_request, not_found
+from upgrades.models import AuditEntry, Cluster, Dag, Fault, Node, Server, SubTask
 from upgrades.models.cluster import Backend
 from upgrades.planning import stages as stage_lists
 from upgrades.planning.stages import Topology
@@ -26,7 +27,7 @@ KIND_HELP = {
 }
 
 
-def real_cluster_refusal(cluster):
+def real_cluster_refusal(cluster: Cluster) -> ObshellError:
     return bad_request(
         "Fault.RealCluster",
         f"Fault drills run only on simulated clusters: {cluster.name} is a real cluster (obshell backend), so "
@@ -34,7 +35,16 @@ def real_cluster_refusal(cluster):
     )
 
 
-def fault_arm(*, cluster, node_name, kind=Fault.Kind.FAIL, times=1, server=None, actor, reason=""):
+def fault_arm(
+    *,
+    cluster: Cluster,
+    node_name: str,
+    kind: str = Fault.Kind.FAIL,
+    times: int = 1,
+    server: Server | str | None = None,
+    actor: Actor,
+    reason: str = "",
+) -> Fault:
     """Arm a fault: it fires on the next DAG of `cluster` that starts (or retries) the named stage."""
     reason = (reason or "").strip()
     detail = {"node": (node_name or "").strip(), "server": str(server or ""), "kind": kind, "times": times}
@@ -54,7 +64,7 @@ def fault_arm(*, cluster, node_name, kind=Fault.Kind.FAIL, times=1, server=None,
         )
 
 
-def fault_disarm(*, cluster, fault_id, actor, reason=""):
+def fault_disarm(*, cluster: Cluster, fault_id: int, actor: Actor, reason: str = "") -> dict[str, Any]:
     """Remove an armed fault; refused (and audited) when it already fired its last time or was disarmed."""
     reason = (reason or "").strip()
     with (
@@ -85,22 +95,22 @@ def fault_disarm(*, cluster, fault_id, actor, reason=""):
 # Reads.
 
 
-def faults_armed(cluster):
+def faults_armed(cluster: Cluster) -> list[Fault]:
     return list(Fault.objects.filter(cluster=cluster).select_related("server").order_by("id"))
 
 
 @dataclass(frozen=True)
 class DrillStage:
     name: str
-    servers: tuple  # (server_id, "ip:port") pairs of the agents that run the stage
+    servers: tuple[tuple[int, str], ...]  # (server_id, "ip:port") pairs of the agents that run the stage
 
 
-def drill_stages(cluster, dag_id=None):
+def drill_stages(cluster: Cluster, dag_id: int | None = None) -> list[DrillStage]:
     """The stages a fault can be armed on: a run's own stages (run page), else those of an upgrade of this
     cluster in its default mode, minor freeze included (cluster page). Names are unique, in stage order."""
-    stages = {}
+    stages: dict[str, DrillStage] = {}
     if dag_id is not None:
-        agents = {}
+        agents: dict[int, list[tuple[int, str]]] = {}
         for node_id, server_id, ip, port in SubTask.objects.filter(dag_id=dag_id).values_list(
             "node_id", "server_id", "agent_ip", "agent_port"
         ):
