@@ -38,6 +38,7 @@ from upgrades.errors import ObshellError, bad_request, known
 from upgrades.models import AuditEntry, Package
 from upgrades.packages import names
 from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read_payload_member
+from upgrades.planning import depfile
 from upgrades.planning.versions import MIN_SUPPORTED_VERSION, version_tuple
 
 CHUNK_SIZE = 1024 * 1024
@@ -147,12 +148,12 @@ def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_bu
         dep_yaml = ""
         if needs_dep_yaml:
             try:
-                content = read_payload_member(f, header, names.DEP_YAML)
+                content = read_payload_member(f, header, names.DEP_YAML, max_size=depfile.MAX_BYTES)
             except RpmReadError as exc:
                 raise _unreadable(filename, exc) from None
             if content is None:
                 raise _unreadable(filename, RpmReadError(f"{names.DEP_YAML} is listed but not in the payload"))
-            dep_yaml = content.decode("utf-8", "replace")
+            dep_yaml = _checked_dep_yaml(content, filename)
     build, _, rest = header.release.partition(".")
     package = Package(
         name=header.name,
@@ -169,6 +170,18 @@ def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_bu
         upgrade_dep_yaml=dep_yaml,
     )
     return _store(package, tmp, filename, actor)
+
+
+def _checked_dep_yaml(content, filename):
+    """The dep file's text once it reads as a dep file (depfile.load_dep_file: no aliases, plain strings,
+    bounded). obshell only stores it and fails at upgrade time; refusing it here keeps a hostile or broken
+    file out of the fleet-wide store. errCode: 400 OB.Package.DepYaml.Invalid (the client sent it; obshell
+    has no code for this, and it sits beside OB.Package.Name.NotSupport)."""
+    try:
+        depfile.load_dep_file(content)
+    except depfile.DepFileError as exc:
+        raise bad_request("OB.Package.DepYaml.Invalid", f"'{filename}': {names.DEP_YAML} is invalid: {exc}") from None
+    return content.decode("utf-8")
 
 
 def _check_integrity(signature, digests, md5):
