@@ -150,6 +150,9 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "packages")
 MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# The largest package file accepted (API, pages, add_package); the wire allowance of an upload (multipart,
+# AES-encrypted and base64'd under v2) is derived from it in upgrades/packages/limits.py.
+PACKAGE_MAX_BYTES = env_int("PACKAGE_MAX_BYTES", 2 * 1024**3, minimum=1)
 
 SIMULATION_SPEED = env_float("SIMULATION_SPEED", 1.0, minimum=0)
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)

@@ -36,7 +36,7 @@ from django.db import IntegrityError, transaction
 from upgrades.audit import Actor, audit
 from upgrades.errors import ObshellError, bad_request, known
 from upgrades.models import AuditEntry, Package
-from upgrades.packages import names
+from upgrades.packages import limits, names
 from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read_payload_member
 from upgrades.planning import depfile
 from upgrades.planning.versions import MIN_SUPPORTED_VERSION, version_tuple
@@ -71,7 +71,9 @@ def package_ingest(
     try:
         if path is not None:
             with open(path, "rb") as source:
+                _refuse_known_size(os.fstat(source.fileno()).st_size)
                 return _ingest(source, filename, allowed_names, actor, current_build_version)
+        _refuse_known_size(getattr(fileobj, "size", None))
         if getattr(fileobj, "seekable", lambda: False)():
             fileobj.seek(0)
         return _ingest(fileobj, filename, allowed_names, actor, current_build_version)
@@ -84,6 +86,12 @@ def package_ingest(
             detail={"filename": filename, "errCode": exc.err_code},
         )
         raise
+
+
+def _refuse_known_size(size):
+    """A file whose size is known and over PACKAGE_MAX_BYTES is refused before it is copied."""
+    if isinstance(size, int) and size > limits.max_file_bytes():
+        raise limits.too_large()
 
 
 def _ingest(source, filename, allowed_names, actor, current_build_version):
@@ -112,9 +120,12 @@ def _remove_stale_uploads(tmp_dir):
 
 def _receive(source, out, filename):
     digests = StreamDigests()
+    limit = limits.max_file_bytes()
     try:
         while chunk := source.read(CHUNK_SIZE):
             digests.update(chunk)
+            if digests.size > limit:
+                raise limits.too_large()
             out.write(chunk)
     except RpmReadError as exc:
         raise _unreadable(filename, exc) from None
