@@ -158,7 +158,12 @@ SIMULATION_SPEED = env_float("SIMULATION_SPEED", 1.0, minimum=0)
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)
 EMBEDDED_WORKER_THREADS = env_int("EMBEDDED_WORKER_THREADS", 2, minimum=1)
 WORKER_LEASE_SECONDS = env_float("WORKER_LEASE_SECONDS", 30.0, minimum=1)
-OCS_AUTH_V1 = env_bool("OCS_AUTH_V1", True)
+# obshell's v1 X-OCS-Auth header carries no uri (a header captured on a GET could authorise a POST): off
+# unless a 4.2.2.0-era client needs it.
+OCS_AUTH_V1 = env_bool("OCS_AUTH_V1", False)
+# An auth header whose ts (its expiry) is further ahead than this is refused; replay-cache entries live as
+# long as a header is valid, so this also bounds them.
+OCS_MAX_HEADER_LIFETIME_SECONDS = env_int("OCS_MAX_HEADER_LIFETIME_SECONDS", 900, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
