@@ -9,7 +9,6 @@ from tests.packages.conftest import stored_files
 from tests.security import crafted
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import Package
-from upgrades.planning.depfile import DepFileError, load_dep_file
 
 BAD = {
     "list as version": ("- version: [4.2.1.0, {a: b}]\n", "entry 1: version must be a string (line 1)"),
@@ -25,6 +24,8 @@ BAD = {
 
 @pytest.mark.parametrize("name", BAD)
 def test_a_malformed_dep_file_is_refused_with_a_short_message(name):
+    from upgrades.planning.depfile import DepFileError, load_dep_file
+
     text, expected = BAD[name]
     with pytest.raises(DepFileError) as raised:
         load_dep_file(text)
@@ -33,6 +34,8 @@ def test_a_malformed_dep_file_is_refused_with_a_short_message(name):
 
 
 def test_scalars_are_read_as_written():
+    from upgrades.planning.depfile import load_dep_file
+
     entries = load_dep_file("- version: 4.10\n  can_be_upgraded_to: [4.20, '4.3.0.1']\n  deprecated: false\n")
     assert entries == [{"version": "4.10", "can_be_upgraded_to": ["4.20", "4.3.0.1"], "deprecated": False}]
 

@@ -14,7 +14,6 @@ from tests.factories import make_user
 from tests.packages.conftest import stored_files
 from upgrades.api.asgi import stamp_receipt_time
 from upgrades.models import Package
-from upgrades.packages import limits
 
 pytestmark = pytest.mark.django_db
 UPLOAD = "/api/v1/upgrade/package"
@@ -49,6 +48,8 @@ def _refused(response):
 
 def test_the_default_is_two_gib_of_file_and_the_wire_allowance_follows():
     from django.conf import settings
+
+    from upgrades.packages import limits
 
     assert settings.PACKAGE_MAX_BYTES == 2 * 1024**3
     plain = limits.wire_allowance(encrypted=False)
@@ -101,6 +102,8 @@ def test_the_packages_page_refuses_a_file_over_the_limit(client, rpm, settings, 
     ("path", "is_api"), [(UPLOAD, True), ("/clusters/c1/api/v1/upgrade/package", True), ("/packages/upload/", False)]
 )
 def test_the_asgi_door_refuses_a_declared_size_before_the_body_is_read(path, is_api):
+    from upgrades.packages import limits
+
     called = []
 
     async def app(scope, receive, send):
