@@ -98,3 +98,16 @@ def test_an_alias_bomb_is_refused_at_upload(tmp_path, settings):
     )
     assert Package.objects.count() == 0
     assert stored_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_a_megabyte_package_name_never_reaches_a_message(tmp_path, settings):
+    from upgrades.packages.rpmwriter import write_rpm
+
+    name = "oceanbase-ce" + "x" * 1_000_000
+    rpm = write_rpm(tmp_path / "long.rpm", name=name, version="4.3.0.1", release="1.el7", files={"/a": b"a"})
+    message = _add_package(rpm)
+    assert message.endswith("RPM header name is longer than 255 bytes")
+    assert len(message) < 300
+    assert Package.objects.count() == 0
+    assert stored_files(settings) == []

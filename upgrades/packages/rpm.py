@@ -40,6 +40,7 @@ _MAX_HEADER_ENTRIES = 4096
 _MAX_HEADER_DATA = 16 * 1024 * 1024
 # rpmfile copies the store from each string entry's offset to its end: the sum of those copies is bounded.
 _MAX_HEADER_COPY = 256 * 1024 * 1024
+_MAX_NEVRA_FIELD = 255
 # cpio member names are install paths (PATH_MAX is 4096 on Linux).
 _MAX_CPIO_NAME = 4096
 # Total uncompressed bytes read from one payload: at most this many times the compressed payload (real
@@ -249,6 +250,10 @@ def read_header(fileobj, *, header_start=None):
     for required in ("name", "version", "release"):
         if not isinstance(headers.get(required), bytes):
             raise RpmReadError(f"RPM header has no {required}")
+    for tag in ("name", "version", "release", "arch"):
+        # These end up in messages and rows: bounded here, so no message carries a megabyte of header.
+        if isinstance(headers.get(tag), bytes) and len(headers[tag]) > _MAX_NEVRA_FIELD:
+            raise RpmReadError(f"RPM header {tag} is longer than {_MAX_NEVRA_FIELD} bytes")
     basenames = [_text(b) for b in _as_list(headers.get("basenames"))]
     dirnames = [_text(d) for d in _as_list(headers.get("dirnames"))]
     dirindexes = _as_list(headers.get("dirindexes"))
