@@ -145,3 +145,22 @@ def test_cache_entries_live_as_long_as_the_header_is_valid(api, settings):
     assert get(api, header(api, blocks=4, ts=str(ts))).status_code == 200
     # A header is refused only once now > ts: it is valid through the whole ts second.
     assert {row.expires_at.timestamp() for row in SeenHeader.objects.all()} == {ts + 1}
+
+
+@pytest.mark.redis
+def test_the_redis_cache_refuses_splices_and_keeps_entries_while_the_header_is_valid(api, settings):
+    import os
+
+    import redis
+
+    settings.REDIS_URL = os.environ["REDIS_URL"]
+    test_a_header_spliced_from_two_used_headers_is_refused(api)
+    ts = int(time.time()) + 45
+    value = header(api, blocks=4, ts=str(ts))
+    assert get(api, value).status_code == 200
+    from upgrades.security.crypto import rsa_decrypt_header
+    from upgrades.security.replay import header_digests
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    ttls = {client.ttl(f"ocs:seen-header:{d}") for d in header_digests(rsa_decrypt_header(value))}
+    assert len(ttls) == 1 and 0 < ttls.pop() <= ts + 1 - int(time.time()) + 1

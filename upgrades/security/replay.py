@@ -57,12 +57,19 @@ def header_digests(decrypted):
 
 
 def _redis():
-    global _redis_client, _redis_script
+    """The shared Redis client (the throttle uses it too)."""
+    global _redis_client
     if _redis_client is None:
         import redis
 
         _redis_client = redis.Redis.from_url(settings.REDIS_URL)
-        _redis_script = _redis_client.register_script(_FIRST_USE_SCRIPT)
+    return _redis_client
+
+
+def _first_use_script():
+    global _redis_script
+    if _redis_script is None:
+        _redis_script = _redis().register_script(_FIRST_USE_SCRIPT)
     return _redis_script
 
 
@@ -82,7 +89,7 @@ def first_use(decrypted, *, expires_at, now=None):
     keep_until = max(expires_at + 1, now)  # a header is valid through its ts second
     if getattr(settings, "REDIS_URL", ""):
         ttl = max(1, math.ceil(keep_until - now))
-        return bool(_redis()(keys=[f"ocs:seen-header:{d}" for d in digests], args=[ttl]))
+        return bool(_first_use_script()(keys=[f"ocs:seen-header:{d}" for d in digests], args=[ttl]))
     _purge_expired(now)
     until = datetime.fromtimestamp(keep_until, tz=UTC)
     try:
