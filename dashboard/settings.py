@@ -150,12 +150,20 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "packages")
 MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# The largest package file accepted (API, pages, add_package); the wire allowance of an upload (multipart,
+# AES-encrypted and base64'd under v2) is derived from it in upgrades/packages/limits.py.
+PACKAGE_MAX_BYTES = env_int("PACKAGE_MAX_BYTES", 2 * 1024**3, minimum=1)
 
 SIMULATION_SPEED = env_float("SIMULATION_SPEED", 1.0, minimum=0)
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)
 EMBEDDED_WORKER_THREADS = env_int("EMBEDDED_WORKER_THREADS", 2, minimum=1)
 WORKER_LEASE_SECONDS = env_float("WORKER_LEASE_SECONDS", 30.0, minimum=1)
-OCS_AUTH_V1 = env_bool("OCS_AUTH_V1", True)
+# obshell's v1 X-OCS-Auth header carries no uri (a header captured on a GET could authorise a POST): off
+# unless a 4.2.2.0-era client needs it.
+OCS_AUTH_V1 = env_bool("OCS_AUTH_V1", False)
+# An auth header whose ts (its expiry) is further ahead than this is refused; replay-cache entries live as
+# long as a header is valid, so this also bounds them.
+OCS_MAX_HEADER_LIFETIME_SECONDS = env_int("OCS_MAX_HEADER_LIFETIME_SECONDS", 900, minimum=1)
 # The embedded profile (`make run`): SQLite, the in-memory channel layer and worker threads in the web process.
 EMBEDDED_PROFILE = DATABASES["default"]["ENGINE"].endswith("sqlite3") and not REDIS_URL and EMBEDDED_WORKER
 # One-time admin sign-in links (printed by `make run`): only ever in the embedded profile; LOGIN_LINK=0 turns them off.

@@ -1,7 +1,6 @@
 """The package store: every uploaded RPM, an upload form and deletion for admins."""
 
 from django.contrib import messages
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from dashboard.pages.forms import PackageUploadForm
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import Package
+from upgrades.packages import limits
 from upgrades.packages.ingest import package_delete, package_ingest
 
 
@@ -33,16 +33,28 @@ def package_list(request):
 @csrf_exempt
 @require_POST
 def package_upload(request):
-    # Uploads go straight to a temporary file, never into memory; the handlers must be set before anything
-    # (the CSRF check included) reads the body, hence csrf_protect runs inside.
-    request.upload_handlers = [TemporaryFileUploadHandler(request)]
-    return _package_upload(request)
+    # Uploads go straight to a temporary file, never into memory, and stop at PACKAGE_MAX_BYTES; the handler
+    # must be set before anything (the CSRF check included) reads the body, hence csrf_protect runs inside.
+    handler = limits.LimitedUploadHandler(request)
+    request.upload_handlers = [handler]
+    return _package_upload(request, handler)
+
+
+@role_required("admin")
+def _package_upload(request, handler):
+    if limits.declared_length(request.META) > limits.wire_allowance(encrypted=False):
+        # Refused before any byte of the body is read.
+        return _render(request, refusal=limits.too_large(), status=400)
+    return _checked_upload(request, handler)
 
 
 @csrf_protect
-@role_required("admin")
-def _package_upload(request):
+def _checked_upload(request, handler):
     form = PackageUploadForm(request.POST, request.FILES)
+    if handler.too_large:
+        for upload in request.FILES.values():
+            upload.close()
+        return _render(request, refusal=limits.too_large(), status=400)
     if not form.is_valid():
         return _render(request, form=form, status=400)
     upload = form.cleaned_data["file"]

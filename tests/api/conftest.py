@@ -68,7 +68,8 @@ def api(client, token):
 def server(tmp_path_factory):
     """One daphne child for the SDK tests (started on first use), stopped when tests/api ends: its engine
     threads claim any READY work in the shared test database, so it must not outlive this package."""
-    with live_server(media_root=tmp_path_factory.mktemp("live-media")) as running:
+    # v1 is off by default; test_v1_auth_through_the_sdk drives it through this server.
+    with live_server(media_root=tmp_path_factory.mktemp("live-media"), extra_env={"OCS_AUTH_V1": "1"}) as running:
         yield running
 
 

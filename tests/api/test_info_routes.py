@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_info_fields(client, settings):
     settings.ALLOWED_HOSTS = ["10.0.0.1"]
+    settings.OCS_AUTH_V1 = True
     data = client.get("/api/v1/info", HTTP_HOST="10.0.0.1:2886").json()["data"]
     assert data["identity"] == "CLUSTER AGENT"
     assert data["version"].startswith("4.5.0.0-")

@@ -71,7 +71,8 @@ def test_upload_over_the_in_memory_limit_streams(api, tmp_path, settings):
     assert Package.objects.get().size == ce.stat().st_size
 
 
-def test_upload_with_v1_plain_body(api, tmp_path):
+def test_upload_with_v1_plain_body(api, tmp_path, settings):
+    settings.OCS_AUTH_V1 = True
     libs = write_target_rpms(tmp_path)[1]
     response = upload(api, libs, scheme="v1")
     assert response.status_code == 200, response.content

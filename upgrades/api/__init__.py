@@ -8,13 +8,18 @@ Decisions where obshell gives no answer or where this server goes beyond it:
   unknown <name> is 404 Common.NotFound for open routes and session users.
 * X-OCS-Agent-Header is read like X-OCS-Header (this server has no agent password: `security` is false),
   so it also carries a token; obshell would accept it with no password check at all.
-* A replayed header (seen before within its lifetime) is 401 Common.Unauthorized, code 10008.
+* A replayed header (seen before within its lifetime: the same decrypted content, or any RSA block of an
+  accepted header) is 401 Common.Unauthorized, code 10008. Non-canonical base64, or blocks that are not
+  consecutive chunks of one document, are 401 Security.Authentication.Header.DecryptFailed (code 1); a ts
+  more than OCS_MAX_HEADER_LIFETIME_SECONDS ahead is 401 Security.Authentication.Timestamp.Invalid.
 * Browser sessions: viewer for GET, operator for POST/DELETE, CSRF on unsafe methods; a missing role is 401
   Security.User.PermissionDenied (obshell never sends 403). Without the /clusters/<name>/ prefix a session
   sees every cluster's DAGs and cannot start upgrades (400 Request.Path.Param.Empty).
 * DELETE /api/v1/upgrade/package/:id: a non-numeric id is 400 Common.IllegalArgument, an unknown one 404
   Common.NotFound, a package an unfinished DAG needs 500 OB.Package.InUse (obshell's conflicts are 500).
 * JSON bodies are limited to DATA_UPLOAD_MAX_MEMORY_SIZE (400 Common.BindJsonFailed beyond it); uploads are
-  streamed to disk whatever their size.
+  streamed to disk, up to PACKAGE_MAX_BYTES of file (400 OB.Package.TooLarge beyond it, judged on the
+  declared size before the body is read, then on the bytes; see upgrades/packages/limits.py). A dep file
+  that is not a plain dep file is 400 OB.Package.DepYaml.Invalid at upload.
 * Agent-local task ids (prefixes 2-5) are well-formed but name nothing here: 404 Task.NotFound.
 """

@@ -5,7 +5,6 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -15,6 +14,7 @@ from upgrades.api.base import ObshellView
 from upgrades.api.body import copy_body
 from upgrades.api.envelope import contents
 from upgrades.errors import bad_request
+from upgrades.packages import limits
 
 
 def _running_build(cluster):
@@ -27,6 +27,13 @@ def _form_error(detail):
 
 
 class PackageUploadView(ObshellView):
+    def initial(self, request, *args, **kwargs):
+        # Set before anything reads the body (a session's CSRF check parses the form): the upload goes to a
+        # temporary file and stops at PACKAGE_MAX_BYTES.
+        self.upload_handler = limits.LimitedUploadHandler(request._request)
+        request._request.upload_handlers = [self.upload_handler]
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         summary="Upload an rpm (multipart field 'file'; the whole body AES-encrypted under v2)",
         request=OpenApiTypes.BINARY,
@@ -39,6 +46,7 @@ class PackageUploadView(ObshellView):
         django_request = self.django_request
         if not django_request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
             raise _form_error("request Content-Type isn't multipart/form-data")
+        limits.refuse_declared(django_request.META, encrypted=self.caller.aes_keys is not None)
         upload = self._uploaded_file(django_request)
         try:
             package, _created = package_ingest(
@@ -53,13 +61,16 @@ class PackageUploadView(ObshellView):
         return self.ok(package_store.upload_record(package))
 
     def _uploaded_file(self, django_request):
-        handlers = [TemporaryFileUploadHandler(django_request)]
         if hasattr(django_request, "_files"):
-            # A session request whose CSRF check already parsed the (plain) form.
+            # A session request whose CSRF check already parsed the (plain) form, with the limited handler.
             files = django_request.FILES
         else:
+            handlers = [self.upload_handler]
+            body = limits.LimitedReader(
+                django_request, limits.wire_allowance(encrypted=self.caller.aes_keys is not None)
+            )
             with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as plain:
-                size = copy_body(django_request, self.caller, plain)
+                size = copy_body(body, self.caller, plain)
                 plain.seek(0)
                 meta = {"CONTENT_TYPE": django_request.META["CONTENT_TYPE"], "CONTENT_LENGTH": str(size)}
                 try:
@@ -67,6 +78,10 @@ class PackageUploadView(ObshellView):
                 except MultiPartParserError as exc:
                     raise _form_error(str(exc)) from None
         upload = files.get("file")
+        if self.upload_handler.too_large:
+            for other in files.values():
+                other.close()
+            raise limits.too_large()
         if upload is None:
             for other in files.values():
                 other.close()

@@ -36,8 +36,9 @@ from django.db import IntegrityError, transaction
 from upgrades.audit import Actor, audit, audit_refusals
 from upgrades.errors import bad_request, server_error
 from upgrades.models import AuditEntry, Package
-from upgrades.packages import names
+from upgrades.packages import limits, names
 from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read_payload_member
+from upgrades.planning import depfile
 from upgrades.planning.versions import MIN_SUPPORTED_VERSION, version_tuple
 
 CHUNK_SIZE = 1024 * 1024
@@ -74,10 +75,18 @@ def package_ingest(
     ):
         if path is not None:
             with open(path, "rb") as source:
+                _refuse_known_size(os.fstat(source.fileno()).st_size)
                 return _ingest(source, filename, allowed_names, actor, current_build_version)
+        _refuse_known_size(getattr(fileobj, "size", None))
         if getattr(fileobj, "seekable", lambda: False)():
             fileobj.seek(0)
         return _ingest(fileobj, filename, allowed_names, actor, current_build_version)
+
+
+def _refuse_known_size(size):
+    """A file whose size is known and over PACKAGE_MAX_BYTES is refused before it is copied."""
+    if isinstance(size, int) and size > limits.max_file_bytes():
+        raise limits.too_large()
 
 
 def _ingest(source, filename, allowed_names, actor, current_build_version):
@@ -106,9 +115,12 @@ def _remove_stale_uploads(tmp_dir):
 
 def _receive(source, out, filename):
     digests = StreamDigests()
+    limit = limits.max_file_bytes()
     try:
         while chunk := source.read(CHUNK_SIZE):
             digests.update(chunk)
+            if digests.size > limit:
+                raise limits.too_large()
             out.write(chunk)
     except RpmReadError as exc:
         raise _unreadable(filename, exc) from None
@@ -142,12 +154,12 @@ def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_bu
         dep_yaml = ""
         if needs_dep_yaml:
             try:
-                content = read_payload_member(f, header, names.DEP_YAML)
+                content = read_payload_member(f, header, names.DEP_YAML, max_size=depfile.MAX_BYTES)
             except RpmReadError as exc:
                 raise _unreadable(filename, exc) from None
             if content is None:
                 raise _unreadable(filename, RpmReadError(f"{names.DEP_YAML} is listed but not in the payload"))
-            dep_yaml = content.decode("utf-8", "replace")
+            dep_yaml = _checked_dep_yaml(content, filename)
     build, _, rest = header.release.partition(".")
     package = Package(
         name=header.name,
@@ -164,6 +176,18 @@ def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_bu
         upgrade_dep_yaml=dep_yaml,
     )
     return _store(package, tmp, filename, actor)
+
+
+def _checked_dep_yaml(content, filename):
+    """The dep file's text once it reads as a dep file (depfile.load_dep_file: no aliases, plain strings,
+    bounded). obshell only stores it and fails at upgrade time; refusing it here keeps a hostile or broken
+    file out of the fleet-wide store. errCode: 400 OB.Package.DepYaml.Invalid (the client sent it; obshell
+    has no code for this, and it sits beside OB.Package.Name.NotSupport)."""
+    try:
+        depfile.load_dep_file(content)
+    except depfile.DepFileError as exc:
+        raise bad_request("OB.Package.DepYaml.Invalid", f"'{filename}': {names.DEP_YAML} is invalid: {exc}") from None
+    return content.decode("utf-8")
 
 
 def _check_integrity(signature, digests, md5):

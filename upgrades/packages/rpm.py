@@ -28,11 +28,27 @@ SIG_PAYLOADSIZE = 1007
 SIG_LONGSIZE = 270
 SIG_LONGPAYLOADSIZE = 271
 
-# A real signature header is a few kB; these bounds only reject garbage early.
-_MAX_SIGNATURE_ENTRIES = 1024
-_MAX_SIGNATURE_DATA = 64 * 1024 * 1024
-_MAX_HEADER_ENTRIES = 0x10000  # rpm's own limits (HEADER_TAGS_MAX, HEADER_DATA_MAX)
-_MAX_HEADER_DATA = 256 * 1024 * 1024
+# Parser budgets (issue 9, "Parsers have budgets"). rpmfile trusts every declared count: for each index entry it
+# copies the store from the entry's offset on and splits it into as many items as the entry claims, so a
+# header of many entries over a large store costs entries x store in memory. Both headers (signature and
+# main) are therefore read and checked here first, and rpmfile only ever sees a header within these bounds.
+# Real OceanBase packages use a few dozen entries and well under 1 MiB of store; rpm's own hard limits
+# (HEADER_TAGS_MAX, HEADER_DATA_MAX) are 64 Ki entries and 256 MiB.
+_MAX_SIGNATURE_ENTRIES = 64
+_MAX_SIGNATURE_DATA = 1024 * 1024
+_MAX_HEADER_ENTRIES = 4096
+_MAX_HEADER_DATA = 16 * 1024 * 1024
+# rpmfile copies the store from each string entry's offset to its end: the sum of those copies is bounded.
+_MAX_HEADER_COPY = 256 * 1024 * 1024
+_MAX_NEVRA_FIELD = 255
+# cpio member names are install paths (PATH_MAX is 4096 on Linux).
+_MAX_CPIO_NAME = 4096
+# Total uncompressed bytes read from one payload: at most this many times the compressed payload (real
+# packages compress 3 to 10 times; a bomb of zeros 1000 times and more), and never more than the absolute cap.
+MAX_PAYLOAD_EXPANSION = 100
+MAX_PAYLOAD_UNPACKED = 16 * 1024 * 1024 * 1024
+_TYPE_SIZES = {0: 1, 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1}  # NULL, CHAR, INT8, INT16, INT32, INT64, BIN
+_STRING_TYPES = (6, 8, 9)  # STRING, STRING_ARRAY, I18NSTRING
 _CHUNK = 1024 * 1024
 _S_IFMT, _S_IFDIR = 0o170000, 0o040000
 
@@ -60,11 +76,38 @@ def signature_end(head):
     return end + (-end % 8)
 
 
+def check_header_entries(index, store, what):
+    """Refuse a header whose entries would make rpmfile allocate more than the header itself holds.
+
+    Every entry must point into the store, its items must fit there (each takes at least one byte), the
+    items of all entries together may not outnumber the store's bytes (rpm never lets entries share data),
+    and the copies rpmfile makes for string entries stay within _MAX_HEADER_COPY.
+    """
+    size = len(store)
+    items = copied = 0
+    for i in range(len(index) // 16):
+        _tag, kind, offset, count = _INDEX.unpack_from(index, i * 16)
+        if not 0 <= offset < size or not 0 < count <= size - offset:
+            raise RpmReadError(f"{what} entry {i} lies outside the header")
+        if kind in _STRING_TYPES:
+            copied += size - offset
+        elif kind not in _TYPE_SIZES or offset + _TYPE_SIZES[kind] * count > size:
+            raise RpmReadError(f"{what} entry {i} lies outside the header")
+        items += count
+    if items > size:
+        raise RpmReadError(f"{what} entries declare more items than the header holds")
+    if copied > _MAX_HEADER_COPY:
+        raise RpmReadError(f"{what} is too expensive to read")
+
+
 def parse_signature(head):
     """The signature tags that matter here, from the bytes of the lead + signature header."""
     entries, data_length = struct.unpack_from("!ii", head, LEAD_SIZE + 8)
     store_start = LEAD_SIZE + 16 + entries * 16
     store = head[store_start : store_start + data_length]
+    if len(store) != data_length:
+        raise RpmReadError("file ends inside the RPM signature")
+    check_header_entries(head[LEAD_SIZE + 16 : store_start], store, "signature header")
     tags = {}
     for i in range(entries):
         tag, kind, offset, count = _INDEX.unpack_from(head, LEAD_SIZE + 16 + i * 16)
@@ -152,12 +195,28 @@ def _as_list(value):
     return [value]
 
 
-def check_main_header(fileobj, header_start):
-    """Refuse a main header that is missing or implausibly large before rpmfile reads it.
+def _read_fully(fileobj, size):
+    data = fileobj.read(size)
+    if len(data) != size:
+        raise RpmReadError("file ends inside an RPM header")
+    return data
 
-    rpmfile scans byte by byte for the header magic and reads the whole declared data store, which
-    would be slow or memory-hungry on a damaged file.
-    """
+
+def check_headers(fileobj):
+    """Check both headers against the parser budgets before rpmfile reads them; returns the main header's
+    offset. rpmfile scans for the header magic and trusts every declared count and size, so nothing it is
+    given may be larger than these checks allow."""
+    fileobj.seek(0)
+    head = _read_fully(fileobj, LEAD_SIZE + 16)
+    start = signature_end(head)
+    head += _read_fully(fileobj, start - len(head))
+    parse_signature(head)
+    check_main_header(fileobj, start)
+    return start
+
+
+def check_main_header(fileobj, header_start):
+    """Refuse a main header that is missing, implausibly large or whose entries exceed the parser budgets."""
     fileobj.seek(header_start)
     raw = fileobj.read(16)
     if len(raw) < 16 or raw[:4] != HEADER_MAGIC:
@@ -165,15 +224,20 @@ def check_main_header(fileobj, header_start):
     entries, data = struct.unpack_from("!ii", raw, 8)
     if not (0 < entries <= _MAX_HEADER_ENTRIES and 0 <= data <= _MAX_HEADER_DATA):
         raise RpmReadError("implausible main header size")
+    index = _read_fully(fileobj, entries * 16)
+    check_header_entries(index, _read_fully(fileobj, data), "main header")
 
 
 def read_header(fileobj, *, header_start=None):
     """The main header of the RPM open in `fileobj` (positioned anywhere; it is rewound).
 
-    With `header_start` (from StreamDigests) the header is first checked to be there and of sane size.
+    Both headers are first checked against the parser budgets; `header_start` (from StreamDigests) must be
+    where the main header is.
     """
-    if header_start is not None:
-        check_main_header(fileobj, header_start)
+    checked_start = check_headers(fileobj)
+    if header_start is not None and header_start != checked_start:
+        raise RpmReadError("main header is not where the signature ends")
+    header_start = checked_start
     fileobj.seek(0)
     try:
         rpm = rpmfile.RPMFile(fileobj=fileobj)
@@ -181,11 +245,15 @@ def read_header(fileobj, *, header_start=None):
         rpm_header_start, payload_offset = rpm.header_range
     except (RPMError, AssertionError, struct.error, IndexError, ValueError, TypeError) as exc:
         raise RpmReadError(f"unreadable RPM header ({exc or type(exc).__name__})") from None
-    if header_start is not None and header_start != rpm_header_start:
+    if header_start != rpm_header_start:
         raise RpmReadError("main header is not where the signature ends")
     for required in ("name", "version", "release"):
         if not isinstance(headers.get(required), bytes):
             raise RpmReadError(f"RPM header has no {required}")
+    for tag in ("name", "version", "release", "arch"):
+        # These end up in messages and rows: bounded here, so no message carries a megabyte of header.
+        if isinstance(headers.get(tag), bytes) and len(headers[tag]) > _MAX_NEVRA_FIELD:
+            raise RpmReadError(f"RPM header {tag} is longer than {_MAX_NEVRA_FIELD} bytes")
     basenames = [_text(b) for b in _as_list(headers.get("basenames"))]
     dirnames = [_text(d) for d in _as_list(headers.get("dirnames"))]
     dirindexes = _as_list(headers.get("dirindexes"))
@@ -222,6 +290,35 @@ class _Window:
 
     def readable(self):
         return True
+
+
+class _Budget:
+    """Counts what is read from the uncompressed payload and stops at `limit` bytes (decompression bombs)."""
+
+    def __init__(self, stream, limit):
+        self.stream = stream
+        self.limit = limit
+        self.total = 0
+
+    def read(self, size):
+        chunk = self.stream.read(size)
+        self.total += len(chunk)
+        if self.total > self.limit:
+            raise RpmReadError(f"payload expands beyond {self.limit} bytes (the parser budget)")
+        return chunk
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stream.close()
+
+
+def payload_budget(fileobj, header):
+    """How many uncompressed payload bytes may be read: MAX_PAYLOAD_EXPANSION times the compressed payload,
+    at most MAX_PAYLOAD_UNPACKED."""
+    compressed = max(fileobj.seek(0, 2) - header.payload_offset, 1)
+    return min(compressed * MAX_PAYLOAD_EXPANSION, MAX_PAYLOAD_UNPACKED)
 
 
 def open_payload(fileobj, header):
@@ -268,7 +365,8 @@ def read_payload_member(fileobj, header, path, *, max_size=16 * 1024 * 1024):
         raise RpmReadError(f"unsupported payload format {header.payload_format!r}")
     wanted = {"." + path, path, path.lstrip("/")}
     try:
-        with open_payload(fileobj, header) as stream:
+        limit = payload_budget(fileobj, header)
+        with _Budget(open_payload(fileobj, header), limit) as stream:
             offset = 0
             while True:
                 raw = _read_exact(stream, 110)
@@ -276,6 +374,8 @@ def read_payload_member(fileobj, header, path, *, max_size=16 * 1024 * 1024):
                     raise RpmReadError("payload is not a newc cpio archive")
                 fields = [int(raw[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
                 size, namesize = fields[6], fields[11]
+                if not 0 < namesize <= _MAX_CPIO_NAME:
+                    raise RpmReadError(f"cpio member name of {namesize} bytes (at most {_MAX_CPIO_NAME})")
                 name_block = 110 + namesize
                 name = _read_exact(stream, namesize + (-(offset + name_block) % 4))[: namesize - 1].decode(
                     "utf-8", "replace"

@@ -146,7 +146,8 @@ class Prechecks:
                 except ValueError as exc:
                     # Backend data planning cannot read (e.g. a server reporting a non-numeric version).
                     check.ok = False
-                    check.err_code, check.message, check.status = "Common.Unexpected", f"Unexpected error: {exc}", 500
+                    message = f"Unexpected error: {str(exc)[:500]}"  # bounded, whatever the backend sent
+                    check.err_code, check.message, check.status = "Common.Unexpected", message, 500
             self.results[key] = check
             checks.append(check)
         return checks

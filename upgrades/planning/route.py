@@ -17,20 +17,18 @@ import functools
 from collections import deque
 from dataclasses import dataclass, field
 
-import yaml
-
 from upgrades.errors import bad_request, server_error
+from upgrades.planning.depfile import DepFileError, load_dep_file
 from upgrades.planning.versions import join_build_version
 
 RELEASE_NULL = "null"
-# libyaml's loader when PyYAML was built with it: the same safe subset, several times faster.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @functools.lru_cache(maxsize=16)
 def _load_entries(text):
-    """Parsed dep file entries (read-only). Every plan parses its target's file, and it is the same text."""
-    return yaml.load(text, Loader=_LOADER) or []
+    """Validated dep file entries (read-only; see depfile). Every plan parses its target's file, and it is the
+    same text."""
+    return load_dep_file(text)
 
 
 def _unexpected(message):
@@ -93,10 +91,11 @@ class DepGraph:
 
     def __init__(self, entries):
         self.nodes = {}
-        for entry in entries:
-            if not isinstance(entry, dict) or "version" not in entry:
-                raise _unexpected(f"upgrade dependency entry {entry!r} has no version")
-            key = str(entry["version"]).strip()
+        for number, entry in enumerate(entries, start=1):
+            # Entries come from depfile.load_dep_file: plain strings, lists of strings and bools.
+            if not isinstance(entry, dict) or not isinstance(entry.get("version"), str):
+                raise _unexpected(f"upgrade dependency entry {number} has no version")
+            key = entry["version"].strip()
             if key in self.nodes:
                 raise _unexpected(f"version {key} has duplicate")
             version, release = _split_key(key)
@@ -113,10 +112,8 @@ class DepGraph:
     def parse(cls, text):
         try:
             entries = _load_entries(text)
-        except yaml.YAMLError as exc:
+        except DepFileError as exc:
             raise _unexpected(f"unmarshal upgrade dependency YAML failed: {exc}") from None
-        if not isinstance(entries, list):
-            raise _unexpected("upgrade dependency YAML is not a list of versions")
         return cls(entries)
 
     def node_for(self, key):

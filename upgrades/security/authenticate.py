@@ -16,7 +16,7 @@ from upgrades.errors import ObshellError, bad_request, unauthorized
 from upgrades.models import AuditEntry, Cluster
 from upgrades.roles import has_role
 from upgrades.security import replay, throttle
-from upgrades.security.crypto import decrypt_json_header, header_decrypt_failed, split_keys
+from upgrades.security.crypto import decrypt_header, header_decrypt_failed, split_keys
 from upgrades.security.tokens import token_lookup, token_touch
 
 V2_HEADER = "HTTP_X_OCS_HEADER"
@@ -70,6 +70,13 @@ def _expiry(ts, *, received_at, as_string):
         raise unauthorized("Security.Authentication.Timestamp.Invalid", "Unauthorized: invalid timestamp") from None
     if int(received_at) > expires:
         raise unauthorized("Security.Authentication.Expired", "Unauthorized: auth header has expired")
+    # Beyond obshell (no upper bound there): a header valid for longer than this could be kept and replayed
+    # for as long, and would keep its replay-cache entry as long.
+    ahead = settings.OCS_MAX_HEADER_LIFETIME_SECONDS
+    if expires - received_at > ahead:
+        raise unauthorized(
+            "Security.Authentication.Timestamp.Invalid", f"Unauthorized: timestamp is more than {ahead} s ahead"
+        )
     return expires
 
 
@@ -82,14 +89,14 @@ def _string_field(header, name):
     return value
 
 
-def _token_caller(request, *, password, expires, header_value, cluster_name, scheme, aes_keys):
+def _token_caller(request, *, password, expires, decrypted, cluster_name, scheme, aes_keys):
     token = token_lookup(password)
     if token is None:
         raise incorrect_password()
     if cluster_name is not None and token.cluster.name != cluster_name:
         # The password of another cluster is not this cluster's password.
         raise incorrect_password()
-    if not replay.first_use(header_value, expires_at=expires, now=request.ocs_received_at):
+    if not replay.first_use(decrypted, expires_at=expires, now=request.ocs_received_at):
         raise unauthorized("Common.Unauthorized", "Unauthorized: this auth header has been used before")
     token_touch(token)
     actor = Actor.for_token(token, source_address=source_address(request), trace_id=request.ocs_trace_id)
@@ -97,7 +104,7 @@ def _token_caller(request, *, password, expires, header_value, cluster_name, sch
 
 
 def _v2(request, header_value, cluster_name):
-    header = decrypt_json_header(header_value)
+    header, decrypted = decrypt_header(header_value)
     uri = _string_field(header, "uri")
     password = _string_field(header, "auth")
     keys = split_keys(header["keys"]) if header.get("keys") not in (None, "") else b""
@@ -109,7 +116,7 @@ def _v2(request, header_value, cluster_name):
         request,
         password=password,
         expires=expires,
-        header_value=header_value,
+        decrypted=decrypted,
         cluster_name=cluster_name,
         scheme="v2",
         aes_keys=keys,
@@ -117,15 +124,22 @@ def _v2(request, header_value, cluster_name):
 
 
 def _v1(request, header_value, cluster_name):
-    """SDK 0.0.9's PasswordAuthMethodV1 (spec 2.3): {"password", "ts": int}, no uri, plain body."""
-    header = decrypt_json_header(header_value)
+    """SDK 0.0.9's PasswordAuthMethodV1 (spec 2.3): {"password", "ts": int}, no uri, plain body.
+
+    Off unless OCS_AUTH_V1=1 (4.2.2.0-era clients only): a v1 header names no uri, so a header captured on
+    a GET would authorise a POST. What can be bound is: one RSA block exactly, as the SDK sends it; one use,
+    keyed on the decrypted content (no other spelling is new); and a lifetime of at most
+    OCS_MAX_HEADER_LIFETIME_SECONDS."""
+    header, decrypted = decrypt_header(header_value)
+    if len(decrypted.blocks) != 1:
+        raise header_decrypt_failed("a v1 header is a single RSA block")
     password = _string_field(header, "password")
     expires = _expiry(header.get("ts"), received_at=request.ocs_received_at, as_string=False)
     return _token_caller(
         request,
         password=password,
         expires=expires,
-        header_value=header_value,
+        decrypted=decrypted,
         cluster_name=cluster_name,
         scheme="v1",
         aes_keys=None,

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -24,33 +25,86 @@ def header_decrypt_failed(detail):
     return unauthorized("Security.Authentication.Header.DecryptFailed", f"Decrypt header failed: {detail}", code=1)
 
 
-def rsa_decrypt(value):
-    """Base64, then each key-sized block decrypted on its own and the plaintexts joined."""
+# Headers are short (the SDK's v2 header is 3 blocks); a longer one is refused before any RSA work.
+MAX_HEADER_BLOCKS = 16
+SDK_CHUNK = 53  # the SDK cuts the JSON into 53-byte chunks whatever the key size (spec 2.2)
+PKCS1_OVERHEAD = 11  # obshell agents cut into key bytes - 11
+
+
+@dataclass(frozen=True)
+class DecryptedHeader:
+    """An auth header's plaintext, and the RSA ciphertext blocks it came in (the replay cache keys on both)."""
+
+    plaintext: bytes
+    blocks: tuple
+
+
+def canonical_b64decode(value):
+    """Standard base64 with padding, in its one canonical spelling: the spare bits of the last character
+    zero and exactly the padding the length needs. Any other spelling of the same bytes is refused, so a
+    captured header cannot come back looking new."""
+    text = value.strip()
     try:
-        raw = base64.b64decode(value.strip(), validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise HeaderDecryptError("illegal base64 data") from None
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise HeaderDecryptError("illegal base64 data (not in canonical form)")
+    return raw
+
+
+def _one_document(plains, key_bytes):
+    """The blocks of one header are the consecutive chunks of one document: every block but the last
+    decrypts to a full chunk of the same size (the SDK's 53 bytes, or key bytes - 11 as obshell agents cut),
+    the last to at most that. This refuses headers spliced from blocks of differently cut headers; blocks
+    spliced from headers cut alike are refused by the replay cache, which records every block it accepted."""
+    if len(plains) == 1:
+        return
+    chunk = len(plains[0])
+    if chunk not in (SDK_CHUNK, key_bytes - PKCS1_OVERHEAD):
+        raise HeaderDecryptError("header blocks do not form one document")
+    if any(len(p) != chunk for p in plains[1:-1]) or not 0 < len(plains[-1]) <= chunk:
+        raise HeaderDecryptError("header blocks do not form one document")
+
+
+def rsa_decrypt_header(value):
+    """Canonical base64, then each key-sized block decrypted on its own and the plaintexts joined."""
+    raw = canonical_b64decode(value)
     key = private_key()
     size = key.key_size // 8
     if not raw or len(raw) % size:
         raise HeaderDecryptError("crypto/rsa: decryption error")
+    blocks = tuple(raw[i : i + size] for i in range(0, len(raw), size))
+    if len(blocks) > MAX_HEADER_BLOCKS:
+        raise HeaderDecryptError(f"header longer than {MAX_HEADER_BLOCKS} blocks")
     try:
-        return b"".join(key.decrypt(raw[i : i + size], padding.PKCS1v15()) for i in range(0, len(raw), size))
+        plains = [key.decrypt(block, padding.PKCS1v15()) for block in blocks]
     except ValueError:
         raise HeaderDecryptError("crypto/rsa: decryption error") from None
+    _one_document(plains, size)
+    return DecryptedHeader(plaintext=b"".join(plains), blocks=blocks)
 
 
-def decrypt_json_header(value):
-    """The decrypted header as a dict with lower-cased keys (Go matches JSON keys case-insensitively)."""
+def rsa_decrypt(value):
+    return rsa_decrypt_header(value).plaintext
+
+
+def decrypt_header(value):
+    """(the header as a dict with lower-cased keys, DecryptedHeader). Go matches JSON keys case-insensitively."""
     try:
-        document = json.loads(rsa_decrypt(value).decode("utf-8"))
+        decrypted = rsa_decrypt_header(value)
+        document = json.loads(decrypted.plaintext.decode("utf-8"))
     except HeaderDecryptError as exc:
         raise header_decrypt_failed(str(exc)) from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise header_decrypt_failed(f"invalid json: {exc}") from None
+        raise header_decrypt_failed(f"invalid json: {str(exc)[:200]}") from None
     if not isinstance(document, dict):
         raise header_decrypt_failed("json: cannot unmarshal into Go value of type secure.HttpHeader")
-    return {str(k).lower(): v for k, v in document.items()}
+    return {str(k).lower(): v for k, v in document.items()}, decrypted
+
+
+def decrypt_json_header(value):
+    return decrypt_header(value)[0]
 
 
 def split_keys(keys):
