@@ -8,7 +8,7 @@ from obshell.service import client_v1
 
 from tests.api.liveserver import live_server
 from tests.api.signing import as_meta, load_public_key, v1_request, v2_request
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.security import throttle
 from upgrades.security.keys import public_key_pkcs1_b64
 from upgrades.security.tokens import token_create

@@ -160,7 +160,7 @@ def test_session_operator_uploads_on_the_prefixed_route(tmp_path, cluster, enfor
     from django.middleware.csrf import get_token
     from django.test import Client, RequestFactory
 
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     client = Client(enforce_csrf_checks=enforce_csrf)
     client.force_login(make_user("operator"))

@@ -15,7 +15,7 @@ from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
 from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, wait_until_running, write_target_rpms
 from tests.api.liveserver import live_server
 from tests.api.signing import aes_encrypt, load_public_key, v2_request
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.backends.faults import fault_inject
 from upgrades.models import AuditEntry, Dag
 from upgrades.security.tokens import token_create

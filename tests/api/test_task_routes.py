@@ -2,7 +2,7 @@ import pytest
 
 from tests.api.conftest import Api
 from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, ingest_target_packages
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import Dag, SubTask, TaskLog

@@ -6,7 +6,7 @@ import pytest
 
 from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, ingest_target_packages
 from tests.api.signing import aes_encrypt, as_meta, v2_request
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.models import AuditEntry, Dag, Node, SubTask
 from upgrades.security.tokens import token_create
 
@@ -209,7 +209,7 @@ def test_second_upgrade_is_refused_while_the_first_holds_the_lock(api, packages)
 
 
 def test_session_operator_can_start_on_the_prefixed_route(client, cluster, packages):
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     client.force_login(make_user("operator"))
     response = client.post(

@@ -19,7 +19,7 @@ from django.test import Client
 
 from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, ingest_target_packages
 from tests.api.signing import as_meta, load_public_key, v2_request
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import Dag, SubTask, TaskLog

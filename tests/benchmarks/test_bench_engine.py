@@ -19,7 +19,7 @@ import pytest
 from django.db import connection, connections
 
 from tests.engine.helpers import add_target_packages, start
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.engine import embedded
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.engine.worker import Worker

@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tests.factories import make_user
 from tests.live.helpers import dag_communicator, logged_in_headers, make_dag, session_cookie
+from tests.support.factories import make_user
 from upgrades.events import emit
 from upgrades.models import Dag, DagEvent, Node
 from upgrades.snapshots import node_state

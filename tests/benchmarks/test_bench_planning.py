@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import make_cluster
 from tests.planning.helpers import REAL_DEPFILE, TARGET_RELEASE, TARGET_VERSION, add_edition_packages
+from tests.support.factories import make_cluster
 from upgrades.models import Cluster
 from upgrades.planning.plan import plan_upgrade
 from upgrades.planning.route import shortest_route

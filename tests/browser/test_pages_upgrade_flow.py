@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CHROMIUM
-from tests.factories import make_cluster, make_user
 from tests.live.daphne_server import LiveServer, child_environment
 from tests.pages.helpers import add_community_target
+from tests.support.factories import make_cluster, make_user
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag
 from upgrades.services.dags import upgrade_start

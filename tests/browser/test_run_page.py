@@ -8,8 +8,8 @@ from django.test import Client
 
 from tests.conftest import CHROMIUM
 from tests.engine.helpers import add_target_packages, start
-from tests.factories import make_cluster, make_user
 from tests.live.daphne_server import LiveServer, child_environment, closing_db_connections
+from tests.support.factories import make_cluster, make_user
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.models import AuditEntry

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import upgrades.planning
-from tests.factories import make_package_row
+from tests.support.factories import make_package_row
 from upgrades.audit import Actor
 from upgrades.models import DagEvent
 from upgrades.models.cluster import REQUIRED_PACKAGES

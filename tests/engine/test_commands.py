@@ -10,7 +10,7 @@ from tests.engine.helpers import (
     assert_gapless_events,
     failed_run,
 )
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import AuditEntry, Dag, Fault
 from upgrades.models.dag import State

@@ -7,7 +7,7 @@ import pytest
 from django.db import connections
 
 from tests.engine.helpers import add_target_packages, start
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.errors import ObshellError
 from upgrades.models import AuditEntry, Dag, Node
 

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from tests.engine.helpers import add_target_packages, assert_gapless_events, start, wait_until
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.backends.faults import fault_inject
 from upgrades.engine import embedded
 from upgrades.models import Dag, Server, SubTask

@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from tests.engine.helpers import add_target_packages, assert_gapless_events, spawn_run_worker, start, wait_until
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import SubTask

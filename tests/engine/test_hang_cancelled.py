@@ -4,7 +4,7 @@ told to stop, writes nothing more."""
 import pytest
 
 from tests.engine.helpers import BackgroundWorker, add_target_packages, assert_gapless_events, start, wait_until
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.models import SubTask, TaskLog

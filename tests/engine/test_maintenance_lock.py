@@ -4,7 +4,7 @@ SUCCEED, PASS and a successful ROLLBACK. Check DAGs take none; a refused plan cr
 import pytest
 
 from tests.engine.helpers import TARGET_RELEASE, TARGET_VERSION, add_target_packages, assert_gapless_events, start
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.engine.helpers import BackgroundWorker, add_target_packages, assert_gapless_events, start, wait_until
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.models import Dag, SubTask, TaskLog
 from upgrades.models.dag import State
 

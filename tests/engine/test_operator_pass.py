@@ -4,7 +4,7 @@ continue. Both only where the flags allow (spec 6.4)."""
 import pytest
 
 from tests.engine.helpers import add_target_packages, assert_gapless_events, failed_run, start
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.errors import ObshellError

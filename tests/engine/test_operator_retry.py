@@ -3,7 +3,7 @@
 import pytest
 
 from tests.engine.helpers import TARGET_BUILD_VERSION, add_target_packages, assert_gapless_events, failed_run, start
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.engine.transitions import EPOCH

@@ -3,8 +3,8 @@
 import pytest
 
 from tests.engine.helpers import TARGET_BUILD_VERSION, add_target_packages, assert_gapless_events, start
-from tests.factories import OLD_BUILD, OLD_VERSION, make_cluster
-from tests.spec_nodes import upgrade_names
+from tests.support.factories import OLD_BUILD, OLD_VERSION, make_cluster
+from tests.support.spec_nodes import upgrade_names
 from upgrades.engine.worker import Worker
 from upgrades.models import Node, Server, Zone
 from upgrades.models.dag import State

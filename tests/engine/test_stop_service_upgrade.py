@@ -3,8 +3,8 @@
 import pytest
 
 from tests.engine.helpers import TARGET_BUILD_VERSION, add_target_packages, assert_gapless_events, start
-from tests.factories import make_cluster
-from tests.spec_nodes import upgrade_names
+from tests.support.factories import make_cluster
+from tests.support.spec_nodes import upgrade_names
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import Server, SubTask
 from upgrades.models.dag import State

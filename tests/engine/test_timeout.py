@@ -3,7 +3,7 @@
 import pytest
 
 from tests.engine.helpers import add_target_packages, assert_gapless_events, start
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end

@@ -11,8 +11,8 @@ from tests.engine.helpers import (
     assert_gapless_events,
     start,
 )
-from tests.factories import make_cluster
-from tests.spec_nodes import upgrade_names
+from tests.support.factories import make_cluster
+from tests.support.spec_nodes import upgrade_names
 from upgrades.engine.worker import Worker
 from upgrades.models import Node, Server
 from upgrades.models.dag import State

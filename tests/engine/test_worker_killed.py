@@ -13,7 +13,7 @@ from tests.engine.helpers import (
     start,
     wait_until,
 )
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end

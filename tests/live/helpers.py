@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
 
-from tests.factories import make_cluster, make_user
+from tests.support.factories import make_cluster, make_user
 from upgrades.events import emit
 from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.snapshots import dag_state, log_entry, node_state

@@ -1,7 +1,7 @@
 import pytest
 
-from tests.factories import make_cluster, make_user
 from tests.pages.helpers import add_community_target
+from tests.support.factories import make_cluster, make_user
 
 
 @pytest.fixture(autouse=True)

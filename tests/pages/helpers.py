@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import upgrades.planning
-from tests.factories import make_package_row
+from tests.support.factories import make_package_row
 
 DEP_YAML = (Path(upgrades.planning.__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml").read_text()
 TARGET_VERSION = "4.2.1.1"

@@ -92,7 +92,7 @@ def test_admin_deletes_a_package(client, as_role):
 def test_upload_needs_csrf(rpm_path):
     from django.test import Client
 
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user("admin"))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import make_cluster, make_user
+from tests.support.factories import make_cluster, make_user
 from upgrades.audit import Actor
 from upgrades.models import Dag
 from upgrades.models.dag import State

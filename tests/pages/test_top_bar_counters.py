@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.models import Dag
 from upgrades.models.dag import State

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag
 from upgrades.services.dags import upgrade_start
@@ -108,7 +108,7 @@ def test_viewer_cannot_start(client, as_role, cluster, target):
 def test_start_needs_csrf_token(cluster, target):
     from django.test import Client
 
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user("operator"))

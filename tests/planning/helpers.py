@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tests.factories import make_package_row
+from tests.support.factories import make_package_row
 
 DEPFILES = Path(__file__).parent / "depfiles"
 REAL_DEPFILE = DEPFILES / "oceanbase_4.0_to_4.3.yml"

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import make_cluster
 from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, stock_target
+from tests.support.factories import make_cluster
 from upgrades.planning.plan import plan_upgrade
 
 

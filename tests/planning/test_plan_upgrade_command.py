@@ -5,8 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.factories import make_cluster
 from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, stock_target
+from tests.support.factories import make_cluster
 from upgrades.models import AuditEntry, Dag, Node
 
 

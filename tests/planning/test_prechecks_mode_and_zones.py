@@ -1,7 +1,7 @@
 import pytest
 
-from tests.factories import make_cluster
 from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, checks_by_key, stock_target
+from tests.support.factories import make_cluster
 from upgrades.planning.plan import plan_upgrade
 
 

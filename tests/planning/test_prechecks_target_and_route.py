@@ -2,7 +2,6 @@
 
 import pytest
 
-from tests.factories import make_cluster
 from tests.planning.helpers import (
     REAL_DEPFILE,
     TARGET_RELEASE,
@@ -12,6 +11,7 @@ from tests.planning.helpers import (
     checks_by_key,
     stock_target,
 )
+from tests.support.factories import make_cluster
 from upgrades.planning.plan import plan_upgrade
 
 

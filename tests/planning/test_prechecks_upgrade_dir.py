@@ -1,7 +1,7 @@
 import pytest
 
-from tests.factories import make_cluster
 from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, checks_by_key
+from tests.support.factories import make_cluster
 from upgrades.planning.plan import plan_upgrade
 
 PATTERN = "^[a-zA-Z0-9\u4e00-\u9fa5\\-_:@/\\.]*$"
