@@ -7,9 +7,11 @@ import pytest
 from django.test import Client
 
 from tests.conftest import CHROMIUM
-from tests.engine.helpers import add_target_packages, start
 from tests.live.daphne_server import LiveServer, child_environment, closing_db_connections
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster, make_user
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.models import AuditEntry
@@ -71,7 +73,7 @@ def operator():
 
 @pytest.fixture
 def cluster():
-    add_target_packages()
+    stock_packages(TARGET)
     return make_cluster(zones=3)
 
 
@@ -129,7 +131,7 @@ async def page_matches_database(page, dag):
 
 @closing_db_connections
 async def test_stages_turn_from_pending_to_running_to_succeeded_without_reload(browser, server, cluster, operator):
-    dag = start(cluster, actor=Actor.for_user(operator), reason="browser test: rolling upgrade")
+    dag = start_upgrade(cluster, TARGET, actor=Actor.for_user(operator), reason="browser test: rolling upgrade")
     page, navigations, errors = await open_run_page(browser, server, operator, dag)
     doc_id = await page.evaluate("window.__docId")
     await page.wait_for_selector("[data-conn=live]")
@@ -158,7 +160,7 @@ async def test_stages_turn_from_pending_to_running_to_succeeded_without_reload(b
 @closing_db_connections
 async def test_a_failure_is_shown_and_retry_with_a_reason_finishes_the_run(browser, server, cluster, operator):
     fault_inject(cluster=cluster, node_name="Stop zone2", times=1, actor=Actor.system("test"))
-    dag = start(cluster, actor=Actor.for_user(operator), reason="browser test: failure and retry")
+    dag = start_upgrade(cluster, TARGET, actor=Actor.for_user(operator), reason="browser test: failure and retry")
     page, navigations, errors = await open_run_page(browser, server, operator, dag)
     await wait_dag_state(page, "FAILED")
     failed = page.locator(".node[data-node-state=FAILED]")
@@ -205,7 +207,7 @@ async def test_the_page_reconnects_after_a_server_restart_and_converges(browser,
     """The server goes away mid-run; while it is down the run is cancelled from elsewhere (another process
     writing the database); when the server is back the page reconnects by itself and shows the database."""
     fault_inject(cluster=cluster, node_name="Backup for upgrade", kind="hang", actor=Actor.system("test"))
-    dag = start(cluster, actor=Actor.for_user(operator), reason="browser test: server restart")
+    dag = start_upgrade(cluster, TARGET, actor=Actor.for_user(operator), reason="browser test: server restart")
     page, navigations, errors = await open_run_page(browser, server, operator, dag)
     await page.wait_for_selector("[data-conn=live]")
     hanging = page.locator(".node", has_text="Backup for upgrade")

@@ -1,22 +1,31 @@
-"""Factories for tests: real objects made through the same services the product uses."""
+"""Factories for tests: real objects made through the same services the product uses. Package rows are made
+in `tests.support.packages`."""
 
-import hashlib
 import itertools
 
 from django.contrib.auth.models import Group, User
 
-from upgrades.models import Package
+from tests.support.builds import OB_4_2_1_0_20230928
 from upgrades.roles import ensure_role_groups
 from upgrades.services.clusters import cluster_create_simulated
 
 _counter = itertools.count(1)
 
-OLD_VERSION = "4.2.1.0"
-OLD_BUILD = "100000102023092807"
+__all__ = ["START_BUILD", "make_cluster", "make_user"]
+
+# The build a new simulated cluster runs unless told otherwise.
+START_BUILD = OB_4_2_1_0_20230928
 
 
 def make_cluster(
-    name=None, *, edition="community", zones=3, servers_per_zone=1, version=OLD_VERSION, build=OLD_BUILD, **kw
+    name=None,
+    *,
+    edition="community",
+    zones=3,
+    servers_per_zone=1,
+    version=START_BUILD.version,
+    build=START_BUILD.build_number,
+    **kw,
 ):
     return cluster_create_simulated(
         name=name or f"cluster{next(_counter)}",
@@ -34,24 +43,3 @@ def make_user(role="operator", username=None, password="correct-horse-battery"):
     user = User.objects.create_user(username=username or f"{role}{next(_counter)}", password=password)
     user.groups.add(Group.objects.get(name=role))
     return user
-
-
-def make_package_row(name, version, release_distribution, arch="x86_64", dep_yaml="", *, size=1024, payload_size=4096):
-    """A stored package row without rpm bytes, for tests that read package metadata only (planning, pages)."""
-    release, _, rest = release_distribution.partition(".")
-    digest = hashlib.sha256(f"{name}-{version}-{release_distribution}.{arch}".encode()).hexdigest()
-    return Package.objects.create(
-        name=name,
-        version=version,
-        release=release,
-        distribution=rest.split(".")[0],
-        release_distribution=release_distribution,
-        arch=arch,
-        size=size,
-        payload_size=payload_size,
-        md5=digest[:32],
-        sha256=digest,
-        file=f"rpms/{digest[:2]}/{digest}/{name}.rpm",
-        filename=f"{name}-{version}-{release_distribution}.{arch}.rpm",
-        upgrade_dep_yaml=dep_yaml,
-    )
