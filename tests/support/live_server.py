@@ -23,6 +23,7 @@ or, in a test, the `live_server_factory` fixture (tests/support/fixtures.py), wh
 Later helpers that need a process of their own (a fake obshell agent) start it the same way.
 """
 
+import contextlib
 import multiprocessing
 import os
 import tempfile
@@ -171,7 +172,6 @@ def _wait_for_sessions_of_ended_clients(timeout=5.0):
             )
             return cursor.fetchone()[0] == 0
 
-    try:
+    # RuntimeError: pytest-django blocks database access here.
+    with contextlib.suppress(AssertionError, RuntimeError):
         wait_until(no_other_sessions, timeout=timeout, interval=0.1, what="the server's database sessions to end")
-    except (AssertionError, RuntimeError):  # RuntimeError: pytest-django blocks database access here
-        pass
