@@ -9,8 +9,10 @@ import pytest
 
 from tests.conftest import CHROMIUM
 from tests.live.daphne_server import LiveServer, child_environment
-from tests.pages.helpers import add_community_target
+from tests.support.builds import OB_4_2_1_1_20231101
 from tests.support.factories import make_cluster, make_user
+from tests.support.packages import stock_packages
+from tests.support.paths import shipped_dep_yaml
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag
 from upgrades.services.dags import upgrade_start
@@ -56,7 +58,7 @@ def working_server(transactional_db):
 
 @pytest.fixture
 def fleet(transactional_db):
-    add_community_target()
+    stock_packages(OB_4_2_1_1_20231101)
     return make_cluster("alpha", zones=3, servers_per_zone=2)
 
 
@@ -274,13 +276,12 @@ async def test_stop_service_asks_before_starting(browser, server, fleet):
 
 
 async def test_package_upload_shows_progress_then_the_list_or_the_refusal(browser, server, tmp_path):
-    from tests.pages.helpers import DEP_YAML
     from upgrades.models import Package
     from upgrades.packages.rpmwriter import write_oceanbase_rpms
 
     make_user("admin", username="ada", password=PASSWORD)
     rpm = write_oceanbase_rpms(
-        tmp_path, edition="community", version="4.2.1.1", release="101000012023110109.el7", dep_yaml=DEP_YAML
+        tmp_path, edition="community", version="4.2.1.1", release="101000012023110109.el7", dep_yaml=shipped_dep_yaml()
     )[0]
     bogus = tmp_path / "broken.rpm"
     bogus.write_bytes(b"not an rpm at all" * 64)

@@ -2,11 +2,14 @@
 
 import pytest
 
-from tests.pages.helpers import DEP_YAML, add_package
+from tests.support.packages import add_package
+from tests.support.paths import shipped_dep_yaml
 from upgrades.models import AuditEntry, Package
 from upgrades.packages.rpmwriter import write_oceanbase_rpms
 
 pytestmark = pytest.mark.django_db
+
+DEP_YAML = shipped_dep_yaml()
 
 
 @pytest.fixture

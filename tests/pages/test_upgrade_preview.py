@@ -16,7 +16,7 @@ def preview(client, cluster, target, **overrides):
 
 
 def test_form_offers_only_newer_packages_of_the_editions_target_name(client, as_role, cluster, target):
-    from tests.pages.helpers import add_package
+    from tests.support.packages import add_package
 
     older = add_package("oceanbase-ce", "4.2.0.0", "100000152023080109.el7")
     libs = target.__class__.objects.get(name="oceanbase-ce-libs")
