@@ -69,9 +69,8 @@ class LiveServer:
         self.settings = dict(settings or {})
         self._media = None if media_root else tempfile.TemporaryDirectory(prefix="live-media-")
         self.media_root = Path(media_root or self._media.name)
-        self.environment = child_environment(
-            EMBEDDED_WORKER=0, SIMULATION_SPEED=0, MEDIA_ROOT=self.media_root, **environment
-        )
+        defaults = {"EMBEDDED_WORKER": 0, "SIMULATION_SPEED": 0, "MEDIA_ROOT": self.media_root}
+        self.environment = child_environment(**{**defaults, **environment})
 
     @property
     def url(self):
