@@ -61,7 +61,7 @@ def stock_packages(build, edition="community", *, archs=("x86_64",), dep_yaml=No
     return rows[0][0]
 
 
-def write_rpms(directory, build, *, edition="community", binary_size=64 * 1024, compression="xz", dep_yaml=None):
+def write_rpms(build, directory, *, edition="community", binary_size=64 * 1024, compression="xz", dep_yaml=None):
     """Real rpm files of `build` (the edition's packages), carrying the shipped dep file by default."""
     from upgrades.packages.rpmwriter import write_oceanbase_rpms
 
@@ -77,8 +77,8 @@ def write_rpms(directory, build, *, edition="community", binary_size=64 * 1024, 
     )
 
 
-def ingest_rpms(directory, build, **kw):
+def ingest_rpms(build, directory, **kw):
     """`write_rpms`, then each file stored through the package service, as an upload would be."""
     from upgrades.packages.ingest import package_ingest
 
-    return [package_ingest(path=path, filename=path.name)[0] for path in write_rpms(directory, build, **kw)]
+    return [package_ingest(path=path, filename=path.name)[0] for path in write_rpms(build, directory, **kw)]
