@@ -1,14 +1,11 @@
 """The pages in real Chromium against a daphne child process: sign in, open a cluster, preview a plan, click
 Upgrade with a reason and land on the run page; the cluster list follows a run live; keyboard reachability."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM
-from tests.live.daphne_server import LiveServer, child_environment
+from tests.browser.helpers import screenshot
 from tests.support.builds import OB_4_2_1_1_20231101
 from tests.support.factories import make_cluster, make_user
 from tests.support.packages import stock_packages
@@ -17,59 +14,28 @@ from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag
 from upgrades.services.dags import upgrade_start
 
-# Sync ORM calls from these async tests (setup and checks only; tests only).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LAPTOP = {"width": 1366, "height": 768}
 PASSWORD = "correct-horse-battery"
 DEADLINE_MS = 60_000
 
 
-def start_server(**overrides):
-    environment = child_environment(DEBUG="0", **{"EMBEDDED_WORKER": "0", **overrides})
-    return LiveServer(environment).start()
+@pytest.fixture
+def server(live_server_factory):
+    return live_server_factory(DEBUG=0)
 
 
 @pytest.fixture
-def server(transactional_db):
-    live = start_server()
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def working_server(transactional_db):
+def working_server(live_server_factory):
     """A server whose embedded workers run upgrades quickly (a 3-zone rolling upgrade in a few seconds)."""
-    live = start_server(EMBEDDED_WORKER="1", EMBEDDED_WORKER_THREADS="2", SIMULATION_SPEED="15")
-    yield live
-    live.stop()
+    return live_server_factory(DEBUG=0, EMBEDDED_WORKER=1, EMBEDDED_WORKER_THREADS=2, SIMULATION_SPEED=15)
 
 
 @pytest.fixture
 def fleet(transactional_db):
     stock_packages(OB_4_2_1_1_20231101)
     return make_cluster("alpha", zones=3, servers_per_zone=2)
-
-
-@pytest.fixture
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def new_page(browser):
@@ -87,11 +53,6 @@ async def sign_in(page, server, username):
     await page.fill("#id_password", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{server.url}/")
-
-
-async def screenshot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 async def test_sign_in_preview_and_upgrade_lands_on_the_run_page(browser, server, fleet):

@@ -1,13 +1,9 @@
 """The run page in real Chromium against a daphne child process running the embedded worker."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django.test import Client
 
-from tests.conftest import CHROMIUM
-from tests.live.daphne_server import LiveServer, child_environment, closing_db_connections
+from tests.browser.helpers import closing_db_connections, screenshot
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster, make_user
@@ -17,20 +13,8 @@ from upgrades.backends.faults import fault_inject
 from upgrades.models import AuditEntry
 from upgrades.services.dags import dag_operate
 
-# Sync ORM calls from these async tests (setup and checks only; tests only).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Step durations are divided by the speed (a 3-zone rolling upgrade takes ~70 s at 1): ~9 s per run here.
 SPEED = 8
 DEADLINE_MS = 90_000
@@ -53,17 +37,11 @@ document.addEventListener('DOMContentLoaded', () => {
 """
 
 
-def server_environment():
-    return child_environment(
-        EMBEDDED_WORKER="1", EMBEDDED_WORKER_THREADS="3", SIMULATION_SPEED=SPEED, WORKER_LEASE_SECONDS="2", DEBUG="0"
-    )
-
-
 @pytest.fixture
-def server(transactional_db):
-    live = LiveServer(server_environment()).start()
-    yield live
-    live.stop()
+def server(live_server_factory):
+    return live_server_factory(
+        EMBEDDED_WORKER=1, EMBEDDED_WORKER_THREADS=3, SIMULATION_SPEED=SPEED, WORKER_LEASE_SECONDS=2, DEBUG=0
+    )
 
 
 @pytest.fixture
@@ -75,16 +53,6 @@ def operator():
 def cluster():
     stock_packages(TARGET)
     return make_cluster(zones=3)
-
-
-@pytest.fixture
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def open_run_page(browser, server, user, dag):
@@ -108,11 +76,6 @@ async def wait_dag_state(page, state, timeout=DEADLINE_MS):
     await page.wait_for_function(
         "state => document.getElementById('run').dataset.dagState === state", arg=state, timeout=timeout
     )
-
-
-async def screenshot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 async def page_matches_database(page, dag):

@@ -111,7 +111,8 @@ class LiveServer:
         return f"exit code {self.process.exitcode}"
 
     def stop(self):
-        """Stop the child (terminate, then kill) and wait until the database has no session of it left."""
+        """Stop the child (terminate, then kill) and wait until the database has no session of it left. The
+        server can be started again, on the same port."""
         process, self.process = self.process, None
         if process is not None and process.is_alive():
             process.terminate()
@@ -120,9 +121,6 @@ class LiveServer:
                 process.kill()
                 process.join(STOP_TIMEOUT)
             _wait_for_sessions_of_ended_clients()
-        if self._media is not None:
-            self._media.cleanup()
-            self._media = None
 
     def __enter__(self):
         return self.start()
