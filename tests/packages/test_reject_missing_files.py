@@ -3,12 +3,11 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.packages.helpers import RELEASE, VERSION, stored_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
 from upgrades.packages.ingest import package_ingest
 from upgrades.packages.rpmwriter import oceanbase_package_files, write_rpm
-
-from .conftest import RELEASE, VERSION, stored_files
 
 HOME = "/home/admin/oceanbase"
 

@@ -6,10 +6,9 @@ import tracemalloc
 
 import pytest
 
+from tests.packages.helpers import RELEASE, VERSION
 from upgrades.packages.ingest import package_ingest
 from upgrades.packages.rpmwriter import oceanbase_package_files, write_rpm
-
-from .conftest import RELEASE, VERSION
 
 SIZE = 48 * 1024 * 1024
 
