@@ -7,12 +7,12 @@ import pytest
 
 from tests.browser.helpers import screenshot
 from tests.support.builds import OB_4_2_1_1_20231101
+from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster, make_user
 from tests.support.packages import stock_packages
 from tests.support.paths import shipped_dep_yaml
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag
-from upgrades.services.dags import upgrade_start
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -142,10 +142,7 @@ async def test_main_controls_are_reachable_by_keyboard(browser, server, fleet):
 
 async def test_other_pages_render_for_a_laptop(browser, server, fleet):
     make_user("admin", username="ada", password=PASSWORD)
-    upgrade_start(
-        cluster=fleet, version="4.2.1.1", release="101000012023110109.el7", mode="ROLLING",
-        actor=Actor.system("token ci-pipeline"), reason="nightly fleet upgrade",
-    )  # fmt: skip
+    start_upgrade(fleet, OB_4_2_1_1_20231101, actor=Actor.system("token ci-pipeline"), reason="nightly fleet upgrade")
     page, errors = await new_page(browser)
     await sign_in(page, server, "ada")
     for path, name, heading in (
@@ -185,10 +182,7 @@ async def test_cluster_list_and_counters_follow_a_run_live(browser, working_serv
     row = page.locator("tr[data-cluster=alpha]")
     assert "never upgraded" in await row.inner_text()
 
-    upgrade_start(
-        cluster=fleet, version="4.2.1.1", release="101000012023110109.el7", mode="ROLLING",
-        actor=Actor.system("token ci-pipeline"), reason="live list test",
-    )  # fmt: skip
+    start_upgrade(fleet, OB_4_2_1_1_20231101, actor=Actor.system("token ci-pipeline"), reason="live list test")
     await page.wait_for_selector("tr[data-cluster=alpha] .badge-maintenance", timeout=DEADLINE_MS)
     await page.wait_for_function(
         "() => document.querySelector('[data-counter=running]').textContent.trim() === '1'", timeout=DEADLINE_MS
@@ -272,10 +266,9 @@ async def test_cluster_page_follows_a_run_live(browser, working_server, fleet):
     await page.goto(f"{working_server.url}/clusters/alpha/")
     await page.wait_for_selector("[data-live-status]:has-text('live')")
     await page.fill("#id_reason", "typed while the run goes")
-    dag = upgrade_start(
-        cluster=fleet, version="4.2.1.1", release="101000012023110109.el7", mode="ROLLING",
-        actor=Actor.system("token ci-pipeline"), reason="live cluster page test",
-    )  # fmt: skip
+    dag = start_upgrade(
+        fleet, OB_4_2_1_1_20231101, actor=Actor.system("token ci-pipeline"), reason="live cluster page test"
+    )
     await page.wait_for_selector("[data-live-region=maintenance] .alert", timeout=DEADLINE_MS)
     await page.wait_for_selector(f"[data-live-region=recent-runs] a[href='/runs/{dag.pk}/']", timeout=DEADLINE_MS)
     await page.wait_for_function(
