@@ -22,6 +22,7 @@ from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster
 from tests.support.packages import stock_packages
+from tests.support.waiting import wait_until
 from upgrades.engine import embedded
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.engine.worker import Worker
@@ -33,13 +34,13 @@ OBSHELL_POLL_SECONDS = 1.0
 
 
 def wait_finished(dag_id, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """The DAG's final state, polled every 5 ms (the figure's resolution)."""
+
+    def finished():
         state = Dag.objects.filter(pk=dag_id).values_list("state", flat=True).get()
-        if state in (State.SUCCEED, State.FAILED):
-            return state
-        time.sleep(0.005)
-    raise AssertionError(f"DAG {dag_id} did not finish within {timeout}s")
+        return state if state in (State.SUCCEED, State.FAILED) else None
+
+    return wait_until(finished, timeout=timeout, interval=0.005, what=f"DAG {dag_id} to finish")
 
 
 def report(title, seconds, baseline_title, baseline_seconds):
