@@ -14,17 +14,17 @@ class Build(NamedTuple):
 
     @property
     def build_number(self):
-        """ "101000062023110109": the release without its distribution."""
+        """The release without its distribution: "101000062023110109"."""
         return self.release.split(".")[0]
 
     @property
     def build_version(self):
-        """ "4.3.0.1_101000062023110109", as an observer reports its build."""
+        """As an observer reports its build: "4.3.0.1_101000062023110109"."""
         return f"{self.version}_{self.build_number}"
 
     @property
     def label(self):
-        """ "4.3.0.1-101000062023110109", as routes and the pages show a build."""
+        """As routes and the pages show a build: "4.3.0.1-101000062023110109"."""
         return f"{self.version}-{self.build_number}"
 
 
