@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.helpers import screenshot
+from tests.browser.helpers import closing_db_connections, screenshot
 from tests.support.builds import OB_4_2_1_1_20231101
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster, make_user
@@ -55,6 +55,7 @@ async def sign_in(page, server, username):
     await page.wait_for_url(f"{server.url}/")
 
 
+@closing_db_connections
 async def test_sign_in_preview_and_upgrade_lands_on_the_run_page(browser, server, fleet):
     operator = make_user("operator", username="olga", password=PASSWORD)
     page, errors = await new_page(browser)
@@ -89,6 +90,7 @@ async def test_sign_in_preview_and_upgrade_lands_on_the_run_page(browser, server
     assert errors == []
 
 
+@closing_db_connections
 async def test_changing_a_parameter_after_preview_disables_upgrade_until_previewed_again(browser, server, fleet):
     make_user("operator", username="olga", password=PASSWORD)
     page, errors = await new_page(browser)
@@ -106,6 +108,7 @@ async def test_changing_a_parameter_after_preview_disables_upgrade_until_preview
     assert errors == []
 
 
+@closing_db_connections
 async def test_main_controls_are_reachable_by_keyboard(browser, server, fleet):
     make_user("operator", username="olga", password=PASSWORD)
     page, errors = await new_page(browser)
@@ -140,6 +143,7 @@ async def test_main_controls_are_reachable_by_keyboard(browser, server, fleet):
     assert errors == []
 
 
+@closing_db_connections
 async def test_other_pages_render_for_a_laptop(browser, server, fleet):
     make_user("admin", username="ada", password=PASSWORD)
     start_upgrade(fleet, OB_4_2_1_1_20231101, actor=Actor.system("token ci-pipeline"), reason="nightly fleet upgrade")
@@ -172,6 +176,7 @@ async def test_other_pages_render_for_a_laptop(browser, server, fleet):
     assert errors == []
 
 
+@closing_db_connections
 async def test_cluster_list_and_counters_follow_a_run_live(browser, working_server, fleet):
     make_user("viewer", username="vera", password=PASSWORD)
     page, errors = await new_page(browser)
@@ -199,6 +204,7 @@ async def test_cluster_list_and_counters_follow_a_run_live(browser, working_serv
     assert errors == []
 
 
+@closing_db_connections
 async def test_stop_service_asks_before_starting(browser, server, fleet):
     make_user("operator", username="olga", password=PASSWORD)
     make_cluster("solo", zones=1)
@@ -230,6 +236,7 @@ async def test_stop_service_asks_before_starting(browser, server, fleet):
     assert errors == []
 
 
+@closing_db_connections
 async def test_package_upload_shows_progress_then_the_list_or_the_refusal(browser, server, tmp_path):
     from upgrades.models import Package
     from upgrades.packages.rpmwriter import write_oceanbase_rpms
@@ -259,6 +266,7 @@ async def test_package_upload_shows_progress_then_the_list_or_the_refusal(browse
     assert errors == []
 
 
+@closing_db_connections
 async def test_cluster_page_follows_a_run_live(browser, working_server, fleet):
     make_user("operator", username="olga", password=PASSWORD)
     page, errors = await new_page(browser)
