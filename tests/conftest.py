@@ -1,34 +1,18 @@
-"""Shared test setup. Tests needing PostgreSQL, Redis or Chromium skip with a printed reason where those
-are absent; with CI=true a configured-but-unreachable service or a missing Chromium fails instead."""
+"""Shared test setup: markers that skip (or, with CI=true, fail) where a service or tool is missing, stale test
+databases of dead runs, and the simulation settings every test runs with. Shared helpers and fixtures live in
+tests/support/ (see its __init__); the fixtures are registered here."""
 
 import os
 import re
-import shutil
-import socket
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or ""
+from tests.support.environment import CHROMIUM, IN_CI, missing_service, reachable
 
-
-def _reachable(url, default_port):
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def missing_service(reason):
-    """Skip, or fail under CI=true: a run in CI must not pass by skipping what CI provides."""
-    if IN_CI:
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
+# The API client fixtures serve tests/api and tests/security alike.
+pytest_plugins = ["tests.support.fixtures", "tests.api.fixtures"]
 
 
 def pytest_runtest_setup(item):
@@ -38,7 +22,7 @@ def pytest_runtest_setup(item):
         url = os.environ.get("REDIS_URL", "")
         if not url:
             pytest.skip("needs Redis: set REDIS_URL=redis://... (.ci/run does)")
-        if not _reachable(url, 6379):
+        if not reachable(url, 6379):
             missing_service(f"REDIS_URL={url} is set but Redis does not answer")
     if item.get_closest_marker("browser") and not CHROMIUM:
         missing_service("needs Chromium (apt-get install chromium)")

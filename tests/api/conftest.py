@@ -1,4 +1,5 @@
-import multiprocessing
+"""Fixtures for API tests: a cluster and its token, a signing test client, and one live server for the SDK."""
+
 import time
 
 import pytest
@@ -6,71 +7,18 @@ from obshell import ClientSet
 from obshell.auth.password import PasswordAuth
 from obshell.service import client_v1
 
-from tests.api.liveserver import live_server
-from tests.api.signing import as_meta, load_public_key, v1_request, v2_request
-from tests.factories import make_cluster
-from upgrades.security import throttle
-from upgrades.security.keys import public_key_pkcs1_b64
-from upgrades.security.tokens import token_create
-
-# Server child processes are spawned, never forked (a fork after async tests hangs).
-multiprocessing.set_start_method("spawn", force=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    throttle.reset()
-    yield
-    throttle.reset()
-
-
-@pytest.fixture
-def cluster(db):
-    return make_cluster(zones=3)
-
-
-@pytest.fixture
-def token(cluster):
-    row, secret = token_create(cluster=cluster, label="tests")
-    return secret
-
-
-class Api:
-    """A Django test client speaking v2 (or v1) auth for one token."""
-
-    def __init__(self, client, password):
-        self.client = client
-        self.password = password
-        self.public_key = load_public_key(public_key_pkcs1_b64())
-
-    def call(self, method, uri, body=None, *, password=None, scheme="v2", **kw):
-        password = self.password if password is None else password
-        if scheme == "v2":
-            headers, data = v2_request(self.public_key, password=password, uri=uri, body=body, **kw)
-        else:
-            headers = v1_request(self.public_key, password=password, **kw)
-            data = body if isinstance(body, bytes) else (__import__("json").dumps(body).encode() if body else b"")
-        return self.client.generic(method, uri, data=data, content_type="text/plain", **as_meta(headers))
-
-    def get(self, uri, **kw):
-        return self.call("GET", uri, **kw)
-
-    def post(self, uri, body=None, **kw):
-        return self.call("POST", uri, body, **kw)
-
-
-@pytest.fixture
-def api(client, token):
-    return Api(client, token)
+from tests.api.helpers import sdk_server
+from tests.support.waiting import wait_for_idle_engine
 
 
 @pytest.fixture(scope="package")
-def server(tmp_path_factory):
+def server(django_db_setup, django_db_blocker, tmp_path_factory):
     """One daphne child for the SDK tests (started on first use), stopped when tests/api ends: its engine
     threads claim any READY work in the shared test database, so it must not outlive this package."""
-    # v1 is off by default; test_v1_auth_through_the_sdk drives it through this server.
-    with live_server(media_root=tmp_path_factory.mktemp("live-media"), extra_env={"OCS_AUTH_V1": "1"}) as running:
-        yield running
+    running = sdk_server(tmp_path_factory.mktemp("live-media")).start()
+    yield running
+    with django_db_blocker.unblock():
+        running.stop()
 
 
 SDK_WAIT_DEADLINE = 120
@@ -96,22 +44,7 @@ class _FastTime:
 def fast_sdk_polling(monkeypatch):
     monkeypatch.setattr(client_v1, "time", _FastTime())
     yield
-    _wait_for_idle_engine()
-
-
-def _wait_for_idle_engine(timeout=60):
-    """Before the test database is flushed: the server's engine must have nothing in flight, or its writes
-    race the flush. Polls with a deadline."""
-    from upgrades.models import Dag, SubTask
-
-    deadline = time.monotonic() + timeout
-    while (
-        Dag.objects.filter(state__in=("READY", "RUNNING")).exists()
-        or SubTask.objects.filter(state__in=("READY", "RUNNING")).exclude(lease_owner="").exists()
-    ):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the server's engine was still busy {timeout}s after the test")
-        time.sleep(0.05)
+    wait_for_idle_engine()  # before the test database is flushed
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.api.signing import as_meta, rsa_encrypt_chunks, v1_request, v2_request
-from tests.factories import make_cluster
+from tests.support.factories import make_cluster
 from upgrades.models import ApiToken, AuditEntry, SeenHeader
 from upgrades.security import throttle
 from upgrades.security.tokens import token_create, token_digest, token_revoke
@@ -235,7 +235,7 @@ def test_token_commands(cluster, capsys):
 
 
 def test_session_user_needs_the_role_and_a_cluster_prefix(client, cluster):
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     viewer = make_user("viewer")
     client.force_login(viewer)
@@ -251,7 +251,7 @@ def test_session_user_needs_the_role_and_a_cluster_prefix(client, cluster):
 def test_session_post_needs_csrf(cluster):
     from django.test import Client
 
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user("operator"))

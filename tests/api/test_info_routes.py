@@ -3,8 +3,14 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.packages import ingest_rpms
 from upgrades.api.obinfo import full_build_version
 from upgrades.models import Server
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
+TARGET_BUILD = TARGET.build_version
 
 pytestmark = pytest.mark.django_db
 
@@ -89,17 +95,13 @@ def test_ob_info_follows_the_servers(api, cluster):
 
 
 def test_ob_info_shows_each_zone_as_it_finishes(api, cluster, tmp_path):
-    from tests.api.helpers import TARGET_BUILD, TARGET_RELEASE, TARGET_VERSION, ingest_target_packages
     from upgrades.audit import Actor
     from upgrades.backends.faults import fault_inject
     from upgrades.engine.runner import run_dag_to_end
-    from upgrades.services.dag_start import upgrade_start
 
-    ingest_target_packages(tmp_path / "rpms")
+    ingest_rpms(TARGET, tmp_path / "rpms")
     fault_inject(cluster=cluster, node_name="Stop zone2")
-    dag = upgrade_start(
-        cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING", actor=Actor.system("t")
-    )
+    dag = start_upgrade(cluster, TARGET, actor=Actor.system("t"))
     assert run_dag_to_end(dag.pk).state == "FAILED"
     topology = api.get("/api/v1/ob/info").json()["data"]["obcluster_info"]["topology"]
     assert topology["zone1"][0]["build_version"].startswith(TARGET_BUILD + "-")

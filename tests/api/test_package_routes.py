@@ -1,24 +1,20 @@
 import os
 
 import pytest
-import requests
 
-from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, write_target_rpms
+from tests.api.helpers import multipart
 from tests.api.signing import as_meta, v2_request
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.packages import write_rpms
 from upgrades.audit import Actor
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import AuditEntry, Dag, Package
-from upgrades.services.dag_start import upgrade_start
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 pytestmark = pytest.mark.django_db
 UPLOAD = "/api/v1/upgrade/package"
-
-
-def multipart(path, field="file"):
-    """The multipart body and content type exactly as SDK 0.0.9's _parse_pkg prepares them."""
-    with open(path, "rb") as f:
-        prepared = requests.Request("POST", "http://x/api/v1/ob/pkg/upload", files={field: (path.name, f)}).prepare()
-    return prepared.body, prepared.headers["Content-Type"]
 
 
 def upload(api, path, *, field="file", scheme="v2"):
@@ -33,7 +29,7 @@ def upload(api, path, *, field="file", scheme="v2"):
 
 
 def test_upload_answers_obshell_pascal_case(api, tmp_path, settings):
-    ce = write_target_rpms(tmp_path)[0]
+    ce = write_rpms(TARGET, tmp_path)[0]
     response = upload(api, ce)
     assert response.status_code == 200, response.content
     data = response.json()["data"]
@@ -64,7 +60,7 @@ def test_upload_answers_obshell_pascal_case(api, tmp_path, settings):
 
 def test_upload_over_the_in_memory_limit_streams(api, tmp_path, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
-    ce = write_target_rpms(tmp_path, binary_size=3 * 1024 * 1024, compression="gzip")[0]
+    ce = write_rpms(TARGET, tmp_path, binary_size=3 * 1024 * 1024, compression="gzip")[0]
     assert ce.stat().st_size > 1024 * 1024
     response = upload(api, ce)
     assert response.status_code == 200, response.content
@@ -73,14 +69,14 @@ def test_upload_over_the_in_memory_limit_streams(api, tmp_path, settings):
 
 def test_upload_with_v1_plain_body(api, tmp_path, settings):
     settings.OCS_AUTH_V1 = True
-    libs = write_target_rpms(tmp_path)[1]
+    libs = write_rpms(TARGET, tmp_path)[1]
     response = upload(api, libs, scheme="v1")
     assert response.status_code == 200, response.content
     assert response.json()["data"]["Name"] == "oceanbase-ce-libs"
 
 
 def test_same_file_twice_is_one_package(api, tmp_path):
-    ce = write_target_rpms(tmp_path)[0]
+    ce = write_rpms(TARGET, tmp_path)[0]
     first = upload(api, ce).json()["data"]
     second = upload(api, ce).json()["data"]
     assert first["PkgId"] == second["PkgId"] and Package.objects.count() == 1
@@ -103,7 +99,7 @@ def test_not_an_rpm(api, tmp_path):
 
 
 def test_missing_file_field(api, tmp_path):
-    ce = write_target_rpms(tmp_path)[0]
+    ce = write_rpms(TARGET, tmp_path)[0]
     response = upload(api, ce, field="package")
     assert response.status_code == 400
     assert response.json()["error"]["errCode"] == "Common.IllegalArgument"
@@ -125,7 +121,7 @@ def test_encrypted_garbage_upload(api):
 
 
 def test_listing_and_delete(api, tmp_path, cluster):
-    for path in write_target_rpms(tmp_path):
+    for path in write_rpms(TARGET, tmp_path):
         assert upload(api, path).status_code == 200
     listing = api.get("/api/v1/upgrade/package/info").json()["data"]["contents"]
     assert [p["name"] for p in listing] == ["oceanbase-ce-libs", "oceanbase-ce"]
@@ -141,11 +137,9 @@ def test_listing_and_delete(api, tmp_path, cluster):
 
 
 def test_delete_refused_while_an_unfinished_dag_needs_it(api, tmp_path, cluster):
-    for path in write_target_rpms(tmp_path):
+    for path in write_rpms(TARGET, tmp_path):
         upload(api, path)
-    dag = upgrade_start(
-        cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING", actor=Actor.system("t")
-    )
+    dag = start_upgrade(cluster, TARGET, actor=Actor.system("t"))
     ce = Package.objects.get(name="oceanbase-ce")
     response = api.call("DELETE", f"/api/v1/upgrade/package/{ce.pk}")
     assert response.status_code == 500
@@ -161,7 +155,7 @@ def test_session_operator_uploads_on_the_prefixed_route(tmp_path, cluster, enfor
     from django.middleware.csrf import get_token
     from django.test import Client, RequestFactory
 
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     client = Client(enforce_csrf_checks=enforce_csrf)
     client.force_login(make_user("operator"))
@@ -170,7 +164,7 @@ def test_session_operator_uploads_on_the_prefixed_route(tmp_path, cluster, enfor
         token = get_token(RequestFactory().get("/"))
         client.cookies["csrftoken"] = token
         headers["HTTP_X_CSRFTOKEN"] = token
-    libs = write_target_rpms(tmp_path)[1]
+    libs = write_rpms(TARGET, tmp_path)[1]
     data, content_type = multipart(libs)
     response = client.generic(
         "POST", f"/clusters/{cluster.name}/api/v1/upgrade/package", data=data, content_type=content_type, **headers

@@ -12,13 +12,17 @@ from obshell import ClientSet
 from obshell.auth.password import PasswordAuth
 from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
 
-from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, wait_until_running, write_target_rpms
-from tests.api.liveserver import live_server
+from tests.api.helpers import sdk_server
 from tests.api.signing import aes_encrypt, load_public_key, v2_request
-from tests.factories import make_cluster
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.factories import make_cluster
+from tests.support.packages import write_rpms
+from tests.support.waiting import wait_until_running
 from upgrades.backends.faults import fault_inject
 from upgrades.models import AuditEntry, Dag
 from upgrades.security.tokens import token_create
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.usefixtures("fast_sdk_polling")]
 
@@ -53,7 +57,7 @@ def refused(call, *args):
 
 @pytest.fixture
 def target_rpms(tmp_path):
-    return write_target_rpms(tmp_path / "rpms")
+    return write_rpms(TARGET, tmp_path / "rpms")
 
 
 @pytest.fixture
@@ -202,7 +206,7 @@ def test_malformed_and_garbage_bodies(server, token):
 
 
 def test_replayed_header_across_two_server_processes(tmp_path, token, cluster):
-    with live_server(media_root=tmp_path / "a") as first, live_server(media_root=tmp_path / "b") as second:
+    with sdk_server(tmp_path / "a") as first, sdk_server(tmp_path / "b") as second:
         keys = {requests.get(s.url + "/api/v1/secret").json()["data"]["public_key"] for s in (first, second)}
         assert len(keys) == 1  # one key pair for every process
         headers, _ = v2_request(load_public_key(keys.pop()), password=token, uri="/api/v1/ob/info")
@@ -227,9 +231,7 @@ def test_an_upload_longer_than_its_header_lifetime_is_not_refused(server, token,
     def slow_body():
         half = len(data) // 2
         yield data[:half]
-        deadline = time.time() + 3.5
-        while time.time() < deadline:
-            time.sleep(0.1)
+        time.sleep(3.5)  # the upload outlives the header's 2 s lifetime: a duration, not a wait for a state
         yield data[half:]
 
     response = requests.post(server.url + uri, headers=headers, data=slow_body())
@@ -248,7 +250,7 @@ def test_a_client_cannot_claim_an_earlier_arrival(server, token):
 def test_concurrent_upgrades_through_two_server_processes_make_one_dag(tmp_path, token, cluster, target_rpms):
     import threading
 
-    with live_server(media_root=tmp_path / "a") as first, live_server(media_root=tmp_path / "b") as second:
+    with sdk_server(tmp_path / "a") as first, sdk_server(tmp_path / "b") as second:
         clients = [ClientSet(s.host, s.port, PasswordAuth(token)).v1 for s in (first, second)]
         for path in target_rpms:
             clients[0].upload_pkg(str(path))

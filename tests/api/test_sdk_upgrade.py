@@ -4,18 +4,17 @@ operators and every refusal, end to end over HTTP with v2 auth."""
 import pytest
 from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
 
-from tests.api.helpers import (
-    DEP_YAML,
-    TARGET_BUILD,
-    TARGET_RELEASE,
-    TARGET_VERSION,
-    wait_until_running,
-    write_target_rpms,
-)
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.packages import write_rpms
+from tests.support.paths import shipped_dep_yaml
+from tests.support.waiting import wait_until_running
 from upgrades.backends.faults import fault_inject
 from upgrades.demo.rpms import oceanbase_package_files
 from upgrades.models import Dag, Package
 from upgrades.packages.rpmwriter import write_rpm
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
+TARGET_BUILD = TARGET.build_version
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.usefixtures("fast_sdk_polling")]
 
@@ -27,7 +26,7 @@ def big_rpms(tmp_path_factory):
     """The target's two rpms; oceanbase-ce is over 10 MB (its observer binary does not compress)."""
     directory = tmp_path_factory.mktemp("rpms")
     files = oceanbase_package_files(
-        "oceanbase-ce", version=TARGET_VERSION, release=TARGET_RELEASE, dep_yaml=DEP_YAML.read_text()
+        "oceanbase-ce", version=TARGET_VERSION, release=TARGET_RELEASE, dep_yaml=shipped_dep_yaml()
     )
     files["/home/admin/oceanbase/bin/observer"] = __import__("os").urandom(BIG)
     ce = write_rpm(
@@ -38,7 +37,7 @@ def big_rpms(tmp_path_factory):
         files=files,
         compression="gzip",
     )
-    libs = write_target_rpms(directory / "libs")[1]
+    libs = write_rpms(TARGET, directory / "libs")[1]
     return [ce, libs]
 
 

@@ -1,13 +1,16 @@
 import pytest
 
-from tests.api.conftest import Api
-from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, ingest_target_packages
-from tests.factories import make_cluster
+from tests.api.helpers import Api
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import ingest_rpms
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import Dag, SubTask, TaskLog
 from upgrades.security.tokens import token_create
-from upgrades.services.dag_start import upgrade_start
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 pytestmark = pytest.mark.django_db
 
@@ -44,18 +47,12 @@ SUB_TASK_KEYS = [
 
 @pytest.fixture
 def packages(tmp_path, cluster):
-    return ingest_target_packages(tmp_path / "rpms")
-
-
-def start(cluster, mode="ROLLING"):
-    return upgrade_start(
-        cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode=mode, actor=Actor.system("test")
-    )
+    return ingest_rpms(TARGET, tmp_path / "rpms")
 
 
 @pytest.fixture
 def dag(cluster, packages):
-    return start(cluster)
+    return start_upgrade(cluster, TARGET)
 
 
 def data_of(response):
@@ -251,9 +248,9 @@ def test_node_operator(api, dag):
 @pytest.mark.parametrize("servers_per_zone", [1, 10])
 def test_dag_detail_query_count_does_not_grow(client, tmp_path, django_assert_num_queries, settings, servers_per_zone):
     cluster = make_cluster(zones=3, servers_per_zone=servers_per_zone)
-    ingest_target_packages(tmp_path / "rpms")
+    ingest_rpms(TARGET, tmp_path / "rpms")
     _, secret = token_create(cluster=cluster, label="count")
-    dag = start(cluster)
+    dag = start_upgrade(cluster, TARGET)
     run_dag_to_end(dag.pk)
     assert SubTask.objects.filter(dag=dag).values("server").distinct().count() == 3 * servers_per_zone
     api = Api(client, secret)

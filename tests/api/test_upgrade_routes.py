@@ -4,11 +4,14 @@ import os
 
 import pytest
 
-from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, ingest_target_packages
 from tests.api.signing import aes_encrypt, as_meta, v2_request
-from tests.factories import make_cluster
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.factories import make_cluster
+from tests.support.packages import ingest_rpms, write_rpms
 from upgrades.models import AuditEntry, Dag, Node, SubTask
 from upgrades.security.tokens import token_create
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +21,7 @@ CHECK = "/api/v1/ob/upgrade/check"
 
 @pytest.fixture
 def packages(tmp_path, cluster):
-    return ingest_target_packages(tmp_path / "rpms")
+    return ingest_rpms(TARGET, tmp_path / "rpms")
 
 
 def body(**overrides):
@@ -181,10 +184,10 @@ def test_rejections_carry_obshell_codes_and_leave_nothing(api, packages, documen
 
 
 def test_rolling_needs_three_zones(client, tmp_path):
-    from tests.api.conftest import Api
+    from tests.api.helpers import Api
 
     small = make_cluster(zones=2)
-    ingest_target_packages(tmp_path / "rpms")
+    ingest_rpms(TARGET, tmp_path / "rpms")
     _, secret = token_create(cluster=small, label="small")
     response = Api(client, secret).post(UPGRADE, body())
     assert response.status_code == 400
@@ -209,7 +212,7 @@ def test_second_upgrade_is_refused_while_the_first_holds_the_lock(api, packages)
 
 
 def test_session_operator_can_start_on_the_prefixed_route(client, cluster, packages):
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     client.force_login(make_user("operator"))
     response = client.post(
@@ -220,10 +223,10 @@ def test_session_operator_can_start_on_the_prefixed_route(client, cluster, packa
 
 
 def test_missing_hop_package(client, tmp_path):
-    from tests.api.conftest import Api
+    from tests.api.helpers import Api
 
     older = make_cluster(version="4.2.0.0", build="100000152023080109")
-    ingest_target_packages(tmp_path / "rpms")
+    ingest_rpms(TARGET, tmp_path / "rpms")
     _, secret = token_create(cluster=older, label="older")
     response = Api(client, secret).post(UPGRADE, body())
     assert response.status_code == 400
@@ -234,10 +237,9 @@ def test_missing_hop_package(client, tmp_path):
 
 
 def test_missing_libs_package(api, tmp_path):
-    from tests.api.helpers import write_target_rpms
     from upgrades.packages.ingest import package_ingest
 
-    ce = write_target_rpms(tmp_path / "rpms")[0]
+    ce = write_rpms(TARGET, tmp_path / "rpms")[0]
     package_ingest(path=ce, filename=ce.name)
     response = api.post(UPGRADE, body())
     assert response.status_code == 400

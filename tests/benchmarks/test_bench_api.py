@@ -17,9 +17,11 @@ import time
 import pytest
 from django.test import Client
 
-from tests.api.helpers import TARGET_RELEASE, TARGET_VERSION, ingest_target_packages
 from tests.api.signing import as_meta, load_public_key, v2_request
-from tests.factories import make_cluster
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import ingest_rpms
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import Dag, SubTask, TaskLog
@@ -27,6 +29,8 @@ from upgrades.models.dag import State
 from upgrades.security.keys import public_key_pkcs1_b64
 from upgrades.security.tokens import token_create
 from upgrades.services.dag_start import upgrade_start
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 ROUNDS = 60
 TRIVIAL = "/api/v1/task/dag/maintain/agents"
@@ -76,7 +80,7 @@ def release_lock(cluster):
 @pytest.mark.django_db
 def test_post_upgrade_with_v2_auth(tmp_path):
     cluster = make_cluster(zones=3)
-    ingest_target_packages(tmp_path / "rpms")
+    ingest_rpms(TARGET, tmp_path / "rpms")
     api = Signed(cluster)
     body = {"version": TARGET_VERSION, "release": TARGET_RELEASE, "mode": "ROLLING", "upgradeDir": None}
     for _ in range(5):  # warm up both paths
@@ -106,12 +110,6 @@ def timed_service(cluster):
         samples.append((time.perf_counter() - began) * 1000)
         release_lock(cluster)
     return samples
-
-
-def start(cluster):
-    return upgrade_start(
-        cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING", actor=Actor.system("bench")
-    )
 
 
 def finish_like(dag, model):
@@ -153,11 +151,11 @@ def finish_like(dag, model):
 def test_get_dag_with_details(tmp_path):
     small = make_cluster(zones=3)
     large = make_cluster(zones=3, servers_per_zone=100)
-    ingest_target_packages(tmp_path / "rpms")
-    small_dag = start(small)
+    ingest_rpms(TARGET, tmp_path / "rpms")
+    small_dag = start_upgrade(small, TARGET, actor=Actor.system("bench"))
     assert run_dag_to_end(small_dag.pk, timeout=300).state == State.SUCCEED
     small_dag.refresh_from_db()
-    large_dag = start(large)
+    large_dag = start_upgrade(large, TARGET, actor=Actor.system("bench"))
     finish_like(large_dag, small_dag)
     for dag in (small_dag, large_dag):
         sub_tasks = SubTask.objects.filter(dag=dag).count()

@@ -18,8 +18,11 @@ from unittest import mock
 import pytest
 from django.db import connection, connections
 
-from tests.engine.helpers import add_target_packages, start
-from tests.factories import make_cluster
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
+from tests.support.waiting import wait_until
 from upgrades.engine import embedded
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.engine.worker import Worker
@@ -31,13 +34,13 @@ OBSHELL_POLL_SECONDS = 1.0
 
 
 def wait_finished(dag_id, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """The DAG's final state, polled every 5 ms (the figure's resolution)."""
+
+    def finished():
         state = Dag.objects.filter(pk=dag_id).values_list("state", flat=True).get()
-        if state in (State.SUCCEED, State.FAILED):
-            return state
-        time.sleep(0.005)
-    raise AssertionError(f"DAG {dag_id} did not finish within {timeout}s")
+        return state if state in (State.SUCCEED, State.FAILED) else None
+
+    return wait_until(finished, timeout=timeout, interval=0.005, what=f"DAG {dag_id} to finish")
 
 
 def report(title, seconds, baseline_title, baseline_seconds):
@@ -50,10 +53,10 @@ def test_zero_duration_rolling_upgrade_with_embedded_workers(settings):
     settings.EMBEDDED_WORKER = True
     settings.SIMULATION_SPEED = 0
     cluster = make_cluster(zones=3, servers_per_zone=1)
-    add_target_packages()
+    stock_packages(TARGET)
 
     # In-process runner, same DAG shape, as a same-run reference.
-    runner_dag = start(cluster)
+    runner_dag = start_upgrade(cluster, TARGET)
     began = time.perf_counter()
     assert run_dag_to_end(runner_dag.pk, timeout=120).state == State.SUCCEED
     runner_seconds = time.perf_counter() - began
@@ -81,7 +84,7 @@ def _timed_embedded_upgrade(cluster):
     embedded.run_embedded_workers()
     try:
         began = time.perf_counter()
-        dag = start(cluster)
+        dag = start_upgrade(cluster, TARGET)
         state = wait_finished(dag.pk, timeout=300)
         return state, time.perf_counter() - began
     finally:
@@ -99,7 +102,7 @@ def test_demo_rolling_upgrade_at_simulation_speed(settings, speed):
     settings.EMBEDDED_WORKER = True
     settings.SIMULATION_SPEED = speed
     cluster = make_cluster(zones=3, servers_per_zone=1)
-    add_target_packages()
+    stock_packages(TARGET)
     requested = []
     original = executor.RunContext.sleep
 
@@ -123,14 +126,14 @@ def test_demo_rolling_upgrade_at_simulation_speed(settings, speed):
 def test_large_cluster_dag_creation_and_upgrade(settings):
     settings.SIMULATION_SPEED = 0
     cluster = make_cluster(zones=3, servers_per_zone=100)
-    add_target_packages()
+    stock_packages(TARGET)
 
     began = time.perf_counter()
     plan_upgrade(cluster=cluster, version="4.3.0.1", release="101000062023110109.el7", mode="ROLLING")
     planning_seconds = time.perf_counter() - began
 
     began = time.perf_counter()
-    dag = start(cluster)
+    dag = start_upgrade(cluster, TARGET)
     create_seconds = time.perf_counter() - began
     sub_tasks = SubTask.objects.filter(dag=dag).count()
     print(f"\nDAG for 3 zones x 100 servers: {dag.max_stage} nodes, {sub_tasks} sub-tasks created in "

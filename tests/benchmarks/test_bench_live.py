@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tests.factories import make_user
 from tests.live.helpers import dag_communicator, logged_in_headers, make_dag, session_cookie
+from tests.support.factories import make_user
 from upgrades.events import emit
 from upgrades.models import Dag, DagEvent, Node
 from upgrades.snapshots import node_payload
@@ -201,14 +201,13 @@ async def test_bench_resume_over_ten_thousand_missed_events():
 async def test_bench_commit_to_client_latency_across_processes_through_redis():
     import websockets
 
-    from tests.live.daphne_server import LiveServer, child_environment
+    from tests.support.live_server import LiveServer
 
     dag = await database_sync_to_async(make_dag)()
     node = await database_sync_to_async(Node.objects.filter(dag=dag).first)()
     user = await database_sync_to_async(make_user)("viewer")
     cookie = (await sync_to_async(session_cookie)(user)).decode()
-    environment = child_environment(EMBEDDED_WORKER="0", REDIS_URL=os.environ["REDIS_URL"])
-    server = await sync_to_async(LiveServer(environment).start)()
+    server = await sync_to_async(LiveServer(EMBEDDED_WORKER=0, REDIS_URL=os.environ["REDIS_URL"]).start)()
     try:
         url = f"ws://127.0.0.1:{server.port}/ws/dags/{dag.pk}/"
         async with websockets.connect(

@@ -11,11 +11,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import make_cluster
-from tests.planning.helpers import REAL_DEPFILE, TARGET_RELEASE, TARGET_VERSION, add_edition_packages
+from tests.support.builds import OB_4_2_1_2_20231205 as BARRIER
+from tests.support.builds import OB_4_3_0_1_20240322 as TARGET
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
+from tests.support.paths import shipped_dep_yaml
 from upgrades.models import Cluster
 from upgrades.planning.plan import plan_upgrade
 from upgrades.planning.route import shortest_route
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 ROUNDS = 30
 
@@ -35,9 +40,8 @@ def test_bench_planning_300_servers():
     cluster = make_cluster(
         "bench-planning", zones=3, servers_per_zone=100, version="4.2.0.0", build="101000032023091319"
     )
-    names = cluster.required_package_names
-    add_edition_packages(names, "4.2.1.2", "102000042023120514.el7")
-    add_edition_packages(names, TARGET_VERSION, TARGET_RELEASE, dep_yaml=REAL_DEPFILE.read_text())
+    stock_packages(BARRIER, cluster.edition, dep_yaml="")
+    stock_packages(TARGET, cluster.edition)
 
     def baseline():
         c = Cluster.objects.get(pk=cluster.pk)
@@ -52,7 +56,7 @@ def test_bench_planning_300_servers():
     assert result.max_stage == 50 and len(result.route) == 2
     with CaptureQueriesContext(connection) as queries:
         plan()
-    dep_yaml = REAL_DEPFILE.read_text()
+    dep_yaml = shipped_dep_yaml()
 
     def route_only():
         return shortest_route(

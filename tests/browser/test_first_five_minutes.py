@@ -2,27 +2,22 @@
 from the cluster page (fail at "Stop zone2", upgrade, see it fail there, Retry with a reason, see it succeed), a
 fault armed and disarmed from the run page, and the one-time sign-in link."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM
-from tests.engine.helpers import add_target_packages, start
-from tests.factories import make_cluster, make_user
-from tests.live.daphne_server import LiveServer, child_environment, closing_db_connections
+from tests.browser.helpers import closing_db_connections, screenshot
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster, make_user
+from tests.support.live_server import LiveServer
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag, Fault
 from upgrades.services.faults import fault_arm
 
-# Sync ORM calls from these async tests (setup and checks only; tests only).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 LAPTOP = {"width": 1366, "height": 768}
 PASSWORD = "correct-horse-battery"
 DEADLINE_MS = 90_000
@@ -32,9 +27,7 @@ DEADLINE_MS = 90_000
 def server(transactional_db):
     """Embedded workers running upgrades quickly (a 3-zone rolling upgrade in a few seconds)."""
     live = LiveServer(
-        child_environment(
-            DEBUG="0", EMBEDDED_WORKER="1", EMBEDDED_WORKER_THREADS="2", SIMULATION_SPEED="15", WORKER_LEASE_SECONDS="2"
-        )
+        DEBUG="0", EMBEDDED_WORKER="1", EMBEDDED_WORKER_THREADS="2", SIMULATION_SPEED="15", WORKER_LEASE_SECONDS="2"
     ).start()
     yield live
     live.stop()
@@ -42,18 +35,8 @@ def server(transactional_db):
 
 @pytest.fixture
 def alpha(transactional_db):
-    add_target_packages()
+    stock_packages(TARGET)
     return make_cluster("alpha", zones=3)
-
-
-@pytest.fixture
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def new_page(browser, height=LAPTOP["height"]):
@@ -70,14 +53,6 @@ async def sign_in(page, server, username):
     await page.fill("#id_password", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{server.url}/")
-
-
-async def screenshot(page, name, locator=None):
-    ARTIFACTS.mkdir(exist_ok=True)
-    if locator is not None:
-        await locator.screenshot(path=str(ARTIFACTS / name))
-    else:
-        await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 async def wait_dag_state(page, state):
@@ -159,7 +134,7 @@ async def test_arm_a_failure_at_stop_zone2_upgrade_see_it_fail_there_retry_and_s
 async def test_arm_and_disarm_from_the_run_page_by_keyboard(browser, server, alpha):
     admin = make_user("admin", username="ada", password=PASSWORD)
     fault_arm(cluster=alpha, node_name="Stop zone2", actor=Actor.for_user(admin), reason="setup")
-    dag = start(alpha, actor=Actor.for_user(admin), reason="run page drill")
+    dag = start_upgrade(alpha, TARGET, actor=Actor.for_user(admin), reason="run page drill")
     page, errors = await new_page(browser, height=900)
     await sign_in(page, server, "ada")
     await page.goto(f"{server.url}/runs/{dag.pk}/")
@@ -205,7 +180,7 @@ async def test_arm_and_disarm_from_the_run_page_by_keyboard(browser, server, alp
 
 @closing_db_connections
 async def test_the_try_it_card_and_its_dismissal(browser, server, transactional_db):
-    add_target_packages()
+    stock_packages(TARGET)
     make_cluster("demo-hangzhou", zones=3)
     make_cluster("demo-shanghai", zones=3, servers_per_zone=2)
     make_user("admin", username="ada", password=PASSWORD)

@@ -1,73 +1,41 @@
 """The pages in real Chromium against a daphne child process: sign in, open a cluster, preview a plan, click
 Upgrade with a reason and land on the run page; the cluster list follows a run live; keyboard reachability."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM
-from tests.factories import make_cluster, make_user
-from tests.live.daphne_server import LiveServer, child_environment
-from tests.pages.helpers import add_community_target
+from tests.browser.helpers import closing_db_connections, screenshot
+from tests.support.builds import OB_4_2_1_1_20231101
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster, make_user
+from tests.support.packages import stock_packages
+from tests.support.paths import shipped_dep_yaml
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag
-from upgrades.services.dag_start import upgrade_start
-
-# Sync ORM calls from these async tests (setup and checks only; tests only).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LAPTOP = {"width": 1366, "height": 768}
 PASSWORD = "correct-horse-battery"
 DEADLINE_MS = 60_000
 
 
-def start_server(**overrides):
-    environment = child_environment(DEBUG="0", **{"EMBEDDED_WORKER": "0", **overrides})
-    return LiveServer(environment).start()
+@pytest.fixture
+def server(live_server_factory):
+    return live_server_factory(DEBUG=0)
 
 
 @pytest.fixture
-def server(transactional_db):
-    live = start_server()
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def working_server(transactional_db):
+def working_server(live_server_factory):
     """A server whose embedded workers run upgrades quickly (a 3-zone rolling upgrade in a few seconds)."""
-    live = start_server(EMBEDDED_WORKER="1", EMBEDDED_WORKER_THREADS="2", SIMULATION_SPEED="15")
-    yield live
-    live.stop()
+    return live_server_factory(DEBUG=0, EMBEDDED_WORKER=1, EMBEDDED_WORKER_THREADS=2, SIMULATION_SPEED=15)
 
 
 @pytest.fixture
 def fleet(transactional_db):
-    add_community_target()
+    stock_packages(OB_4_2_1_1_20231101)
     return make_cluster("alpha", zones=3, servers_per_zone=2)
-
-
-@pytest.fixture
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def new_page(browser):
@@ -87,11 +55,7 @@ async def sign_in(page, server, username):
     await page.wait_for_url(f"{server.url}/")
 
 
-async def screenshot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
+@closing_db_connections
 async def test_sign_in_preview_and_upgrade_lands_on_the_run_page(browser, server, fleet):
     operator = make_user("operator", username="olga", password=PASSWORD)
     page, errors = await new_page(browser)
@@ -126,6 +90,7 @@ async def test_sign_in_preview_and_upgrade_lands_on_the_run_page(browser, server
     assert errors == []
 
 
+@closing_db_connections
 async def test_changing_a_parameter_after_preview_disables_upgrade_until_previewed_again(browser, server, fleet):
     make_user("operator", username="olga", password=PASSWORD)
     page, errors = await new_page(browser)
@@ -143,6 +108,7 @@ async def test_changing_a_parameter_after_preview_disables_upgrade_until_preview
     assert errors == []
 
 
+@closing_db_connections
 async def test_main_controls_are_reachable_by_keyboard(browser, server, fleet):
     make_user("operator", username="olga", password=PASSWORD)
     page, errors = await new_page(browser)
@@ -177,12 +143,10 @@ async def test_main_controls_are_reachable_by_keyboard(browser, server, fleet):
     assert errors == []
 
 
+@closing_db_connections
 async def test_other_pages_render_for_a_laptop(browser, server, fleet):
     make_user("admin", username="ada", password=PASSWORD)
-    upgrade_start(
-        cluster=fleet, version="4.2.1.1", release="101000012023110109.el7", mode="ROLLING",
-        actor=Actor.system("token ci-pipeline"), reason="nightly fleet upgrade",
-    )  # fmt: skip
+    start_upgrade(fleet, OB_4_2_1_1_20231101, actor=Actor.system("token ci-pipeline"), reason="nightly fleet upgrade")
     page, errors = await new_page(browser)
     await sign_in(page, server, "ada")
     for path, name, heading in (
@@ -212,6 +176,7 @@ async def test_other_pages_render_for_a_laptop(browser, server, fleet):
     assert errors == []
 
 
+@closing_db_connections
 async def test_cluster_list_and_counters_follow_a_run_live(browser, working_server, fleet):
     make_user("viewer", username="vera", password=PASSWORD)
     page, errors = await new_page(browser)
@@ -222,10 +187,7 @@ async def test_cluster_list_and_counters_follow_a_run_live(browser, working_serv
     row = page.locator("tr[data-cluster=alpha]")
     assert "never upgraded" in await row.inner_text()
 
-    upgrade_start(
-        cluster=fleet, version="4.2.1.1", release="101000012023110109.el7", mode="ROLLING",
-        actor=Actor.system("token ci-pipeline"), reason="live list test",
-    )  # fmt: skip
+    start_upgrade(fleet, OB_4_2_1_1_20231101, actor=Actor.system("token ci-pipeline"), reason="live list test")
     await page.wait_for_selector("tr[data-cluster=alpha] .badge-maintenance", timeout=DEADLINE_MS)
     await page.wait_for_function(
         "() => document.querySelector('[data-counter=running]').textContent.trim() === '1'", timeout=DEADLINE_MS
@@ -242,6 +204,7 @@ async def test_cluster_list_and_counters_follow_a_run_live(browser, working_serv
     assert errors == []
 
 
+@closing_db_connections
 async def test_stop_service_asks_before_starting(browser, server, fleet):
     make_user("operator", username="olga", password=PASSWORD)
     make_cluster("solo", zones=1)
@@ -273,14 +236,14 @@ async def test_stop_service_asks_before_starting(browser, server, fleet):
     assert errors == []
 
 
+@closing_db_connections
 async def test_package_upload_shows_progress_then_the_list_or_the_refusal(browser, server, tmp_path):
-    from tests.pages.helpers import DEP_YAML
     from upgrades.demo.rpms import write_oceanbase_rpms
     from upgrades.models import Package
 
     make_user("admin", username="ada", password=PASSWORD)
     rpm = write_oceanbase_rpms(
-        tmp_path, edition="community", version="4.2.1.1", release="101000012023110109.el7", dep_yaml=DEP_YAML
+        tmp_path, edition="community", version="4.2.1.1", release="101000012023110109.el7", dep_yaml=shipped_dep_yaml()
     )[0]
     bogus = tmp_path / "broken.rpm"
     bogus.write_bytes(b"not an rpm at all" * 64)
@@ -303,6 +266,7 @@ async def test_package_upload_shows_progress_then_the_list_or_the_refusal(browse
     assert errors == []
 
 
+@closing_db_connections
 async def test_cluster_page_follows_a_run_live(browser, working_server, fleet):
     make_user("operator", username="olga", password=PASSWORD)
     page, errors = await new_page(browser)
@@ -310,10 +274,9 @@ async def test_cluster_page_follows_a_run_live(browser, working_server, fleet):
     await page.goto(f"{working_server.url}/clusters/alpha/")
     await page.wait_for_selector("[data-live-status]:has-text('live')")
     await page.fill("#id_reason", "typed while the run goes")
-    dag = upgrade_start(
-        cluster=fleet, version="4.2.1.1", release="101000012023110109.el7", mode="ROLLING",
-        actor=Actor.system("token ci-pipeline"), reason="live cluster page test",
-    )  # fmt: skip
+    dag = start_upgrade(
+        fleet, OB_4_2_1_1_20231101, actor=Actor.system("token ci-pipeline"), reason="live cluster page test"
+    )
     await page.wait_for_selector("[data-live-region=maintenance] .alert", timeout=DEADLINE_MS)
     await page.wait_for_selector(f"[data-live-region=recent-runs] a[href='/runs/{dag.pk}/']", timeout=DEADLINE_MS)
     await page.wait_for_function(

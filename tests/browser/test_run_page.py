@@ -1,34 +1,20 @@
 """The run page in real Chromium against a daphne child process running the embedded worker."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django.test import Client
 
-from tests.conftest import CHROMIUM
-from tests.engine.helpers import add_target_packages, start
-from tests.factories import make_cluster, make_user
-from tests.live.daphne_server import LiveServer, child_environment, closing_db_connections
+from tests.browser.helpers import closing_db_connections, screenshot
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster, make_user
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.models import AuditEntry
 from upgrades.services.dag_operators import dag_operate
 
-# Sync ORM calls from these async tests (setup and checks only; tests only).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Step durations are divided by the speed (a 3-zone rolling upgrade takes ~70 s at 1): ~9 s per run here.
 SPEED = 8
 DEADLINE_MS = 90_000
@@ -51,17 +37,11 @@ document.addEventListener('DOMContentLoaded', () => {
 """
 
 
-def server_environment():
-    return child_environment(
-        EMBEDDED_WORKER="1", EMBEDDED_WORKER_THREADS="3", SIMULATION_SPEED=SPEED, WORKER_LEASE_SECONDS="2", DEBUG="0"
-    )
-
-
 @pytest.fixture
-def server(transactional_db):
-    live = LiveServer(server_environment()).start()
-    yield live
-    live.stop()
+def server(live_server_factory):
+    return live_server_factory(
+        EMBEDDED_WORKER=1, EMBEDDED_WORKER_THREADS=3, SIMULATION_SPEED=SPEED, WORKER_LEASE_SECONDS=2, DEBUG=0
+    )
 
 
 @pytest.fixture
@@ -71,18 +51,8 @@ def operator():
 
 @pytest.fixture
 def cluster():
-    add_target_packages()
+    stock_packages(TARGET)
     return make_cluster(zones=3)
-
-
-@pytest.fixture
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def open_run_page(browser, server, user, dag):
@@ -108,11 +78,6 @@ async def wait_dag_state(page, state, timeout=DEADLINE_MS):
     )
 
 
-async def screenshot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
 async def page_matches_database(page, dag):
     dag.refresh_from_db()
     seen = await page.evaluate(
@@ -129,7 +94,7 @@ async def page_matches_database(page, dag):
 
 @closing_db_connections
 async def test_stages_turn_from_pending_to_running_to_succeeded_without_reload(browser, server, cluster, operator):
-    dag = start(cluster, actor=Actor.for_user(operator), reason="browser test: rolling upgrade")
+    dag = start_upgrade(cluster, TARGET, actor=Actor.for_user(operator), reason="browser test: rolling upgrade")
     page, navigations, errors = await open_run_page(browser, server, operator, dag)
     doc_id = await page.evaluate("window.__docId")
     await page.wait_for_selector("[data-conn=live]")
@@ -158,7 +123,7 @@ async def test_stages_turn_from_pending_to_running_to_succeeded_without_reload(b
 @closing_db_connections
 async def test_a_failure_is_shown_and_retry_with_a_reason_finishes_the_run(browser, server, cluster, operator):
     fault_inject(cluster=cluster, node_name="Stop zone2", times=1, actor=Actor.system("test"))
-    dag = start(cluster, actor=Actor.for_user(operator), reason="browser test: failure and retry")
+    dag = start_upgrade(cluster, TARGET, actor=Actor.for_user(operator), reason="browser test: failure and retry")
     page, navigations, errors = await open_run_page(browser, server, operator, dag)
     await wait_dag_state(page, "FAILED")
     failed = page.locator(".node[data-node-state=FAILED]")
@@ -205,7 +170,7 @@ async def test_the_page_reconnects_after_a_server_restart_and_converges(browser,
     """The server goes away mid-run; while it is down the run is cancelled from elsewhere (another process
     writing the database); when the server is back the page reconnects by itself and shows the database."""
     fault_inject(cluster=cluster, node_name="Backup for upgrade", kind="hang", actor=Actor.system("test"))
-    dag = start(cluster, actor=Actor.for_user(operator), reason="browser test: server restart")
+    dag = start_upgrade(cluster, TARGET, actor=Actor.for_user(operator), reason="browser test: server restart")
     page, navigations, errors = await open_run_page(browser, server, operator, dag)
     await page.wait_for_selector("[data-conn=live]")
     hanging = page.locator(".node", has_text="Backup for upgrade")

@@ -1,54 +1,11 @@
-"""Shared setup for engine tests: package rows for a planned upgrade, starting upgrades through the real
-planner, and the invariants every test checks on the event stream."""
+"""Engine-specific setup: the invariants every engine test checks on the event stream, failed runs, stepping
+a DAG, worker loops in a thread and `run_worker` child processes. Builds, package rows, starting upgrades and
+waiting come from tests/support/."""
 
-import time
-from pathlib import Path
-
-import upgrades.planning
-from tests.factories import make_package_row
-from upgrades.audit import Actor
+from tests.support.dags import start_upgrade
+from tests.support.live_server import child_environment
+from tests.support.paths import PROJECT_ROOT
 from upgrades.models import DagEvent
-from upgrades.models.cluster import REQUIRED_PACKAGES
-from upgrades.services.dag_start import upgrade_start
-
-TARGET_VERSION = "4.3.0.1"
-TARGET_RELEASE = "101000062023110109.el7"
-TARGET_BUILD_VERSION = "4.3.0.1_101000062023110109"
-BARRIER_VERSION = "4.2.1.2"
-BARRIER_RELEASE = "101000012023121215.el7"
-TWO_HOP_FROM = ("4.2.0.0", "100000152023080109")
-
-
-DEP_YAML = Path(upgrades.planning.__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml"
-
-
-def dep_yaml():
-    return DEP_YAML.read_text()
-
-
-def add_package(name, version, release_distribution, arch="x86_64", yaml_text=""):
-    return make_package_row(name, version, release_distribution, arch, yaml_text)
-
-
-def add_target_packages(edition="community", *, barrier=False):
-    """The target's packages (the main one carries the dep file) and, with barrier=True, the 4.2.1.2 hop's."""
-    names = REQUIRED_PACKAGES[edition]
-    for i, name in enumerate(names):
-        add_package(name, TARGET_VERSION, TARGET_RELEASE, yaml_text=dep_yaml() if i == 0 else "")
-        if barrier:
-            add_package(name, BARRIER_VERSION, BARRIER_RELEASE)
-
-
-def start(cluster, *, mode="ROLLING", actor=None, reason="test upgrade", **kw):
-    return upgrade_start(
-        cluster=cluster,
-        version=TARGET_VERSION,
-        release=TARGET_RELEASE,
-        mode=mode,
-        actor=actor or Actor.system("test"),
-        reason=reason,
-        **kw,
-    )
 
 
 def assert_gapless_events(dag):
@@ -60,25 +17,13 @@ def assert_gapless_events(dag):
     return seqs
 
 
-def wait_until(predicate, *, timeout=20, what="condition"):
-    """Poll with a deadline (never sleep for a state)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
-def failed_run(cluster, node_name, *, server=None, times=1, kind="fail", **start_kw):
-    """Start an upgrade with a fault at `node_name` and run it until it fails there."""
+def failed_run(cluster, build, node_name, *, server=None, times=1, kind="fail", **start_kw):
+    """Start an upgrade to `build` with a fault at `node_name` and run it until it fails there."""
     from upgrades.backends.faults import fault_inject
     from upgrades.engine.runner import run_dag_to_end
 
     fault_inject(cluster=cluster, node_name=node_name, server=server, kind=kind, times=times)
-    dag = run_dag_to_end(start(cluster, **start_kw).pk)
+    dag = run_dag_to_end(start_upgrade(cluster, build, **start_kw).pk)
     assert dag.state == "FAILED", dag.state
     assert dag.nodes.get(seq=dag.stage).name == node_name
     return dag
@@ -127,36 +72,21 @@ class BackgroundWorker:
         assert not self.thread.is_alive(), "the background worker did not stop"
 
 
-def database_url():
-    """The URL of the database this test runs on, for a child process (needs a transaction=True test)."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def spawn_run_worker(*, threads=1, lease_seconds=1, env=None):
     """A real `manage.py run_worker` child process on this test's database."""
     import os
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parents[2]
     child_env = {
         **os.environ,
-        "DATABASE_URL": database_url(),
-        "SIMULATION_SPEED": "0",
-        "WORKER_LEASE_SECONDS": str(lease_seconds),
-        "EMBEDDED_WORKER": "0",
+        **child_environment(SIMULATION_SPEED=0, WORKER_LEASE_SECONDS=lease_seconds, EMBEDDED_WORKER=0),
         **(env or {}),
     }
     child_env.pop("REDIS_URL", None)
     return subprocess.Popen(
         [sys.executable, "manage.py", "run_worker", "--threads", str(threads)],
-        cwd=root,
+        cwd=PROJECT_ROOT,
         env=child_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

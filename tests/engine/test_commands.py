@@ -3,17 +3,15 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.engine.helpers import (
-    TARGET_RELEASE,
-    TARGET_VERSION,
-    add_target_packages,
-    assert_gapless_events,
-    failed_run,
-)
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events, failed_run
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import AuditEntry, Dag, Fault
 from upgrades.models.dag import State
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 
 def upgrade(cluster, *extra):
@@ -25,7 +23,7 @@ def upgrade(cluster, *extra):
 @pytest.mark.django_db(transaction=True)
 def test_upgrade_wait_follows_the_dag_to_success(capsys):
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     upgrade(cluster, "--reason", "patch night", "--wait")
     out = capsys.readouterr().out.splitlines()
     dag = Dag.objects.get(cluster=cluster)
@@ -43,7 +41,7 @@ def test_upgrade_wait_follows_the_dag_to_success(capsys):
 @pytest.mark.django_db(transaction=True)
 def test_upgrade_wait_fails_with_the_failing_node_and_its_last_log_line(capsys):
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     call_command("inject_fault", cluster.name, "--node", "Stop zone2", "--times", "1", "--kind", "fail")
     with pytest.raises(CommandError) as caught:
         upgrade(cluster, "--wait")
@@ -86,8 +84,8 @@ def test_inject_fault_validates_its_target(capsys):
 @pytest.mark.django_db
 def test_operate_passes_a_node(capsys):
     cluster = make_cluster()
-    add_target_packages()
-    dag = failed_run(cluster, "Remove upgrade check task dir")
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, "Remove upgrade check task dir")
     node = dag.nodes.get(seq=dag.stage)
     with pytest.raises(CommandError, match="only for pass"):
         call_command("operate", str(dag.pk), "retry", "--node", str(node.pk), "--reason", "x")

@@ -6,8 +6,10 @@ import threading
 import pytest
 from django.db import connections
 
-from tests.engine.helpers import add_target_packages, start
-from tests.factories import make_cluster
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.errors import ObshellError
 from upgrades.models import AuditEntry, Dag, Node
 
@@ -18,14 +20,14 @@ STARTERS = 10
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_starts_make_one_dag():
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     barrier = threading.Barrier(STARTERS)
     results = [None] * STARTERS
 
     def starter(index):
         try:
             barrier.wait(timeout=30)
-            results[index] = start(cluster, reason=f"starter {index}")
+            results[index] = start_upgrade(cluster, TARGET, reason=f"starter {index}")
         except ObshellError as exc:
             results[index] = exc
         finally:

@@ -5,8 +5,12 @@ import asyncio
 
 import pytest
 
-from tests.engine.helpers import add_target_packages, assert_gapless_events, start, wait_until
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
+from tests.support.waiting import wait_until
 from upgrades.backends.faults import fault_inject
 from upgrades.engine import embedded
 from upgrades.models import Dag, Server, SubTask
@@ -60,11 +64,11 @@ def test_workers_start_with_the_first_connection_and_only_when_enabled(settings,
 @pytest.mark.django_db(transaction=True)
 def test_embedded_threads_survive_an_injected_crash(embedded_workers):
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     fault_inject(cluster=cluster, node_name="Stop zone3", kind="crash")
     threads = embedded_workers.run_embedded_workers()
     assert len(threads) == 2 and embedded_workers.run_embedded_workers() == threads
-    dag = start(cluster)
+    dag = start_upgrade(cluster, TARGET)
 
     wait_until(lambda: Dag.objects.get(pk=dag.pk).state in (State.SUCCEED, State.FAILED), timeout=60, what="the DAG")
 

@@ -5,8 +5,12 @@ import signal
 
 import pytest
 
-from tests.engine.helpers import add_target_packages, assert_gapless_events, spawn_run_worker, start, wait_until
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events, spawn_run_worker
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
+from tests.support.waiting import wait_until
 from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import SubTask
@@ -15,7 +19,7 @@ from upgrades.models.dag import State
 
 def stop_child_during(cluster, node_name):
     fault_inject(cluster=cluster, node_name=node_name, kind="hang")
-    dag = start(cluster)
+    dag = start_upgrade(cluster, TARGET)
     # A long lease: the hand-back must not depend on the lease expiring.
     child = spawn_run_worker(lease_seconds=600)
     try:
@@ -38,7 +42,7 @@ def stop_child_during(cluster, node_name):
 @pytest.mark.django_db(transaction=True)
 def test_sigterm_hands_a_continuable_step_back():
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     dag, hanging = stop_child_during(cluster, "Reinstall and restart observer")
     assert (hanging.state, hanging.lease_owner, hanging.execute_times) == (State.READY, "", 1)
     assert hanging.context.get("continue") is True
@@ -50,7 +54,7 @@ def test_sigterm_hands_a_continuable_step_back():
 @pytest.mark.django_db(transaction=True)
 def test_sigterm_fails_a_step_that_cannot_continue():
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     dag, hanging = stop_child_during(cluster, "Execute upgrade pre script")
     assert hanging.state == State.FAILED
     assert hanging.logs.order_by("id").last().line == "task unexpectedly interrupted and cannot continue"

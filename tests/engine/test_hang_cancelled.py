@@ -3,8 +3,12 @@ told to stop, writes nothing more."""
 
 import pytest
 
-from tests.engine.helpers import BackgroundWorker, add_target_packages, assert_gapless_events, start, wait_until
-from tests.factories import make_cluster
+from tests.engine.helpers import BackgroundWorker, assert_gapless_events
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
+from tests.support.waiting import wait_until
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.models import SubTask, TaskLog
@@ -15,9 +19,9 @@ from upgrades.services.dag_operators import dag_operate
 @pytest.mark.django_db(transaction=True)
 def test_cancel_stops_a_hanging_step():
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     fault_inject(cluster=cluster, node_name="Download all required packages", kind="hang")
-    dag = start(cluster)
+    dag = start_upgrade(cluster, TARGET)
     with BackgroundWorker(dag_ids=[dag.pk]) as worker:
         hanging = wait_until(
             lambda: SubTask.objects.filter(dag=dag, name="Download all required packages", state=State.RUNNING).first(),

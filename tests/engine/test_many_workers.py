@@ -2,8 +2,12 @@
 
 import pytest
 
-from tests.engine.helpers import BackgroundWorker, add_target_packages, assert_gapless_events, start, wait_until
-from tests.factories import make_cluster
+from tests.engine.helpers import BackgroundWorker, assert_gapless_events
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
+from tests.support.waiting import wait_until
 from upgrades.models import Dag, SubTask, TaskLog
 from upgrades.models.dag import State
 
@@ -12,8 +16,8 @@ from upgrades.models.dag import State
 def test_four_workers_run_every_sub_task_once(settings):
     settings.SIMULATION_SPEED = 400  # real (short) sleeps, heartbeats and overlapping parallel sub-tasks
     cluster = make_cluster(zones=3, servers_per_zone=3)
-    add_target_packages()
-    dag = start(cluster)
+    stock_packages(TARGET)
+    dag = start_upgrade(cluster, TARGET)
     with BackgroundWorker(name="a"), BackgroundWorker(name="b"), BackgroundWorker(name="c"), BackgroundWorker(name="d"):
         wait_until(lambda: Dag.objects.get(pk=dag.pk).state in (State.SUCCEED, State.FAILED), timeout=120, what="the DAG")
     dag.refresh_from_db()

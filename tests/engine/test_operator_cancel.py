@@ -3,8 +3,11 @@ keeps the lock. Refused on a finished DAG and past the last cancellable node."""
 
 import pytest
 
-from tests.engine.helpers import add_target_packages, assert_gapless_events, failed_run, start, step_until
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events, failed_run, step_until
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.errors import ObshellError
@@ -18,8 +21,8 @@ ACTOR = Actor.system("test")
 @pytest.mark.django_db
 def test_cancel_a_running_dag_then_retry_it():
     cluster = make_cluster()
-    add_target_packages()
-    dag = start(cluster)
+    stock_packages(TARGET)
+    dag = start_upgrade(cluster, TARGET)
     dag = step_until(dag, lambda d: d.stage == 10 and d.nodes.get(seq=10).state == State.RUNNING)
     dag = dag_operate(dag=dag, operator="cancel", actor=ACTOR, reason="change window closed")
     assert (dag.state, dag.operator, dag.holds_lock, dag.is_finished) == (State.FAILED, "CANCEL", True, False)
@@ -39,8 +42,8 @@ def test_cancel_a_running_dag_then_retry_it():
 @pytest.mark.django_db
 def test_cancel_a_dag_that_has_not_started():
     cluster = make_cluster()
-    add_target_packages()
-    dag = dag_operate(dag=start(cluster), operator="CANCEL", actor=ACTOR, reason="oops")
+    stock_packages(TARGET)
+    dag = dag_operate(dag=start_upgrade(cluster, TARGET), operator="CANCEL", actor=ACTOR, reason="oops")
     assert (dag.state, dag.operator, dag.stage) == (State.FAILED, "CANCEL", 1)
     assert not SubTask.objects.filter(dag=dag, state=State.FAILED).exists()
     assert_gapless_events(dag)
@@ -49,8 +52,8 @@ def test_cancel_a_dag_that_has_not_started():
 @pytest.mark.django_db
 def test_cancel_refusals():
     cluster = make_cluster()
-    add_target_packages()
-    dag = start(cluster)
+    stock_packages(TARGET)
+    dag = start_upgrade(cluster, TARGET)
     # Stage 11 (Execute upgrade checker script) is the first node that cannot cancel.
     dag = step_until(dag, lambda d: d.stage == 11)
     with pytest.raises(ObshellError) as caught:
@@ -70,8 +73,8 @@ def test_cancel_refusals():
 @pytest.mark.django_db
 def test_cancel_refused_on_a_failed_dag():
     cluster = make_cluster()
-    add_target_packages()
-    dag = failed_run(cluster, "Create upgrade dir")
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, "Create upgrade dir")
     with pytest.raises(ObshellError) as caught:
         dag_operate(dag=dag, operator="cancel", actor=ACTOR, reason="")
     assert caught.value.err_code == "Task.Dag.Operator.CancelFinishedDag"

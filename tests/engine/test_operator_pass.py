@@ -3,8 +3,11 @@ continue. Both only where the flags allow (spec 6.4)."""
 
 import pytest
 
-from tests.engine.helpers import add_target_packages, assert_gapless_events, failed_run, start
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events, failed_run
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.errors import ObshellError
@@ -18,8 +21,8 @@ ACTOR = Actor.system("test")
 @pytest.mark.django_db
 def test_pass_the_dag_at_its_last_node():
     cluster = make_cluster()
-    add_target_packages()
-    dag = failed_run(cluster, "Remove upgrade check task dir")
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, "Remove upgrade check task dir")
     started = dag.start_time
     dag = dag_operate(dag=dag, operator="pass", actor=ACTOR, reason="removed by hand")
     assert (dag.state, dag.operator, dag.is_finished, dag.holds_lock) == (State.SUCCEED, "PASS", True, False)
@@ -33,8 +36,8 @@ def test_pass_the_dag_at_its_last_node():
 @pytest.mark.django_db
 def test_pass_refusals():
     cluster = make_cluster()
-    add_target_packages()
-    dag = start(cluster)
+    stock_packages(TARGET)
+    dag = start_upgrade(cluster, TARGET)
     with pytest.raises(ObshellError) as caught:
         dag_operate(dag=dag, operator="pass", actor=ACTOR, reason="")
     assert (caught.value.err_code, caught.value.message) == (
@@ -50,7 +53,7 @@ def test_pass_refusals():
     )
     dag.delete()
 
-    dag = failed_run(cluster, "Execute upgrade pre script")
+    dag = failed_run(cluster, TARGET, "Execute upgrade pre script")
     with pytest.raises(ObshellError) as caught:
         dag_operate(dag=dag, operator="pass", actor=ACTOR, reason="")
     assert caught.value.err_code == "Task.Dag.Operator.PassNotAllowed"
@@ -62,8 +65,8 @@ def test_pass_refusals():
 @pytest.mark.django_db
 def test_node_pass_continues_with_the_next_node():
     cluster = make_cluster()
-    add_target_packages()
-    dag = failed_run(cluster, "Download all required packages")
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, "Download all required packages")
     node = dag.nodes.get(seq=3)
     node = node_pass(node=node, actor=ACTOR, reason="packages already on disk")
     assert (node.state, node.operator) == (State.SUCCEED, "PASS")
@@ -80,14 +83,14 @@ def test_node_pass_continues_with_the_next_node():
 @pytest.mark.django_db
 def test_node_pass_refusals():
     cluster = make_cluster()
-    add_target_packages()
-    dag = start(cluster)
+    stock_packages(TARGET)
+    dag = start_upgrade(cluster, TARGET)
     with pytest.raises(ObshellError) as caught:
         node_pass(node=dag.nodes.get(seq=1), actor=ACTOR)
     assert caught.value.err_code == "Task.Node.Operator.PassNotFailedDag"
     dag.delete()
 
-    dag = failed_run(cluster, "Stop zone1")
+    dag = failed_run(cluster, TARGET, "Stop zone1")
     with pytest.raises(ObshellError) as caught:
         node_pass(node=dag.nodes.get(seq=1), actor=ACTOR)
     assert caught.value.err_code == "Task.Node.Operator.PassNotFailedNode"

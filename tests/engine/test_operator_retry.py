@@ -2,8 +2,11 @@
 
 import pytest
 
-from tests.engine.helpers import TARGET_BUILD_VERSION, add_target_packages, assert_gapless_events, failed_run, start
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events, failed_run
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.errors import ObshellError
@@ -11,15 +14,17 @@ from upgrades.models import AuditEntry, DagEvent, Server, TaskLog
 from upgrades.models.dag import EPOCH, State
 from upgrades.services.dag_operators import dag_operate
 
+TARGET_BUILD_VERSION = TARGET.build_version
+
 ACTOR = Actor.system("test")
 
 
 @pytest.mark.django_db
 def test_retry_reruns_only_the_failed_sub_task_after_its_rollback():
     cluster = make_cluster(zones=3, servers_per_zone=2)
-    add_target_packages()
+    stock_packages(TARGET)
     victim = Server.objects.filter(cluster=cluster, zone__name="zone1").order_by("id").last()
-    dag = failed_run(cluster, "Reinstall and restart observer", server=victim.agent_address)
+    dag = failed_run(cluster, TARGET, "Reinstall and restart observer", server=victim.agent_address)
     node = dag.nodes.get(seq=dag.stage)
     assert (node.zone_name, node.state) == ("zone1", State.FAILED)
     failed = node.sub_tasks.get(state=State.FAILED)
@@ -53,8 +58,8 @@ def test_retry_reruns_only_the_failed_sub_task_after_its_rollback():
 @pytest.mark.django_db
 def test_a_fault_for_two_attempts_needs_two_retries():
     cluster = make_cluster()
-    add_target_packages()
-    dag = failed_run(cluster, "Stop zone2", times=2)
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, "Stop zone2", times=2)
     dag_operate(dag=dag, operator="RETRY", actor=ACTOR, reason="first retry")
     dag = run_dag_to_end(dag.pk)
     assert dag.state == State.FAILED and dag.nodes.get(seq=dag.stage).name == "Stop zone2"
@@ -69,8 +74,8 @@ def test_a_fault_for_two_attempts_needs_two_retries():
 @pytest.mark.django_db
 def test_retry_refusals():
     cluster = make_cluster()
-    add_target_packages()
-    dag = start(cluster)
+    stock_packages(TARGET)
+    dag = start_upgrade(cluster, TARGET)
     with pytest.raises(ObshellError) as caught:
         dag_operate(dag=dag, operator="retry", actor=ACTOR, reason="too early")
     assert (caught.value.err_code, caught.value.status) == ("Task.Dag.Operator.RetryNotFailedDag", 400)
@@ -85,8 +90,8 @@ def test_retry_refusals():
 def test_retry_refused_when_the_failed_node_cannot_retry():
     # Every upgrade node can retry (spec 5.8); a node without the flag shows the refusal.
     cluster = make_cluster()
-    add_target_packages()
-    dag = failed_run(cluster, "Check the python environment")
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, "Check the python environment")
     dag.nodes.filter(seq=dag.stage).update(can_retry=False)
     with pytest.raises(ObshellError) as caught:
         dag_operate(dag=dag, operator="retry", actor=ACTOR, reason="no")

@@ -2,8 +2,11 @@
 
 import pytest
 
-from tests.engine.helpers import add_target_packages, assert_gapless_events, failed_run, start
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events, failed_run
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.errors import ObshellError
@@ -17,8 +20,8 @@ ACTOR = Actor.system("test")
 @pytest.mark.django_db
 def test_rollback_undoes_stages_down_to_one():
     cluster = make_cluster()
-    add_target_packages()
-    dag = failed_run(cluster, "Unpack all required packages")
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, "Unpack all required packages")
     assert dag.stage == 5
 
     dag = dag_operate(dag=dag, operator="rollback", actor=ACTOR, reason="wrong target")
@@ -50,8 +53,8 @@ def test_rollback_undoes_stages_down_to_one():
 @pytest.mark.django_db
 def test_rollback_refusals():
     cluster = make_cluster()
-    add_target_packages()
-    dag = start(cluster)
+    stock_packages(TARGET)
+    dag = start_upgrade(cluster, TARGET)
     with pytest.raises(ObshellError) as caught:
         dag_operate(dag=dag, operator="rollback", actor=ACTOR, reason="")
     assert (caught.value.err_code, caught.value.message) == (
@@ -61,7 +64,7 @@ def test_rollback_refusals():
     dag.delete()
 
     # After Restart obshell (stage 8) nothing can be rolled back.
-    dag = failed_run(cluster, "Stop zone2")
+    dag = failed_run(cluster, TARGET, "Stop zone2")
     with pytest.raises(ObshellError) as caught:
         dag_operate(dag=dag, operator="rollback", actor=ACTOR, reason="")
     assert (caught.value.err_code, caught.value.status) == ("Task.Dag.Operator.RollbackNotAllowed", 400)

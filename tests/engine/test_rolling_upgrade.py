@@ -2,14 +2,19 @@
 
 import pytest
 
-from tests.engine.helpers import TARGET_BUILD_VERSION, add_target_packages, assert_gapless_events, start
-from tests.factories import OLD_BUILD, OLD_VERSION, make_cluster
-from tests.spec_nodes import upgrade_names
+from tests.engine.helpers import assert_gapless_events
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import START_BUILD, make_cluster
+from tests.support.packages import stock_packages
+from tests.support.spec_nodes import upgrade_names
 from upgrades.engine.worker import Worker
 from upgrades.models import Node, Server, Zone
 from upgrades.models.dag import State
 
-OLD_BUILD_VERSION = f"{OLD_VERSION}_{OLD_BUILD}"
+TARGET_BUILD_VERSION = TARGET.build_version
+
+OLD_BUILD_VERSION = START_BUILD.build_version
 
 
 def drive(dag, on_node_started):
@@ -43,8 +48,8 @@ def builds_by_zone(cluster):
 @pytest.mark.parametrize("edition", ["community", "business"])
 def test_rolling_upgrade_succeeds_zone_by_zone(edition):
     cluster = make_cluster(edition=edition, zones=3, servers_per_zone=2)
-    add_target_packages(edition)
-    dag = start(cluster, mode="ROLLING")
+    stock_packages(TARGET, edition)
+    dag = start_upgrade(cluster, TARGET, mode="ROLLING")
     names = list(dag.nodes.order_by("seq").values_list("name", flat=True))
     assert names == upgrade_names(edition=edition, mode="ROLLING")
     assert dag.max_stage == len(names) == (30 if edition == "community" else 26)
@@ -86,8 +91,8 @@ def test_rolling_upgrade_succeeds_zone_by_zone(edition):
 @pytest.mark.django_db
 def test_rolling_upgrade_with_freeze_server_adds_a_minor_freeze_per_zone():
     cluster = make_cluster(zones=3)
-    add_target_packages()
-    dag = start(cluster, mode="ROLLING", freeze_server=True)
+    stock_packages(TARGET)
+    dag = start_upgrade(cluster, TARGET, mode="ROLLING", freeze_server=True)
     assert list(dag.nodes.order_by("seq").values_list("name", flat=True)) == upgrade_names(
         edition="community", mode="ROLLING", freeze=True
     )

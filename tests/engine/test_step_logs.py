@@ -2,8 +2,11 @@
 
 import pytest
 
-from tests.engine.helpers import add_target_packages, assert_gapless_events, failed_run, start
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events, failed_run
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import DagEvent, Server, SubTask, TaskLog
 from upgrades.models.dag import State
@@ -16,8 +19,8 @@ def lines_of(dag, node_name):
 @pytest.mark.django_db
 def test_steps_write_realistic_lines():
     cluster = make_cluster()
-    add_target_packages()
-    dag = run_dag_to_end(start(cluster).pk)
+    stock_packages(TARGET)
+    dag = run_dag_to_end(start_upgrade(cluster, TARGET).pk)
     agent = cluster.agent_server()
     python = lines_of(dag, "Check the python environment")
     assert python[:2] == ["Checking if python is installed.", "Python major version 3"]
@@ -49,8 +52,8 @@ def test_hosts_with_several_agents_do_host_work_once():
     twin = Server.objects.create(
         cluster=cluster, zone=first.zone, ip=first.ip, agent_port=2887, sql_port=2891, build_version=first.build_version
     )
-    add_target_packages()
-    dag = run_dag_to_end(start(cluster).pk)
+    stock_packages(TARGET)
+    dag = run_dag_to_end(start_upgrade(cluster, TARGET).pk)
     assert dag.state == State.SUCCEED
     twin_check = SubTask.objects.get(dag=dag, name="Check the python environment", server=twin)
     assert [log.line for log in twin_check.logs.order_by("id")] == [
@@ -64,8 +67,8 @@ def test_hosts_with_several_agents_do_host_work_once():
 @pytest.mark.django_db
 def test_every_failed_sub_task_has_a_log_line():
     cluster = make_cluster(zones=3, servers_per_zone=2)
-    add_target_packages()
-    dag = failed_run(cluster, "Unpack all required packages")
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, "Unpack all required packages")
     failed = SubTask.objects.filter(dag=dag, state=State.FAILED)
     assert failed.count() == 6
     for sub_task in failed:

@@ -2,12 +2,17 @@
 
 import pytest
 
-from tests.engine.helpers import TARGET_BUILD_VERSION, add_target_packages, assert_gapless_events, start
-from tests.factories import make_cluster
-from tests.spec_nodes import upgrade_names
+from tests.engine.helpers import assert_gapless_events
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
+from tests.support.spec_nodes import upgrade_names
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import Server, SubTask
 from upgrades.models.dag import State
+
+TARGET_BUILD_VERSION = TARGET.build_version
 
 
 @pytest.mark.django_db
@@ -17,8 +22,8 @@ from upgrades.models.dag import State
 )
 def test_stop_service_upgrade_succeeds(edition, zones, servers_per_zone):
     cluster = make_cluster(edition=edition, zones=zones, servers_per_zone=servers_per_zone)
-    add_target_packages(edition)
-    dag = start(cluster, mode="STOPSERVICE")
+    stock_packages(TARGET, edition)
+    dag = start_upgrade(cluster, TARGET, mode="STOPSERVICE")
     names = list(dag.nodes.order_by("seq").values_list("name", flat=True))
     assert names == upgrade_names(edition=edition, mode="STOPSERVICE")
     reinstall = dag.nodes.get(action="reinstall_observer")

@@ -2,8 +2,11 @@
 
 import pytest
 
-from tests.engine.helpers import add_target_packages, assert_gapless_events, start
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end
@@ -15,10 +18,10 @@ from upgrades.services.dag_operators import dag_operate
 @pytest.mark.django_db
 def test_a_hanging_sub_task_times_out_and_can_be_retried():
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     server = Server.objects.filter(cluster=cluster).order_by("id").last()
     fault_inject(cluster=cluster, node_name="Check the python environment", server=server.agent_address, kind="hang")
-    dag = start(cluster)
+    dag = start_upgrade(cluster, TARGET)
     assert dag.timeout_seconds == 3600
     Dag.objects.filter(pk=dag.pk).update(timeout_seconds=1)
 

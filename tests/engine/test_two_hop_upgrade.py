@@ -2,22 +2,23 @@
 
 import pytest
 
-from tests.engine.helpers import (
-    BARRIER_RELEASE,
-    BARRIER_VERSION,
-    TARGET_BUILD_VERSION,
-    TWO_HOP_FROM,
-    add_target_packages,
-    assert_gapless_events,
-    start,
-)
-from tests.factories import make_cluster
-from tests.spec_nodes import upgrade_names
+from tests.engine.helpers import assert_gapless_events
+from tests.support.builds import OB_4_2_0_0_20230801 as TWO_HOP_START
+from tests.support.builds import OB_4_2_1_2_20231212 as BARRIER
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
+from tests.support.spec_nodes import upgrade_names
 from upgrades.engine.worker import Worker
 from upgrades.models import Node, Server
 from upgrades.models.dag import State
 
-BARRIER_BUILD_VERSION = f"{BARRIER_VERSION}_{BARRIER_RELEASE.split('.')[0]}"
+TARGET_BUILD_VERSION = TARGET.build_version
+BARRIER_VERSION = BARRIER.version
+TWO_HOP_FROM = (TWO_HOP_START.version, TWO_HOP_START.build_number)
+
+BARRIER_BUILD_VERSION = BARRIER.build_version
 
 
 @pytest.mark.django_db
@@ -25,8 +26,9 @@ BARRIER_BUILD_VERSION = f"{BARRIER_VERSION}_{BARRIER_RELEASE.split('.')[0]}"
 def test_two_hops_pass_through_the_barrier_build(mode):
     version, build = TWO_HOP_FROM
     cluster = make_cluster(zones=3, version=version, build=build)
-    add_target_packages(barrier=True)
-    dag = start(cluster, mode=mode)
+    stock_packages(TARGET)
+    stock_packages(BARRIER, dep_yaml="")
+    dag = start_upgrade(cluster, TARGET, mode=mode)
     assert [hop["version"] for hop in dag.route] == [BARRIER_VERSION, "4.3.0.1"]
     assert list(dag.nodes.order_by("seq").values_list("name", flat=True)) == upgrade_names(
         edition="community", mode=mode, hops=2

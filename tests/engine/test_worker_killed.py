@@ -6,14 +6,12 @@ import signal
 
 import pytest
 
-from tests.engine.helpers import (
-    add_target_packages,
-    assert_gapless_events,
-    spawn_run_worker,
-    start,
-    wait_until,
-)
-from tests.factories import make_cluster
+from tests.engine.helpers import assert_gapless_events, spawn_run_worker
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
+from tests.support.waiting import wait_until
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end
@@ -25,7 +23,7 @@ from upgrades.services.dag_operators import dag_operate
 def hang_in_child(cluster, node_name):
     """Start an upgrade, let a child worker run it until it hangs at node_name, then SIGKILL the child."""
     fault_inject(cluster=cluster, node_name=node_name, kind="hang")
-    dag = start(cluster)
+    dag = start_upgrade(cluster, TARGET)
     child = spawn_run_worker(lease_seconds=1)
     try:
         hanging = wait_until(
@@ -48,7 +46,7 @@ def hang_in_child(cluster, node_name):
 @pytest.mark.django_db(transaction=True)
 def test_a_continuable_step_is_reentered_and_completed_by_another_worker():
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     dag, hanging = hang_in_child(cluster, "Stop zone2")
     killed_owner = hanging.lease_owner
 
@@ -67,7 +65,7 @@ def test_a_continuable_step_is_reentered_and_completed_by_another_worker():
 @pytest.mark.django_db(transaction=True)
 def test_a_step_that_cannot_continue_fails_and_can_be_retried():
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     dag, hanging = hang_in_child(cluster, "Execute upgrade pre script")
 
     dag = run_dag_to_end(dag.pk, timeout=60)
@@ -84,9 +82,9 @@ def test_a_step_that_cannot_continue_fails_and_can_be_retried():
 @pytest.mark.django_db(transaction=True)
 def test_an_injected_crash_kills_the_worker_process():
     cluster = make_cluster()
-    add_target_packages()
+    stock_packages(TARGET)
     fault_inject(cluster=cluster, node_name="Start zone1", kind="crash")
-    dag = start(cluster)
+    dag = start_upgrade(cluster, TARGET)
     child = spawn_run_worker(lease_seconds=1)
     try:
         assert child.wait(timeout=60) == -signal.SIGKILL

@@ -3,8 +3,10 @@ from the cluster page and the run page; admin only, audited with the reason, ref
 
 import pytest
 
-from tests.engine.helpers import add_target_packages, start
-from tests.factories import make_cluster, make_user
+from tests.support.builds import OB_4_2_1_1_20231101, OB_4_3_0_1_20231101
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster, make_user
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Cluster, Fault
 from upgrades.services.faults import drill_stages, fault_arm
@@ -118,8 +120,8 @@ def test_disarm_removes_it_and_is_audited_once(client, admin, cluster):
 
 
 def test_the_run_page_offers_the_runs_own_stages_and_returns_there(client, admin, cluster):
-    add_target_packages()
-    dag = start(cluster, actor=Actor.for_user(admin), reason="run page drill")
+    stock_packages(OB_4_3_0_1_20231101)
+    dag = start_upgrade(cluster, OB_4_3_0_1_20231101, actor=Actor.for_user(admin), reason="run page drill")
     page = client.get(f"/runs/{dag.pk}/").content.decode()
     assert 'id="faults"' in page and "this run too" in page
     names = [stage.name for stage in drill_stages(cluster, dag.pk)]
@@ -142,9 +144,9 @@ def test_next_never_leaves_the_site(client, admin, cluster):
 def test_an_armed_failure_fires_on_the_next_run_and_is_used_up(client, admin, cluster):
     from upgrades.engine.runner import run_dag_to_end
 
-    add_target_packages()
+    stock_packages(OB_4_3_0_1_20231101)
     arm(client, cluster)
-    dag = start(cluster, actor=Actor.for_user(admin), reason="drill")
+    dag = start_upgrade(cluster, OB_4_3_0_1_20231101, actor=Actor.for_user(admin), reason="drill")
     run_dag_to_end(dag.pk)
     dag.refresh_from_db()
     assert dag.state == "FAILED"
@@ -153,10 +155,8 @@ def test_an_armed_failure_fires_on_the_next_run_and_is_used_up(client, admin, cl
 
 
 def test_the_fleet_list_and_the_plan_say_a_fault_is_armed(client, admin, cluster):
-    from tests.pages.helpers import add_community_target
-
     make_cluster("beta")
-    add_community_target()
+    stock_packages(OB_4_2_1_1_20231101)
     assert "data-armed-faults" not in client.get("/").content.decode()
     arm(client, cluster, times="2")
     arm(client, cluster, node="Start zone3", kind="hang")

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from tests.factories import make_user
+from tests.support.factories import make_user
 from upgrades.models import AuditEntry, LoginLink
 from upgrades.security.login_links import PATH, is_loopback, login_link_create
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import missing_service
+from tests.support.environment import missing_service
 
 REPO = Path(__file__).resolve().parents[2]
 PHASES = ["install", "migrate", "seed", "serve", "open"]

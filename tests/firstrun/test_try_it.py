@@ -2,8 +2,10 @@
 
 import pytest
 
-from tests.engine.helpers import add_target_packages, start
-from tests.factories import make_cluster, make_user
+from tests.support.builds import OB_4_3_0_1_20231101
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster, make_user
+from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.models import Dismissal
 from upgrades.services.dag_operators import dag_operate
@@ -52,8 +54,8 @@ def test_steps_are_ticked_from_what_happened(client, demo):
     hangzhou, shanghai = demo
     admin = make_user("admin")
     client.force_login(admin)
-    add_target_packages()
-    dag = start(hangzhou, actor=Actor.for_user(admin), reason="try it")
+    stock_packages(OB_4_3_0_1_20231101)
+    dag = start_upgrade(hangzhou, OB_4_3_0_1_20231101, actor=Actor.for_user(admin), reason="try it")
     shown = card(client)
     assert shown.count("· done") == 1 and f'href="/runs/{dag.pk}/"' in shown and f"Watch run {dag.generic_id}" in shown
 
@@ -62,7 +64,7 @@ def test_steps_are_ticked_from_what_happened(client, demo):
     run_dag_to_end(dag.pk)
     assert card(client).count("· done") == 2
     fault_arm(cluster=shanghai, node_name="Stop zone2", actor=Actor.for_user(admin), reason="drill")
-    drill = start(shanghai, actor=Actor.for_user(admin), reason="drill run")
+    drill = start_upgrade(shanghai, OB_4_3_0_1_20231101, actor=Actor.for_user(admin), reason="drill run")
     run_dag_to_end(drill.pk)
     dag_operate(dag=drill, operator="RETRY", actor=Actor.for_user(admin), reason="retry after the drill")
     shown = card(client)

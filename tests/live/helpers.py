@@ -8,7 +8,8 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
 
-from tests.factories import make_cluster, make_user
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.factories import START_BUILD, make_cluster, make_user
 from upgrades.events import emit
 from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.snapshots import dag_payload, log_payload, node_payload
@@ -21,9 +22,9 @@ def make_dag(*, nodes=3, cluster=None):
     servers = list(cluster.servers.all())
     with transaction.atomic():
         dag = Dag.objects.create(
-            cluster=cluster, name="OB rolling upgrade 4.3.0.1-101000062023110109", max_stage=nodes,
-            version="4.3.0.1", release="101000062023110109", mode="ROLLING", from_version="4.2.1.0-100000102023092807",
-            to_version="4.3.0.1-101000062023110109", actor_label="user op", reason="quarterly patch",
+            cluster=cluster, name=f"OB rolling upgrade {TARGET.label}", max_stage=nodes,
+            version=TARGET.version, release=TARGET.build_number, mode="ROLLING", from_version=START_BUILD.label,
+            to_version=TARGET.label, actor_label="user op", reason="quarterly patch",
         )
         for seq in range(1, nodes + 1):
             node = Node.objects.create(dag=dag, seq=seq, name=f"Stage {seq}", action="check_python", parallel=True,

@@ -3,18 +3,17 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
-from tests.live.daphne_server import child_environment
 from tests.live.helpers import dag_communicator, logged_in_headers, make_dag
+from tests.support.live_server import child_environment
+from tests.support.paths import PROJECT_ROOT
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
 import django
 django.setup()
@@ -26,7 +25,7 @@ set_dag_state({dag_id}, "RUNNING")
 def commit_in_another_process(dag_id):
     environment = {**os.environ, **child_environment(REDIS_URL=os.environ["REDIS_URL"])}
     environment["DJANGO_SETTINGS_MODULE"] = "dashboard.settings"
-    subprocess.run([sys.executable, "-c", WORKER.format(dag_id=dag_id)], cwd=ROOT, env=environment, check=True,
+    subprocess.run([sys.executable, "-c", WORKER.format(dag_id=dag_id)], cwd=PROJECT_ROOT, env=environment, check=True,
                    timeout=60)
 
 

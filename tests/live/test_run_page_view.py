@@ -3,8 +3,8 @@ import json
 import pytest
 from django.test import Client
 
-from tests.factories import make_user
 from tests.live.helpers import append_log, make_dag
+from tests.support.factories import make_user
 from upgrades.models import AuditEntry, Dag, Node, SubTask
 
 pytestmark = pytest.mark.django_db

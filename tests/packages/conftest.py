@@ -2,17 +2,12 @@
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import missing_service
+from tests.packages.helpers import BUILD_SCRIPT, DEP_YAML_FILE, RELEASE, VERSION
+from tests.support.environment import missing_service
 from upgrades.demo.rpms import write_oceanbase_rpms
-
-BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "rpms" / "build.sh"
-DEP_YAML_FILE = BUILD_SCRIPT.parent / "oceanbase_upgrade_dep.yml"
-VERSION = "4.3.0.1"
-RELEASE = "101000062023110109.el7"
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +32,3 @@ def ce_rpm(tmp_path, dep_yaml):
         tmp_path / "rpms", edition="community", version=VERSION, release=RELEASE, arch="x86_64", dep_yaml=dep_yaml
     )[0]
 
-
-def stored_files(settings):
-    """Every file under MEDIA_ROOT (the temp dir included)."""
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()) if root.exists() else []

@@ -6,11 +6,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.packages.helpers import RELEASE, VERSION, stored_files
 from upgrades.demo.rpms import write_obshell_rpm, write_oceanbase_rpms
 from upgrades.models import AuditEntry, Package
 from upgrades.packages.rpm import StreamDigests
-
-from .conftest import RELEASE, VERSION, stored_files
 
 
 @pytest.mark.django_db

@@ -3,10 +3,9 @@
 import pytest
 from django.core.management import call_command
 
+from tests.packages.helpers import stored_files
 from upgrades.models import AuditEntry, Package
 from upgrades.packages.ingest import package_ingest
-
-from .conftest import stored_files
 
 
 @pytest.mark.django_db

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.packages.helpers import stored_files
 from upgrades.packages import ingest
 from upgrades.packages.ingest import package_ingest
-
-from .conftest import stored_files
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,11 +3,10 @@
 import pytest
 from django.core.management import call_command
 
+from tests.packages.helpers import RELEASE, VERSION
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import Package
 from upgrades.packages.ingest import package_ingest
-
-from .conftest import RELEASE, VERSION
 
 
 @pytest.mark.django_db

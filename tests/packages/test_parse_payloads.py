@@ -2,11 +2,10 @@
 
 import pytest
 
+from tests.packages.helpers import RELEASE, VERSION
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.packages.names import DEP_YAML, LIB_DIR, OBSERVER
 from upgrades.packages.rpm import StreamDigests, read_header, read_payload_member
-
-from .conftest import RELEASE, VERSION
 
 
 def _read(path):

@@ -3,9 +3,8 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.packages.helpers import stored_files
 from upgrades.models import AuditEntry, Package
-
-from .conftest import stored_files
 
 
 def _refused(path, settings, match):

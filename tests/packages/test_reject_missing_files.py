@@ -3,13 +3,12 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.packages.helpers import RELEASE, VERSION, stored_files
 from upgrades.demo.rpms import oceanbase_package_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
 from upgrades.packages.ingest import package_ingest
 from upgrades.packages.rpmwriter import write_rpm
-
-from .conftest import RELEASE, VERSION, stored_files
 
 HOME = "/home/admin/oceanbase"
 

@@ -3,14 +3,13 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.packages.helpers import stored_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
 from upgrades.models.cluster import Edition
 from upgrades.packages.ingest import package_ingest
 from upgrades.packages.names import allowed_package_names
 from upgrades.packages.rpmwriter import write_rpm
-
-from .conftest import stored_files
 
 
 @pytest.mark.django_db

@@ -3,11 +3,10 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.packages.helpers import stored_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
 from upgrades.packages.ingest import package_ingest
-
-from .conftest import stored_files
 
 
 def _refused(path, settings, match):

@@ -2,12 +2,11 @@
 
 import pytest
 
+from tests.packages.helpers import RELEASE, stored_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
 from upgrades.packages.ingest import package_ingest
 from upgrades.packages.rpmwriter import write_rpm
-
-from .conftest import RELEASE, stored_files
 
 
 @pytest.mark.django_db

@@ -6,11 +6,10 @@ import tracemalloc
 
 import pytest
 
+from tests.packages.helpers import RELEASE, VERSION
 from upgrades.demo.rpms import oceanbase_package_files
 from upgrades.packages.ingest import package_ingest
 from upgrades.packages.rpmwriter import write_rpm
-
-from .conftest import RELEASE, VERSION
 
 SIZE = 48 * 1024 * 1024
 

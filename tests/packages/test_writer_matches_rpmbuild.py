@@ -5,11 +5,10 @@ import subprocess
 
 import pytest
 
-from tests.conftest import missing_service
+from tests.packages.helpers import RELEASE, VERSION
+from tests.support.environment import missing_service
 from upgrades.packages.rpm import StreamDigests, read_header
 from upgrades.packages.rpmwriter import DIRECTORY, write_rpm
-
-from .conftest import RELEASE, VERSION
 
 HOME = "/home/admin/oceanbase"
 

@@ -1,7 +1,8 @@
 import pytest
 
-from tests.factories import make_cluster, make_user
-from tests.pages.helpers import add_community_target
+from tests.support.builds import OB_4_2_1_1_20231101
+from tests.support.factories import make_cluster, make_user
+from tests.support.packages import stock_packages
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +18,8 @@ def cluster(db):
 
 @pytest.fixture
 def target(db):
-    return add_community_target()
+    """The packages of 4.2.1.1 (the pages' one-hop target); returns oceanbase-ce, which carries the dep file."""
+    return stock_packages(OB_4_2_1_1_20231101)
 
 
 @pytest.fixture

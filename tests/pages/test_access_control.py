@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import User
 
-from tests.factories import make_cluster, make_user
+from tests.support.factories import make_cluster, make_user
 
 pytestmark = pytest.mark.django_db
 

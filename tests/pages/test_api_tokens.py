@@ -56,7 +56,7 @@ def test_operators_neither_see_nor_manage_tokens(client, as_role, cluster):
 
 
 def test_revoking_another_clusters_token_is_404(client, as_role, cluster):
-    from tests.factories import make_cluster
+    from tests.support.factories import make_cluster
 
     other = make_cluster("other")
     as_role("admin")

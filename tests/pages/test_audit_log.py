@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import make_cluster, make_user
+from tests.support.factories import make_cluster, make_user
 from upgrades.audit import Actor, audit
 from upgrades.models import AuditEntry
 

@@ -2,11 +2,12 @@
 
 import pytest
 
-from tests.factories import make_cluster
+from tests.support.builds import OB_4_2_1_1_20231101
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.models import Dag, Server
 from upgrades.models.dag import State
-from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +37,7 @@ def test_rows_show_topology_builds_and_backend(client, as_role):
 
 
 def test_mixed_builds_mid_upgrade_and_maintenance_link(client, as_role, cluster, target):
-    dag = upgrade_start(
-        cluster=cluster, version="4.2.1.1", release=target.release_distribution, mode="ROLLING", actor=Actor.system()
-    )
+    dag = start_upgrade(cluster, OB_4_2_1_1_20231101, actor=Actor.system())
     Dag.objects.filter(pk=dag.pk).update(state=State.RUNNING)
     Server.objects.filter(pk=cluster.servers.first().pk).update(build_version="4.2.1.1_101000012023110109")
     as_role("viewer")
@@ -50,9 +49,7 @@ def test_mixed_builds_mid_upgrade_and_maintenance_link(client, as_role, cluster,
 
 
 def test_last_run_result(client, as_role, cluster, target):
-    dag = upgrade_start(
-        cluster=cluster, version="4.2.1.1", release=target.release_distribution, mode="ROLLING", actor=Actor.system()
-    )
+    dag = start_upgrade(cluster, OB_4_2_1_1_20231101, actor=Actor.system())
     Dag.objects.filter(pk=dag.pk).update(state=State.SUCCEED, holds_lock=False, is_finished=True)
     as_role("viewer")
     alpha = row(client.get("/").content.decode(), "alpha")

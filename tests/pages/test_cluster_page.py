@@ -2,9 +2,10 @@
 
 import pytest
 
+from tests.support.builds import OB_4_2_1_1_20231101
+from tests.support.dags import start_upgrade
 from upgrades.audit import Actor
 from upgrades.models import Zone
-from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +22,7 @@ def test_topology(client, as_role, cluster):
 
 
 def test_recent_runs_and_maintenance_banner(client, as_role, cluster, target):
-    dag = upgrade_start(
-        cluster=cluster, version="4.2.1.1", release=target.release_distribution, mode="ROLLING",
-        actor=Actor.system("token ci"), reason="nightly",
-    )  # fmt: skip
+    dag = start_upgrade(cluster, OB_4_2_1_1_20231101, actor=Actor.system("token ci"), reason="nightly")
     as_role("viewer")
     html = client.get(f"/clusters/{cluster.name}/").content.decode()
     assert "Under maintenance." in html and f'href="/runs/{dag.pk}/"' in html

@@ -2,11 +2,14 @@
 
 import pytest
 
-from tests.pages.helpers import DEP_YAML, add_package
+from tests.support.packages import add_package
+from tests.support.paths import shipped_dep_yaml
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import AuditEntry, Package
 
 pytestmark = pytest.mark.django_db
+
+DEP_YAML = shipped_dep_yaml()
 
 
 @pytest.fixture
@@ -92,7 +95,7 @@ def test_admin_deletes_a_package(client, as_role):
 def test_upload_needs_csrf(rpm_path):
     from django.test import Client
 
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user("admin"))

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import make_cluster, make_user
+from tests.support.builds import OB_4_2_1_1_20231101
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster, make_user
 from upgrades.audit import Actor
 from upgrades.models import Dag
 from upgrades.models.dag import State
-from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +29,7 @@ def runs(target):
         ("gamma", "ROLLING", bob, "CHG-3 security"),
     ):
         cluster = make_cluster(name)
-        made[name] = upgrade_start(
-            cluster=cluster, version="4.2.1.1", release=target.release_distribution, mode=mode,
-            actor=Actor.for_user(user), reason=reason,
-        )  # fmt: skip
+        made[name] = start_upgrade(cluster, OB_4_2_1_1_20231101, mode=mode, actor=Actor.for_user(user), reason=reason)
     now = timezone.now()
     Dag.objects.filter(pk=made["alpha"].pk).update(state=State.RUNNING, stage=7)
     Dag.objects.filter(pk=made["beta"].pk).update(

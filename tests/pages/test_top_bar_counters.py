@@ -2,19 +2,14 @@
 
 import pytest
 
-from tests.factories import make_cluster
+from tests.support.builds import OB_4_2_1_1_20231101
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.models import Dag
 from upgrades.models.dag import State
-from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
-
-
-def start(cluster, target):
-    return upgrade_start(
-        cluster=cluster, version="4.2.1.1", release=target.release_distribution, mode="ROLLING", actor=Actor.system()
-    )
 
 
 def counters(html):
@@ -27,10 +22,10 @@ def counters(html):
 
 
 def test_counts_running_and_failed_holding_runs(client, as_role, target):
-    running = start(make_cluster("a"), target)
-    failed = start(make_cluster("b"), target)
-    finished_failed = start(make_cluster("c"), target)
-    succeeded = start(make_cluster("d"), target)
+    running = start_upgrade(make_cluster("a"), OB_4_2_1_1_20231101, actor=Actor.system())
+    failed = start_upgrade(make_cluster("b"), OB_4_2_1_1_20231101, actor=Actor.system())
+    finished_failed = start_upgrade(make_cluster("c"), OB_4_2_1_1_20231101, actor=Actor.system())
+    succeeded = start_upgrade(make_cluster("d"), OB_4_2_1_1_20231101, actor=Actor.system())
     Dag.objects.filter(pk=running.pk).update(state=State.RUNNING)
     Dag.objects.filter(pk=failed.pk).update(state=State.FAILED)
     Dag.objects.filter(pk=finished_failed.pk).update(state=State.FAILED, holds_lock=False, is_finished=True)
@@ -41,7 +36,7 @@ def test_counts_running_and_failed_holding_runs(client, as_role, target):
 
 
 def test_counters_fragment_for_live_refresh(client, as_role, cluster, target):
-    start(cluster, target)
+    start_upgrade(cluster, OB_4_2_1_1_20231101, actor=Actor.system())
     as_role("viewer")
     html = client.get("/counters/").content.decode()
     assert html.startswith('<div data-live-region="counters">')

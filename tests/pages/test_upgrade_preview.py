@@ -16,7 +16,7 @@ def preview(client, cluster, target, **overrides):
 
 
 def test_form_offers_only_newer_packages_of_the_editions_target_name(client, as_role, cluster, target):
-    from tests.pages.helpers import add_package
+    from tests.support.packages import add_package
 
     older = add_package("oceanbase-ce", "4.2.0.0", "100000152023080109.el7")
     libs = target.__class__.objects.get(name="oceanbase-ce-libs")
@@ -45,7 +45,7 @@ def test_preview_shows_route_checks_and_numbered_stages(client, as_role, cluster
 
 
 def test_failed_check_is_marked_with_its_err_code_and_fix_and_blocks_upgrade(client, as_role, target):
-    from tests.factories import make_cluster
+    from tests.support.factories import make_cluster
 
     small = make_cluster("small", zones=2)
     as_role("operator")
@@ -59,7 +59,7 @@ def test_failed_check_is_marked_with_its_err_code_and_fix_and_blocks_upgrade(cli
 
 
 def test_stop_service_preview_on_a_small_cluster_passes(client, as_role, target):
-    from tests.factories import make_cluster
+    from tests.support.factories import make_cluster
 
     small = make_cluster("small", zones=1)
     as_role("operator")
@@ -92,7 +92,7 @@ def test_preview_lists_the_packages_the_run_will_use(client, as_role, cluster, t
 
 
 def test_stop_service_upgrade_button_asks_for_confirmation(client, as_role, target):
-    from tests.factories import make_cluster
+    from tests.support.factories import make_cluster
 
     small = make_cluster("small", zones=1)
     as_role("operator")

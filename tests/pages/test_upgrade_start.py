@@ -2,10 +2,11 @@
 
 import pytest
 
-from tests.factories import make_cluster
+from tests.support.builds import OB_4_2_1_1_20231101
+from tests.support.dags import start_upgrade
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.models import AuditEntry, Dag
-from upgrades.services.dag_start import upgrade_start
 
 pytestmark = pytest.mark.django_db
 
@@ -71,13 +72,7 @@ def test_refused_start_shows_err_code_and_creates_no_dag(client, as_role, cluste
     data = form_data(target)
     key = previewed_key(client, cluster, data)
     # Someone else (a script through the API) takes the cluster between the preview and the click.
-    holder = upgrade_start(
-        cluster=cluster,
-        version="4.2.1.1",
-        release=target.release_distribution,
-        mode="ROLLING",
-        actor=Actor.system("ci"),
-    )
+    holder = start_upgrade(cluster, OB_4_2_1_1_20231101, actor=Actor.system("ci"))
     response = start(client, cluster, data, key=key)
     html = response.content.decode()
     assert response.status_code == 409
@@ -108,7 +103,7 @@ def test_viewer_cannot_start(client, as_role, cluster, target):
 def test_start_needs_csrf_token(cluster, target):
     from django.test import Client
 
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user("operator"))

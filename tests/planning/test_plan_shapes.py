@@ -7,9 +7,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import make_cluster
-from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, stock_target
+from tests.support.builds import OB_4_3_0_1_20240322 as TARGET
+from tests.support.builds import Build
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.planning.plan import plan_upgrade
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 
 @pytest.mark.django_db
@@ -27,7 +31,7 @@ from upgrades.planning.plan import plan_upgrade
 )
 def test_one_hop_shapes(edition, zones, mode, freeze, max_stage):
     cluster = make_cluster(edition=edition, zones=zones)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     plan = plan_upgrade(
         cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode=mode, freeze_server=freeze
     )
@@ -41,8 +45,8 @@ def test_one_hop_shapes(edition, zones, mode, freeze, max_stage):
 @pytest.mark.django_db
 def test_a_two_hop_plan_from_4_2_0_0():
     cluster = make_cluster(zones=3, servers_per_zone=2, version="4.2.0.0", build="101000032023091319")
-    stock_target(cluster)
-    stock_target(cluster, version="4.2.1.2", release="100000012023120101.el7")
+    stock_packages(TARGET, cluster.edition)
+    stock_packages(Build("4.2.1.2", "100000012023120101.el7"), cluster.edition)
     plan = plan_upgrade(cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING")
     assert plan.ok, plan.error
     assert plan.route == [
@@ -62,7 +66,7 @@ def test_a_two_hop_plan_from_4_2_0_0():
 @pytest.mark.django_db
 def test_as_dict_is_one_json_object_with_numbered_nodes():
     cluster = make_cluster(zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     plan = plan_upgrade(cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="stopService")
     data = json.loads(json.dumps(plan.as_dict()))
     assert data["cluster"] == cluster.name
@@ -85,7 +89,7 @@ def test_as_dict_is_one_json_object_with_numbered_nodes():
 @pytest.mark.django_db
 def test_planning_reads_with_few_queries_and_writes_nothing():
     cluster = make_cluster(zones=3, servers_per_zone=20)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     with CaptureQueriesContext(connection) as queries:
         plan = plan_upgrade(cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING")
     assert plan.ok and plan.max_stage == 30
@@ -99,7 +103,7 @@ def test_planning_reads_with_few_queries_and_writes_nothing():
 @pytest.mark.django_db
 def test_a_three_hundred_server_cluster_plans_with_valid_distinct_addresses():
     cluster = make_cluster(zones=3, servers_per_zone=100)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     plan = plan_upgrade(cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING")
     assert plan.ok, plan.error
     addresses = [ipaddress.ip_address(a["ip"]) for a in plan.as_dict()["nodes"][0]["agents"]]

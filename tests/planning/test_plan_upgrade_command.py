@@ -5,9 +5,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.factories import make_cluster
-from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, stock_target
+from tests.support.builds import OB_4_3_0_1_20240322 as TARGET
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.models import AuditEntry, Dag, Node
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 
 def run(*args):
@@ -19,7 +22,7 @@ def run(*args):
 @pytest.mark.django_db
 def test_readable_plan_lists_route_checks_and_numbered_nodes():
     cluster = make_cluster("east", zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     audits = AuditEntry.objects.count()
     text = run("east", "--version", TARGET_VERSION, "--release", TARGET_RELEASE, "--mode", "rolling")
     assert f"OB rolling upgrade {TARGET_VERSION}-{TARGET_RELEASE}" in text
@@ -36,7 +39,7 @@ def test_readable_plan_lists_route_checks_and_numbered_nodes():
 @pytest.mark.django_db
 def test_json_prints_exactly_the_plan_dict():
     cluster = make_cluster("west", zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     out = run(
         "west",
         "--version",
@@ -62,7 +65,7 @@ def test_json_prints_exactly_the_plan_dict():
 @pytest.mark.django_db
 def test_a_failed_check_exits_non_zero_with_its_err_code():
     cluster = make_cluster("small", zones=2)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError) as info:
         call_command(

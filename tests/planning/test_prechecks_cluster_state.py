@@ -2,10 +2,14 @@
 
 import pytest
 
-from tests.factories import make_cluster
-from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, checks_by_key, stock_target
+from tests.planning.helpers import checks_by_key
+from tests.support.builds import OB_4_3_0_1_20240322 as TARGET
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.models import Server
 from upgrades.planning.plan import plan_upgrade
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 
 def plan(cluster):
@@ -87,7 +91,7 @@ def test_stopped_observers_are_unavailable():
 )
 def test_health_findings_fail_their_check(health, key, err_code, status, message):
     cluster = make_cluster(zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     cluster.health = health
     cluster.save()
     result = plan(cluster)

@@ -1,9 +1,13 @@
 import pytest
 
-from tests.factories import make_cluster
-from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, checks_by_key, stock_target
+from tests.planning.helpers import checks_by_key
+from tests.support.builds import OB_4_3_0_1_20240322 as TARGET
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.models import Dag
 from upgrades.planning.plan import plan_upgrade
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 
 def holder(cluster, *, holds_lock, state="FAILED"):
@@ -24,7 +28,7 @@ def holder(cluster, *, holds_lock, state="FAILED"):
 @pytest.mark.django_db
 def test_an_unfinished_maintenance_dag_blocks_the_upgrade_with_its_name():
     cluster = make_cluster(zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     dag = holder(cluster, holds_lock=True)
     result = plan_upgrade(cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="rolling")
     check = checks_by_key(result)["maintenance"]
@@ -39,7 +43,7 @@ def test_an_unfinished_maintenance_dag_blocks_the_upgrade_with_its_name():
 @pytest.mark.django_db
 def test_finished_dags_and_other_clusters_locks_do_not_block():
     cluster, other = make_cluster(zones=3), make_cluster(zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     holder(cluster, holds_lock=False, state="SUCCEED")
     holder(other, holds_lock=True)
     result = plan_upgrade(cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="rolling")

@@ -1,8 +1,12 @@
 import pytest
 
-from tests.factories import make_cluster
-from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, checks_by_key, stock_target
+from tests.planning.helpers import checks_by_key
+from tests.support.builds import OB_4_3_0_1_20240322 as TARGET
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.planning.plan import plan_upgrade
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 
 def plan(cluster, mode):
@@ -15,7 +19,7 @@ def plan(cluster, mode):
 )
 def test_mode_is_case_insensitive(given, mode):
     cluster = make_cluster(zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     result = plan(cluster, given)
     assert result.ok and result.mode == mode
     prefix = "OB rolling upgrade" if mode == "ROLLING" else "OB stop service upgrade"
@@ -42,7 +46,7 @@ def test_an_unknown_mode_is_refused_with_its_upper_cased_value():
 )
 def test_rolling_needs_three_zones_or_two_with_shared_storage(zones, shared, ok):
     cluster = make_cluster(zones=zones, shared_storage=shared)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     check = checks_by_key(plan(cluster, "ROLLING"))["zones"]
     assert check.ok is ok
     if not ok:
@@ -56,7 +60,7 @@ def test_rolling_needs_three_zones_or_two_with_shared_storage(zones, shared, ok)
 @pytest.mark.django_db
 def test_stop_service_works_on_a_single_zone_and_a_failed_zone_check_plans_no_nodes():
     cluster = make_cluster(zones=1)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     assert plan(cluster, "STOPSERVICE").max_stage == 18
     rolling = plan(cluster, "ROLLING")
     assert rolling.error.err_code == "OB.Upgrade.UnableToRollingUpgrade"

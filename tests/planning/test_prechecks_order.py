@@ -2,9 +2,13 @@
 
 import pytest
 
-from tests.factories import make_cluster
-from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, checks_by_key, stock_target
+from tests.planning.helpers import checks_by_key
+from tests.support.builds import OB_4_3_0_1_20240322 as TARGET
+from tests.support.factories import make_cluster
+from tests.support.packages import stock_packages
 from upgrades.planning.plan import plan_upgrade, plan_upgrade_check
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 UPGRADE_KEYS = [
     "params",
@@ -33,7 +37,7 @@ UPGRADE_KEYS = [
 @pytest.mark.django_db
 def test_a_clean_plan_passes_every_check_in_order():
     cluster = make_cluster(zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     plan = plan_upgrade(cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING")
     assert [c.key for c in plan.checks] == UPGRADE_KEYS
     assert all(c.ok is True and c.hint for c in plan.checks)
@@ -82,7 +86,7 @@ def test_missing_parameters_are_a_bind_failure():
 @pytest.mark.django_db
 def test_upgrade_check_runs_steps_1_6_8_5_and_plans_the_six_node_dag():
     cluster = make_cluster(zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     plan = plan_upgrade_check(cluster=cluster, version=TARGET_VERSION, release=TARGET_RELEASE)
     assert [c.key for c in plan.checks] == [
         "params",

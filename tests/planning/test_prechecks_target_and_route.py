@@ -2,17 +2,15 @@
 
 import pytest
 
-from tests.factories import make_cluster
-from tests.planning.helpers import (
-    REAL_DEPFILE,
-    TARGET_RELEASE,
-    TARGET_VERSION,
-    add_edition_packages,
-    add_package,
-    checks_by_key,
-    stock_target,
-)
+from tests.planning.helpers import checks_by_key
+from tests.support.builds import OB_4_3_0_1_20240322 as TARGET
+from tests.support.builds import Build
+from tests.support.factories import make_cluster
+from tests.support.packages import add_package, add_packages, stock_packages
+from tests.support.paths import shipped_dep_yaml
 from upgrades.planning.plan import plan_upgrade
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 
 def plan(cluster, version=TARGET_VERSION, release=TARGET_RELEASE, mode="ROLLING"):
@@ -63,7 +61,7 @@ def test_the_same_build_or_a_downgrade_is_refused(version, release):
 @pytest.mark.django_db
 def test_a_hotfix_needs_no_dep_file_and_is_one_hop():
     cluster = make_cluster(zones=3)
-    stock_target(cluster, version="4.2.1.0", release="100000112023102412.el7", dep_yaml="")
+    stock_packages(Build("4.2.1.0", "100000112023102412.el7"), cluster.edition, dep_yaml="")
     result = plan(cluster, version="4.2.1.0", release="100000112023102412.el7")
     assert result.ok, result.error
     assert result.route == [
@@ -81,7 +79,7 @@ def test_a_hotfix_needs_no_dep_file_and_is_one_hop():
 @pytest.mark.django_db
 def test_the_target_package_is_looked_up_for_the_cluster_agents_arch():
     cluster = make_cluster(zones=3, arch="aarch64")
-    stock_target(cluster)  # x86_64 only
+    stock_packages(TARGET, cluster.edition)  # x86_64 only
     check = checks_by_key(plan(cluster))["target_package"]
     assert (check.err_code, check.status, check.message) == (
         "Common.Unexpected",
@@ -103,7 +101,7 @@ def test_the_target_package_name_follows_the_edition(edition, zones, name):
 @pytest.mark.django_db
 def test_a_target_package_without_dep_file_is_refused_for_a_version_change():
     cluster = make_cluster(zones=3)
-    stock_target(cluster, dep_yaml="")
+    stock_packages(TARGET, cluster.edition, dep_yaml="")
     result = plan(cluster)
     check = checks_by_key(result)["dep_yaml"]
     assert (check.err_code, check.status, check.message) == (
@@ -117,7 +115,7 @@ def test_a_target_package_without_dep_file_is_refused_for_a_version_change():
 @pytest.mark.django_db
 def test_an_unreachable_target_has_no_route():
     cluster = make_cluster(zones=3)
-    stock_target(cluster, version="4.4.0.0", release="100000012025010101.el7")
+    stock_packages(Build("4.4.0.0", "100000012025010101.el7"), cluster.edition)
     check = checks_by_key(plan(cluster, version="4.4.0.0", release="100000012025010101.el7"))["route"]
     assert (check.err_code, check.status) == ("OB.Upgrade.Path.NotExist", 400)
     assert check.message.startswith("Cannot find the upgrade path from the current version 4.2.1.0 to the target")
@@ -128,7 +126,7 @@ def test_every_hop_needs_every_package_for_every_architecture():
     cluster = make_cluster(zones=3, version="4.2.0.0", build="101000032023091319")
     # One server on ARM: every hop now needs aarch64 rpms too.
     cluster.servers.filter(pk=cluster.servers.order_by("id").last().pk).update(arch="aarch64")
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     result = plan(cluster)
     check = checks_by_key(result)["packages"]
     assert (check.err_code, check.status) == ("OB.Package.NotExist", 400)
@@ -149,10 +147,10 @@ def test_every_hop_needs_every_package_for_every_architecture():
 @pytest.mark.django_db
 def test_an_intermediate_hop_takes_the_newest_release_and_skips_deprecated_builds():
     cluster = make_cluster(zones=3, version="4.1.0.0", build="100000192023032010")
-    stock_target(cluster, version="4.2.1.0", release="100000102023092807.el7")
+    stock_packages(Build("4.2.1.0", "100000102023092807.el7"), cluster.edition)
     names = cluster.required_package_names
-    add_edition_packages(names, "4.1.0.2", "100000042023061322.el7")
-    add_edition_packages(names, "4.1.0.2", "100000052023070416.el7")
+    add_packages(names, "4.1.0.2", "100000042023061322.el7")
+    add_packages(names, "4.1.0.2", "100000052023070416.el7")
     result = plan(cluster, version="4.2.1.0", release="100000102023092807.el7")
     assert result.ok, result.error
     assert [(p["name"], p["release_distribution"]) for p in result.packages] == [
@@ -166,7 +164,7 @@ def test_an_intermediate_hop_takes_the_newest_release_and_skips_deprecated_build
 
 @pytest.mark.django_db
 def test_deprecated_releases_of_a_hop_version_are_not_used():
-    yaml_text = REAL_DEPFILE.read_text()
+    yaml_text = shipped_dep_yaml()
     cluster = make_cluster(zones=3, version="4.1.0.2", build="100000042023061322")
     # The only 4.2.0.0 packages are the deprecated RC2 builds: they may not stand in for 4.2.0.0.
     for name in cluster.required_package_names:
@@ -175,7 +173,7 @@ def test_deprecated_releases_of_a_hop_version_are_not_used():
         "- version: 4.2.0.0\n  can_be_upgraded_to: [4.2.1.0]",
         "- version: 4.2.0.0\n  can_be_upgraded_to: [4.2.1.0]\n  require_from_binary: true",
     )
-    stock_target(cluster, version="4.2.1.0", release="100000102023092807.el7", dep_yaml=extra)
+    stock_packages(Build("4.2.1.0", "100000102023092807.el7"), cluster.edition, dep_yaml=extra)
     check = checks_by_key(plan(cluster, version="4.2.1.0", release="100000102023092807.el7"))["packages"]
     assert check.err_code == "OB.Package.NotExist"
     assert "oceanbase-ce-4.2.0.0-${release}.el7.x86_64.rpm" in check.message
@@ -184,7 +182,7 @@ def test_deprecated_releases_of_a_hop_version_are_not_used():
 @pytest.mark.django_db
 def test_an_unreadable_server_version_fails_the_comparison_instead_of_crashing():
     cluster = make_cluster(zones=3)
-    stock_target(cluster)
+    stock_packages(TARGET, cluster.edition)
     cluster.servers.update(build_version="4.2.x_100000102023092807")
     result = plan(cluster)
     check = checks_by_key(result)["newer"]

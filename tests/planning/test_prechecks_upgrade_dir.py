@@ -1,8 +1,11 @@
 import pytest
 
-from tests.factories import make_cluster
-from tests.planning.helpers import TARGET_RELEASE, TARGET_VERSION, checks_by_key
+from tests.planning.helpers import checks_by_key
+from tests.support.builds import OB_4_3_0_1_20240322 as TARGET
+from tests.support.factories import make_cluster
 from upgrades.planning.plan import plan_upgrade
+
+TARGET_VERSION, TARGET_RELEASE = TARGET
 
 PATTERN = "^[a-zA-Z0-9\u4e00-\u9fa5\\-_:@/\\.]*$"
 

@@ -1,12 +1,12 @@
-"""OceanBase's real 4.0 -> 4.3 upgrade history (depfiles/oceanbase_4.0_to_4.3.yml)."""
+"""OceanBase's real 4.0 -> 4.3 upgrade history (the shipped oceanbase_upgrade_dep.yml)."""
 
 import pytest
 
-from tests.planning.helpers import REAL_DEPFILE
+from tests.support.paths import shipped_dep_yaml
 from upgrades.errors import ObshellError
 from upgrades.planning.route import obshell_route, route_for, shortest_route
 
-YAML = REAL_DEPFILE.read_text()
+YAML = shipped_dep_yaml()
 
 
 def hops(current, target, search=shortest_route):

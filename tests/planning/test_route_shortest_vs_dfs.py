@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.planning.helpers import DEPFILES, depfile
+from tests.planning.helpers import depfile
+from tests.support.paths import shipped_dep_yaml
 from upgrades.errors import ObshellError
 from upgrades.planning.route import DepGraph, obshell_path, obshell_route, path_keys, shortest_path, shortest_route
 
@@ -57,7 +58,7 @@ def test_the_specific_build_node_is_preferred_over_the_release_less_one():
 
 def test_a_deprecated_build_reached_only_through_its_version_is_refused():
     # In the real file nothing points at the 4.2 RC2 build; the release-less 4.2.0.0 node would accept any build.
-    yaml_text = (DEPFILES / "oceanbase_4.0_to_4.3.yml").read_text()
+    yaml_text = shipped_dep_yaml()
     kw = dict(current_version="4.1.0.2", current_build="1", target_version="4.2.0.0", target_build="100000152023080109")
     with pytest.raises(ObshellError) as info:
         shortest_route(yaml_text, **kw)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.factories import make_cluster
-from tests.spec_nodes import PREFIX_A, PREFIX_B, SUFFIX, rolling_hop, stop_service_hop
+from tests.support.factories import make_cluster
+from tests.support.spec_nodes import PREFIX_A, PREFIX_B, SUFFIX, rolling_hop, stop_service_hop
 from upgrades.planning.stages import Topology, check_nodes, max_stage, upgrade_nodes
 
 OBSHELL_PREFIX = PREFIX_A

@@ -5,7 +5,7 @@ the value."""
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.packages.conftest import stored_files
+from tests.packages.helpers import stored_files
 from tests.security import crafted
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import Package

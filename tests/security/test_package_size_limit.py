@@ -8,10 +8,12 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.api.helpers import write_target_rpms
+from tests.api.helpers import multipart
 from tests.api.signing import as_meta, v2_request
-from tests.factories import make_user
-from tests.packages.conftest import stored_files
+from tests.packages.helpers import stored_files
+from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.factories import make_user
+from tests.support.packages import write_rpms
 from upgrades.api.asgi import stamp_receipt_time
 from upgrades.models import Package
 
@@ -22,7 +24,7 @@ TOO_LARGE = "OB.Package.TooLarge"
 
 @pytest.fixture
 def rpm(tmp_path):
-    return write_target_rpms(tmp_path / "rpms")[0]
+    return write_rpms(TARGET, tmp_path / "rpms")[0]
 
 
 def _nothing_stored(settings):
@@ -31,7 +33,6 @@ def _nothing_stored(settings):
 
 
 def _api_upload(api, path):
-    from tests.api.test_package_routes import multipart
 
     data, content_type = multipart(path)
     headers, encrypted = v2_request(api.public_key, password=api.password, uri=UPLOAD, body=data)

@@ -8,7 +8,7 @@ reports the error and the peak RSS growth; only then is it uploaded here, throug
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.packages.conftest import stored_files
+from tests.packages.helpers import stored_files
 from tests.security import crafted
 from tests.security.bounded import RSS_BUDGET_MB, run_bounded
 from upgrades.models import AuditEntry, Package
