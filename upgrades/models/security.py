@@ -3,15 +3,20 @@ from django.db import models
 
 
 class RsaKeyPair(models.Model):
-    """The API's RSA key pair, created once and shared by every web process (name is unique)."""
+    """The API's RSA key pair, created once and shared by every web process (name is unique). The private key
+    (PKCS#8 PEM) is stored Fernet-encrypted under FIELD_ENCRYPTION_KEY (upgrades.security.keys)."""
 
     name = models.CharField(max_length=32, unique=True, default="api")
-    private_key_pem = models.TextField()
+    private_key_encrypted = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
 
 class ApiToken(models.Model):
     """A cluster's API password for the obshell protocol. Only an HMAC-SHA256 digest is stored."""
+
+    class Scope(models.TextChoices):
+        FULL = "full", "full"
+        READ_ONLY = "read_only", "read-only"
 
     cluster = models.ForeignKey("upgrades.Cluster", on_delete=models.CASCADE, related_name="api_tokens")
     label = models.CharField(max_length=100)
@@ -21,6 +26,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)  # None: never
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.FULL)
 
     class Meta:
         ordering = ["cluster", "-created_at"]
@@ -30,7 +37,17 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self):
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self):
+        from django.utils import timezone
+
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_read_only(self):
+        return self.scope == self.Scope.READ_ONLY
 
 
 class SeenHeader(models.Model):

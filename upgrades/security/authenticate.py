@@ -89,6 +89,15 @@ def _string_field(header, name):
     return value
 
 
+def _token_allows(token, request):
+    """Beyond obshell: a token may expire (401 Security.Authentication.Expired, the code of an expired auth
+    header) and may be read-only (POST and DELETE are 401 Security.User.PermissionDenied)."""
+    if token.is_expired:
+        raise unauthorized("Security.Authentication.Expired", "Unauthorized: this API token has expired")
+    if token.is_read_only and request.method not in SAFE_METHODS:
+        raise unauthorized("Security.User.PermissionDenied", "Permission denied: this API token is read-only")
+
+
 def _token_caller(request, *, password, expires, decrypted, cluster_name, scheme, aes_keys):
     token = token_lookup(password)
     if token is None:
@@ -96,6 +105,7 @@ def _token_caller(request, *, password, expires, decrypted, cluster_name, scheme
     if cluster_name is not None and token.cluster.name != cluster_name:
         # The password of another cluster is not this cluster's password.
         raise incorrect_password()
+    _token_allows(token, request)
     if not replay.first_use(decrypted, expires_at=expires, now=request.ocs_received_at):
         raise unauthorized("Common.Unauthorized", "Unauthorized: this auth header has been used before")
     token_touch(token)

@@ -1,11 +1,24 @@
-"""The API's RSA key pair: 1024-bit (obshell's KEY_SIZE since 4.4.2), created once for all web processes."""
+"""Server key material, none of it derived from SECRET_KEY (rotating SECRET_KEY breaks no token or secret):
+
+* The API's RSA key pair: 1024-bit (obshell's KEY_SIZE since 4.4.2), created once for all web processes and
+  stored encrypted with the field key.
+* Field encryption: Fernet under FIELD_ENCRYPTION_KEY (MultiFernet: the first key encrypts, every key
+  decrypts), for secrets at rest (the RSA private key, agent passwords).
+* Digests of API tokens and login links: HMAC-SHA256 under TOKEN_DIGEST_KEY (the first key digests, the
+  others still verify). Digests made before this key existed were keyed from SECRET_KEY; they are still
+  verified under SECRET_KEY and SECRET_KEY_FALLBACKS, and a token so verified is re-digested under
+  TOKEN_DIGEST_KEY on that use (a digest cannot be re-keyed without the token, which is never stored).
+"""
 
 import base64
 import threading
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.crypto import salted_hmac
 
 from upgrades.models import RsaKeyPair
 
@@ -16,8 +29,57 @@ _lock = threading.Lock()
 _cached = None  # (pk, private key)
 
 
+class FieldDecryptError(Exception):
+    """A stored secret that none of the FIELD_ENCRYPTION_KEY keys opens."""
+
+
+def _fernet():
+    return MultiFernet([Fernet(key) for key in settings.FIELD_ENCRYPTION_KEYS])
+
+
+def field_encrypt(text):
+    """A secret as stored: a Fernet token (ASCII) under the first FIELD_ENCRYPTION_KEY."""
+    return _fernet().encrypt(text.encode()).decode("ascii")
+
+
+def field_decrypt(stored):
+    try:
+        return _fernet().decrypt(stored.encode("ascii")).decode()
+    except (InvalidToken, UnicodeError):
+        raise FieldDecryptError(
+            "a secret stored in the database opens with none of the FIELD_ENCRYPTION_KEY keys "
+            "(was a key removed before the secrets were re-encrypted?)"
+        ) from None
+
+
+def field_reencrypt(stored):
+    """The same secret under the first key (for rotation: the old keys can then be dropped)."""
+    try:
+        return _fernet().rotate(stored.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise FieldDecryptError("a stored secret opens with none of the FIELD_ENCRYPTION_KEY keys") from None
+
+
+def digest(salt, secret):
+    """The stored digest of a token or link secret: HMAC-SHA256 under the first TOKEN_DIGEST_KEY."""
+    return salted_hmac(salt, secret, secret=settings.TOKEN_DIGEST_KEYS[0], algorithm="sha256").hexdigest()
+
+
+def digest_candidates(salt, secret):
+    """Every digest the secret may be stored under, the current one first: the other TOKEN_DIGEST_KEY keys,
+    then the SECRET_KEY-keyed digests of rows made before TOKEN_DIGEST_KEY existed (SECRET_KEY and its
+    fallbacks, so a SECRET_KEY rotation done with SECRET_KEY_FALLBACKS still finds them)."""
+    keys = [*settings.TOKEN_DIGEST_KEYS, settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    seen = []
+    for key in keys:
+        value = salted_hmac(salt, secret, secret=key, algorithm="sha256").hexdigest()
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
 def _load(row):
-    return serialization.load_pem_private_key(row.private_key_pem.encode(), password=None)
+    return serialization.load_pem_private_key(field_decrypt(row.private_key_encrypted).encode(), password=None)
 
 
 def _get_or_create_row():
@@ -30,7 +92,7 @@ def _get_or_create_row():
     ).decode()
     try:
         with transaction.atomic():
-            return RsaKeyPair.objects.create(name=KEY_NAME, private_key_pem=pem)
+            return RsaKeyPair.objects.create(name=KEY_NAME, private_key_encrypted=field_encrypt(pem))
     except IntegrityError:
         # Another process created it between our read and our insert: everyone uses that one.
         return RsaKeyPair.objects.get(name=KEY_NAME)

@@ -11,17 +11,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from upgrades.audit import Actor, audit
 from upgrades.models import AuditEntry, LoginLink
+from upgrades.security.keys import digest, digest_candidates
 
 _DIGEST_SALT = "upgrades.security.login_links.LoginLink.digest"
 PATH = "/login/link/{secret}/"
 
 
 def link_digest(secret):
-    return salted_hmac(_DIGEST_SALT, secret, algorithm="sha256").hexdigest()
+    # Under TOKEN_DIGEST_KEY (upgrades.security.keys), like API tokens: a SECRET_KEY rotation breaks no link.
+    return digest(_DIGEST_SALT, secret)
 
 
 def is_loopback(address):
@@ -90,7 +91,11 @@ def login_link_use(*, secret, source_address):
             404,
             source_address=source_address,
         )
-    link = LoginLink.objects.select_related("user").filter(digest=link_digest(secret or "")).first()
+    link = (
+        LoginLink.objects.select_related("user")
+        .filter(digest__in=digest_candidates(_DIGEST_SALT, secret or ""))
+        .first()
+    )
     if not is_loopback(source_address):
         raise _refuse(
             "not_loopback",
