@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -13,27 +14,95 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 
+def ensure_private_dir(path):
+    """`path` as a directory only its owner can enter, created with that mode (no window where it is open)."""
+    path = Path(path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def private_file(path, make=None):
+    """The text of an owner-only file, created (mode 0600 from its first byte) with `make()` when missing.
+    O_EXCL: of two processes starting at once, one writes and both read the same value."""
+    path = Path(path)
+    if make is not None and not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(make())
+    if path.exists():
+        path.chmod(0o600)
+    return path.read_text().strip() if make is not None else ""
+
+
 def _secret_key():
     configured = env_str("SECRET_KEY")
     if configured:
         return configured
-    # Embedded profile: one random key, created on first start and kept, so sessions and tokens survive restarts.
-    path = VAR_DIR / "secret_key"
-    VAR_DIR.mkdir(exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    # Embedded profile: one random key, created on first start and kept, so sessions survive restarts.
+    return private_file(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
+def _field_encryption_keys():
+    """FIELD_ENCRYPTION_KEY: comma-separated Fernet keys, the first encrypts and every one decrypts (rotation:
+    put a new key first, keep the old ones until `rotate_field_encryption` has re-encrypted). Default: one key
+    created once in var/field_encryption_key."""
+    from cryptography.fernet import Fernet
+
+    keys = env_list("FIELD_ENCRYPTION_KEY", [])
+    if not keys:
+        keys = [private_file(VAR_DIR / "field_encryption_key", lambda: Fernet.generate_key().decode())]
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                "FIELD_ENCRYPTION_KEY must be comma-separated Fernet keys (32 url-safe base64-encoded bytes each)"
+            ) from None
+    return keys
+
+
+def _token_digest_keys():
+    """TOKEN_DIGEST_KEY: the HMAC key of API token and login-link digests, its own so that rotating SECRET_KEY
+    or FIELD_ENCRYPTION_KEY breaks no token; comma-separated, the first digests, the others still verify (and
+    a token verified by one is re-digested under the first). Default: created once in var/token_digest_key."""
+    keys = env_list("TOKEN_DIGEST_KEY", [])
+    if not keys:
+        keys = [private_file(VAR_DIR / "token_digest_key", lambda: secrets.token_urlsafe(50))]
+    if any(len(key) < 32 for key in keys):
+        raise ImproperlyConfigured("TOKEN_DIGEST_KEY: each key must be at least 32 characters")
+    return keys
+
+
+ensure_private_dir(VAR_DIR)
 SECRET_KEY = _secret_key()
+# Old keys still accepted for what Django signs (sessions, password-reset and signed values) after a rotation.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
+TOKEN_DIGEST_KEYS = _token_digest_keys()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only behind a proxy that sets it (and strips a client's own): otherwise any
+# client could claim https.
+TRUST_X_FORWARDED_PROTO = env_bool("TRUST_X_FORWARDED_PROTO", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_PROTO else None
 SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
 CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
+SESSION_COOKIE_SAMESITE = "Lax"  # a link from elsewhere still opens the page signed in
+CSRF_COOKIE_SAMESITE = "Strict"  # no other site ever needs to post a form here
+SESSION_COOKIE_HTTPONLY = True
+# HSTS only when the site is served over HTTPS (SECURE_SSL_REDIRECT=1): browsers then refuse plain http.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0) if SECURE_SSL_REDIRECT else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "daphne",
@@ -47,6 +116,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "axes",
     "upgrades",
     "dashboard",
 ]
@@ -61,7 +131,43 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dashboard.security.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login for a locked-out username+address before the password is checked (django-axes).
+    "dashboard.security.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT failed logins for one username from one address lock
+# that pair out for LOGIN_LOCKOUT_MINUTES; a successful login resets the count.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "dashboard.security.lockout_response"
+AXES_VERBOSE = False
+# The address axes counts: REMOTE_ADDR (what the audit records too), never a client-set header.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# Content-Security-Policy (django-csp): the pages load only their own scripts and styles (no inline code);
+# dashboard.security adds ws:// and wss:// of the request's own host to connect-src for the live sockets.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "dashboard.urls"
 ASGI_APPLICATION = "dashboard.asgi.application"
@@ -97,7 +203,9 @@ def _database():
         raise ImproperlyConfigured(f"DATABASE_URL={url!r} cannot be parsed: {exc}") from None
     engine = config.get("ENGINE", "")
     if engine.endswith("sqlite3"):
-        VAR_DIR.mkdir(exist_ok=True)
+        # Owner-only from the first byte: SQLite creates its -wal and -shm files with the database's mode.
+        if config["NAME"] and config["NAME"] != ":memory:" and not Path(config["NAME"]).exists():
+            private_file(config["NAME"], lambda: "")
         # A file-based test database lets a daphne child process (browser tests) see the test data.
         config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(f".test{_test_db_suffix()}.sqlite3"))}
         config["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
@@ -124,10 +232,15 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "upgrades.live.layers.LiveInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "upgrades.live.layers.LiveInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
