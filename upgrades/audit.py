@@ -4,7 +4,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from upgrades.errors import ObshellError
+from upgrades.errors import ObshellError, bad_request
 from upgrades.models import ApiToken, AuditEntry
 
 if TYPE_CHECKING:
@@ -32,6 +32,19 @@ class Actor:
     @classmethod
     def for_token(cls, token, *, source_address="", trace_id=""):
         return cls(label=f"token {token.label}", token=token, source_address=source_address, trace_id=trace_id)
+
+
+# The longest reason a person can give (for an upgrade, an operator, a fault): one limit for the pages' forms,
+# the API's binding and the services, so no entry point stores more than another.
+REASON_MAX_LENGTH = 2000
+
+
+def reason_checked(reason: str | None) -> str:
+    """`reason` (None: ""), or 400 Common.IllegalArgument when it is longer than REASON_MAX_LENGTH."""
+    reason = reason or ""
+    if len(reason) > REASON_MAX_LENGTH:
+        raise bad_request("Common.IllegalArgument", f"reason is longer than {REASON_MAX_LENGTH} characters")
+    return reason
 
 
 def source_address(request):

@@ -4,6 +4,7 @@ import hashlib
 
 from django import forms
 
+from upgrades.audit import REASON_MAX_LENGTH
 from upgrades.models import Package, Server
 from upgrades.planning.versions import build_version_key, join_build_version, split_server_build
 
@@ -50,7 +51,7 @@ class UpgradeForm(forms.Form):
     reason = forms.CharField(
         label="Reason",
         required=False,
-        max_length=2000,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. CHG-1234: apply 4.3.0.1 bug fixes"}),
         help_text="Required to start: it goes into the run and the audit log.",
     )

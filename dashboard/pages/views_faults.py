@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
-from upgrades.audit import Actor, source_address
+from upgrades.audit import REASON_MAX_LENGTH, Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import Cluster, Fault, Server
 from upgrades.services.faults import KIND_LABELS, fault_arm, fault_disarm
@@ -22,7 +22,7 @@ class FaultArmForm(forms.Form):
     server = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     kind = forms.ChoiceField(choices=Fault.Kind.choices)
     times = forms.IntegerField(min_value=1, max_value=MAX_TIMES, initial=1)
-    reason = forms.CharField(max_length=2000)
+    reason = forms.CharField(max_length=REASON_MAX_LENGTH)
 
     def __init__(self, *args, cluster, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,6 +16,7 @@ class Field:
     go_name: str
     type: type = str
     required: bool = False
+    max_length: int | None = None  # gin's `binding:"max=N"` on a string: at most N characters
 
 
 def bind_failed(detail):
@@ -54,12 +55,17 @@ def bind(raw, struct, fields):
                     f"of type {_GO_TYPES[field.type]}"
                 )
         values[field.key] = value
-    missing = [f for f in fields if f.required and values[f.key] in (None, "")]
-    if missing:
+    failed = [(f, "required") for f in fields if f.required and values[f.key] in (None, "")]
+    failed += [
+        (f, "max")
+        for f in fields
+        if f.max_length is not None and isinstance(values[f.key], str) and len(values[f.key]) > f.max_length
+    ]
+    if failed:
         raise bind_failed(
             "\n".join(
-                f"Key: '{struct}.{f.go_name}' Error:Field validation for '{f.go_name}' failed on the 'required' tag"
-                for f in missing
+                f"Key: '{struct}.{f.go_name}' Error:Field validation for '{f.go_name}' failed on the '{tag}' tag"
+                for f, tag in failed
             )
         )
     return values

@@ -9,10 +9,14 @@ from upgrades.api.bind import Field, bind
 from upgrades.api.body import read_small_body
 from upgrades.api.envelope import contents
 from upgrades.api.ids import task_not_found
+from upgrades.audit import REASON_MAX_LENGTH
 from upgrades.errors import bad_request
 
 SHOW_DETAILS = OpenApiParameter("show_details", str, description="Go ParseBool value, default true")
-OPERATOR_FIELDS = (Field("operator", "Operator", required=True), Field("reason", "Reason"))
+OPERATOR_FIELDS = (
+    Field("operator", "Operator", required=True),
+    Field("reason", "Reason", max_length=REASON_MAX_LENGTH),
+)
 
 
 def _operator_body(view, struct):

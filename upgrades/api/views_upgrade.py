@@ -7,6 +7,7 @@ from upgrades.api import dto
 from upgrades.api.base import ObshellView
 from upgrades.api.bind import Field, bind
 from upgrades.api.body import read_small_body
+from upgrades.audit import REASON_MAX_LENGTH
 
 CHECK_FIELDS = (
     Field("version", "Version", required=True),
@@ -17,7 +18,7 @@ UPGRADE_FIELDS = (
     *CHECK_FIELDS,
     Field("mode", "Mode", required=True),
     Field("freeze_server", "FreezeServer", type=bool),
-    Field("reason", "Reason"),
+    Field("reason", "Reason", max_length=REASON_MAX_LENGTH),
 )
 
 

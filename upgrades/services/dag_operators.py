@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from upgrades.audit import Actor, audit, audit_refusals
+from upgrades.audit import Actor, audit, audit_refusals, reason_checked
 from upgrades.dag_locks import lock_dag
 from upgrades.errors import bad_request, server_error
 from upgrades.events import emit, emit_dag, emit_node, emit_sub_task
@@ -22,6 +22,7 @@ from upgrades.task_logs import CANCELLED_LINE, append_logs
 
 def dag_operate(*, dag: Dag, operator: str, actor: Actor, reason: str = "") -> Dag:
     """RETRY, ROLLBACK, CANCEL or PASS (case-insensitive) with obshell's preconditions; audited either way."""
+    reason = reason_checked(reason)
     op = (operator or "").strip().upper()
     handler = _OPERATORS.get(op)
     refused = {"operator": op or str(operator)}
@@ -52,6 +53,7 @@ def dag_operate(*, dag: Dag, operator: str, actor: Actor, reason: str = "") -> D
 
 def node_pass(*, node: Node, actor: Actor, reason: str = "") -> Node:
     """Pass one FAILED node: it becomes SUCCEED/PASS and the DAG continues with the next node."""
+    reason = reason_checked(reason)
     refused = {"node": node.generic_id}
     with (
         audit_refusals(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 
-from upgrades.audit import Actor, audit, audit_refusals
+from upgrades.audit import Actor, audit, audit_refusals, reason_checked
 from upgrades.bulk import insert_rows
 from upgrades.errors import ObshellError, maintenance_in_progress, server_error
 from upgrades.events import emit
@@ -35,6 +35,8 @@ def upgrade_start(
     """Plan the upgrade; refuse (audited, nothing created) on the first failed pre-check; otherwise create
     the DAG, its nodes and sub-tasks and take the cluster's maintenance lock in one transaction."""
     from upgrades.planning.plan import plan_upgrade
+
+    reason = reason_checked(reason)
 
     plan = plan_upgrade(
         cluster=cluster,
@@ -68,6 +70,7 @@ def _refuse_failed_plan(plan: "Plan", *, actor: Actor, action: str, reason: str)
 def dag_create_from_plan(*, plan: "Plan", actor: Actor, reason: str = "", timeout_seconds: int | None = None) -> Dag:
     """Freeze the plan into a new DAG. A maintenance plan takes the cluster lock; the partial unique index
     on Dag.holds_lock makes concurrent starts create exactly one DAG."""
+    reason = reason_checked(reason)
     if not plan.nodes or plan.max_stage != len(plan.nodes):
         raise server_error(
             "Common.Unexpected", f"Unexpected error: the plan for '{plan.dag_name}' has no runnable nodes"

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from upgrades.audit import Actor, audit, audit_refusals
+from upgrades.audit import Actor, audit, audit_refusals, reason_checked
 from upgrades.backends.faults import fault_inject
 from upgrades.errors import ObshellError, bad_request, not_found
 from upgrades.models import AuditEntry, Cluster, Dag, Fault, Node, Server, SubTask
@@ -46,9 +46,11 @@ def fault_arm(
     reason: str = "",
 ) -> Fault:
     """Arm a fault: it fires on the next DAG of `cluster` that starts (or retries) the named stage."""
-    reason = (reason or "").strip()
+    reason = reason_checked(reason).strip()
     detail = {"node": (node_name or "").strip(), "server": str(server or ""), "kind": kind, "times": times}
-    with audit_refusals(actor=actor, action=AuditEntry.Action.FAULT_INJECT, cluster=cluster, reason=reason, detail=detail):
+    with audit_refusals(
+        actor=actor, action=AuditEntry.Action.FAULT_INJECT, cluster=cluster, reason=reason, detail=detail
+    ):
         if cluster.backend != Backend.SIMULATED:
             raise real_cluster_refusal(cluster)
         if server is not None and not isinstance(server, str) and server.cluster_id != cluster.pk:
@@ -66,16 +68,18 @@ def fault_arm(
 
 def fault_disarm(*, cluster: Cluster, fault_id: int, actor: Actor, reason: str = "") -> dict[str, Any]:
     """Remove an armed fault; refused (and audited) when it already fired its last time or was disarmed."""
-    reason = (reason or "").strip()
+    reason = reason_checked(reason).strip()
     with (
         audit_refusals(
-            actor=actor, action=AuditEntry.Action.FAULT_DISARM, cluster=cluster, reason=reason, detail={"fault": fault_id}
+            actor=actor,
+            action=AuditEntry.Action.FAULT_DISARM,
+            cluster=cluster,
+            reason=reason,
+            detail={"fault": fault_id},
         ),
         transaction.atomic(),
     ):
-        fault = (
-            Fault.objects.select_for_update().select_related("server").filter(pk=fault_id, cluster=cluster).first()
-        )
+        fault = Fault.objects.select_for_update().select_related("server").filter(pk=fault_id, cluster=cluster).first()
         if fault is None:
             raise not_found(
                 "Fault.NotFound", f"fault {fault_id} is no longer armed on {cluster.name}: it fired or was disarmed"
