@@ -5,7 +5,16 @@ Decisions where obshell gives no answer or where this server goes beyond it:
 * /api/schema serves the plain OpenAPI 3 document (not enveloped), so OpenAPI tools can read it.
 * A token is the password and selects its cluster. Under /clusters/<name>/api/v1/... a token of another
   cluster is a wrong password (401 Security.Authentication.IncorrectOceanbasePassword, code 10008); an
-  unknown <name> is 404 Common.NotFound for open routes and session users.
+  unknown <name> is 404 Common.NotFound for session users with the viewer role.
+* Open routes (info, status, secret) tell an anonymous caller nothing of the fleet or the host: pid 0,
+  homePath "", no zone or cluster version; under /clusters/<name>/ the answer is the same whether <name>
+  exists or not (anonymous callers cannot probe cluster names; authenticated routes refuse a missing header
+  or a wrong token before any cluster is looked up, so they cannot either). A signed-in viewer gets
+  obshell's full answer.
+* Tokens may expire and may be read-only (`create_token --expires-in DAYS --read-only`). An expired token
+  is 401 Security.Authentication.Expired (the code obshell gives an expired auth header), code 10008; a
+  read-only token on POST or DELETE is 401 Security.User.PermissionDenied (obshell's code for missing
+  rights; obshell never sends 403). Both are judged before the replay cache, so the header is not spent.
 * X-OCS-Agent-Header is read like X-OCS-Header (this server has no agent password: `security` is false),
   so it also carries a token; obshell would accept it with no password check at all.
 * A replayed header (seen before within its lifetime: the same decrypted content, or any RSA block of an
@@ -17,7 +26,10 @@ Decisions where obshell gives no answer or where this server goes beyond it:
   sees every cluster's DAGs and cannot start upgrades (400 Request.Path.Param.Empty).
 * DELETE /api/v1/upgrade/package/:id: a non-numeric id is 400 Common.IllegalArgument, an unknown one 404
   Common.NotFound, a package an unfinished DAG needs 500 OB.Package.InUse (obshell's conflicts are 500).
-* JSON bodies are limited to DATA_UPLOAD_MAX_MEMORY_SIZE (400 Common.BindJsonFailed beyond it); uploads are
+* `reason` (upgrade and operators) is at most 2000 characters, as in the pages (upgrades.audit.REASON_MAX_LENGTH):
+  400 Common.BindJsonFailed with gin's message for a failed `max` tag.
+* JSON bodies are limited to DATA_UPLOAD_MAX_MEMORY_SIZE (400 Common.BindJsonFailed beyond it; a declared
+  Content-Length beyond it is refused before the body is read, see upgrades/api/asgi.py); uploads are
   streamed to disk, up to PACKAGE_MAX_BYTES of file (400 OB.Package.TooLarge beyond it, judged on the
   declared size before the body is read, then on the bytes; see upgrades/packages/limits.py). A dep file
   that is not a plain dep file is 400 OB.Package.DepYaml.Invalid at upload.

@@ -12,10 +12,14 @@
   is AES-encrypted base64 under a clear multipart Content-Type (spec 2.2): exactly such a body. Twisted's
   own parse would also hold the whole upload in memory. Twisted (>= 24.7) has a per-request switch,
   `parsePOSTFormSubmission`, which daphne never passes; daphne's request class gets it pinned off here.
-* Package uploads (the API route and the packages page) whose declared Content-Length exceeds the wire
-  allowance of PACKAGE_MAX_BYTES are answered here, before Django reads (and spools to disk) any of the
-  body; a body without a length stops being read at the allowance. (daphne buffers a body before calling
-  the application, so under daphne this only saves Django's copy; the views' own limits still apply.)
+* The body door: a request whose declared Content-Length exceeds what its route accepts is answered here,
+  before Django reads (and spools to disk) any of the body; a body without a length stops being read at
+  the same bound. Package uploads (the API route and the packages page) may carry the wire allowance of
+  PACKAGE_MAX_BYTES (400 OB.Package.TooLarge); every other request at most DATA_UPLOAD_MAX_MEMORY_SIZE
+  (the API: 400 Common.BindJsonFailed "request body too large", as read_small_body answers; the pages: 413).
+  daphne's own request class is also told the bound, so Twisted refuses such a request as soon as its
+  headers are in, before it buffers the body (daphne buffers a whole body before calling the
+  application). The views' own limits still apply.
 """
 
 import asyncio
@@ -42,14 +46,64 @@ def patch_daphne():
     # A read-only property, so Twisted's Request.__init__ cannot turn it back on.
     WebRequest._parsePOSTFormSubmission = property(lambda self: False, lambda self, value: None)
     original_got_length = WebRequest.gotLength
+    original_chunk = WebRequest.handleContentChunk
+    original_process = WebRequest.process
 
     def gotLength(self, length):
         # Called by Twisted once every header is in, before any body byte is read.
         self.requestHeaders.setRawHeaders(RECEIVED_HEADER, [_NONCE + b" " + repr(time.time()).encode()])
+        self._ocs_door = _twisted_door(self.channel)
+        self._ocs_refused = False
+        self._ocs_body_bytes = 0
+        if self._ocs_door is not None and length is not None and length > self._ocs_door.allowance:
+            _twisted_refuse(self)
+            return original_got_length(self, 0)  # nothing of the body will be kept
         return original_got_length(self, length)
 
+    def handleContentChunk(self, data):
+        if getattr(self, "_ocs_refused", False):
+            return None
+        door = getattr(self, "_ocs_door", None)
+        self._ocs_body_bytes = getattr(self, "_ocs_body_bytes", 0) + len(data)
+        if door is not None and self._ocs_body_bytes > door.allowance:  # a body without a (true) length
+            _twisted_refuse(self)
+            return None
+        return original_chunk(self, data)
+
+    def process(self):
+        if getattr(self, "_ocs_refused", False):
+            return None
+        return original_process(self)
+
     WebRequest.gotLength = gotLength
+    WebRequest.handleContentChunk = handleContentChunk
+    WebRequest.process = process
     WebRequest._ocs_patched = True
+
+
+def _twisted_door(channel):
+    try:
+        method = channel._command.decode("latin-1").upper()
+        path = channel._path.decode("latin-1").split("?", 1)[0]
+    except (AttributeError, UnicodeError):
+        return None
+    return body_door(method, path)
+
+
+def _twisted_refuse(request):
+    """Answer a Twisted request whose body is over its door now, and close the connection: the rest of the
+    body is never read into memory or a temporary file."""
+    request._ocs_refused = True
+    status, content_type, body = refusal(request._ocs_door)
+    reason = {400: b"Bad Request", 413: b"Content Too Large"}.get(status, b"Error")
+    head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (
+        status,
+        reason,
+        content_type,
+        len(body),
+    )
+    request.channel.transport.write(head + body)
+    request.channel.loseConnection()
 
 
 def _received_at(scope):
@@ -88,20 +142,29 @@ def _delaying(send):
 
 UPLOAD_API_RE = re.compile(r"^(?:/clusters/[-a-zA-Z0-9_]+)?/api/v1/upgrade/package$")
 UPLOAD_PAGE_PATH = "/packages/upload/"
+API_RE = re.compile(r"^(?:/clusters/[^/]+)?/api/")
 
 
-def _upload_allowance(scope):
-    """(allowance, is_api) for a package upload request, else None."""
+class Door:
+    """What a route accepts as a body: `allowance` bytes; `upload`: a package upload; `api`: an obshell route."""
+
+    def __init__(self, allowance, *, upload, api):
+        self.allowance = allowance
+        self.upload = upload
+        self.api = api
+
+
+def body_door(method, path):
+    """The body bound of a request (every method: a GET with a body is bounded too)."""
+    from django.conf import settings
+
     from upgrades.packages import limits
 
-    if scope.get("method") != "POST":
-        return None
-    path = scope.get("path", "")
-    if UPLOAD_API_RE.match(path):
-        return limits.wire_allowance(encrypted=True), True  # the larger of v2's and a plain body's
-    if path == UPLOAD_PAGE_PATH:
-        return limits.wire_allowance(encrypted=False), False
-    return None
+    if method == "POST" and UPLOAD_API_RE.match(path):
+        return Door(limits.wire_allowance(encrypted=True), upload=True, api=True)  # the larger of v2's and plain
+    if method == "POST" and path == UPLOAD_PAGE_PATH:
+        return Door(limits.wire_allowance(encrypted=False), upload=True, api=False)
+    return Door(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440, upload=False, api=bool(API_RE.match(path)))
 
 
 def _declared_length(scope):
@@ -114,18 +177,26 @@ def _declared_length(scope):
     return None
 
 
-async def _refuse_too_large(send, is_api):
+def refusal(door):
+    """(status, content type, body) of the answer to a body over `door`'s allowance."""
     from upgrades.api import envelope
+    from upgrades.api.body import too_large as json_too_large
     from upgrades.packages import limits
 
-    error = limits.too_large()
-    if is_api:
+    error = limits.too_large() if door.upload else json_too_large()
+    if door.api:
         response = envelope.fail(SimpleNamespace(ocs_trace_id=secrets.token_hex(8)), error)
-        body, content_type = response.content, b"application/json"
-    else:
-        body, content_type = error.message.encode(), b"text/plain; charset=utf-8"
+        return error.status, b"application/json", response.content
+    if door.upload:
+        return error.status, b"text/plain; charset=utf-8", error.message.encode()
+    message = f"Request body too large: at most {door.allowance} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)."
+    return 413, b"text/plain; charset=utf-8", message.encode()
+
+
+async def _refuse_too_large(send, door):
+    status, content_type, body = refusal(door)
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -155,14 +226,12 @@ def stamp_receipt_time(app):
             headers, stamp = _received_at(scope)
             scope = {**scope, "headers": headers, "ocs_received_at": stamp or now, "ocs_can_delay": True}
             send = _delaying(send)
-            upload = _upload_allowance(scope)
-            if upload is not None:
-                allowance, is_api = upload
-                declared = _declared_length(scope)
-                if declared is not None and declared > allowance:
-                    await _refuse_too_large(send, is_api)
-                    return
-                receive = _capped(receive, allowance)
+            door = body_door(scope.get("method", ""), scope.get("path", ""))
+            declared = _declared_length(scope)
+            if declared is not None and declared > door.allowance:
+                await _refuse_too_large(send, door)
+                return
+            receive = _capped(receive, door.allowance)
         await app(scope, receive, send)
 
     return application

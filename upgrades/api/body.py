@@ -9,7 +9,7 @@ from upgrades.security.crypto import aes_decrypt, aes_decrypt_stream
 READ_CHUNK = 256 * 1024
 
 
-def _too_large():
+def too_large():
     return bad_request("Common.BindJsonFailed", "Bind JSON failed: http: request body too large")
 
 
@@ -18,7 +18,7 @@ def read_small_body(request, caller):
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
     raw = request.read(limit + 1)
     if len(raw) > limit:
-        raise _too_large()
+        raise too_large()
     if raw and caller.aes_keys is not None:
         return aes_decrypt(raw, caller.aes_keys)
     return raw

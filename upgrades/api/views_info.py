@@ -1,4 +1,10 @@
-"""The open routes (info, status, secret) and the authenticated ob/info."""
+"""The open routes (info, status, secret) and the authenticated ob/info.
+
+An anonymous caller of an open route learns nothing of this server's fleet or host: no cluster name, zone,
+path or pid (pid 0, homePath ""), and under /clusters/<name>/ the same answer whether or not <name> exists
+(the prefix is not even looked up). A signed-in user with the viewer role gets the full answer, and 404 for
+an unknown cluster (see upgrades/api/__init__.py).
+"""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -8,11 +14,22 @@ from upgrades.api.base import ObshellView
 from upgrades.api.obinfo import ob_info
 from upgrades.errors import not_found
 from upgrades.models import Cluster
+from upgrades.roles import has_role
 from upgrades.security.keys import public_key_pkcs1_b64
 
 
+def _insider(view):
+    user = getattr(view.django_request, "user", None)
+    return user is not None and user.is_authenticated and has_role(user, "viewer")
+
+
+def _anonymous(data):
+    """What an anonymous caller may see of an info or status answer: no pid, no path."""
+    return {**data, "pid": 0, **({"homePath": ""} if "homePath" in data else {})}
+
+
 def _prefixed_cluster(view):
-    if view.cluster_name is None:
+    if view.cluster_name is None or not _insider(view):
         return None
     cluster = Cluster.objects.filter(name=view.cluster_name).first()
     if cluster is None:
@@ -25,7 +42,8 @@ class InfoView(ObshellView):
 
     @extend_schema(summary="Agent identity, version and supported auth (no auth)", responses=OpenApiTypes.OBJECT)
     def get(self, request, **kwargs):
-        return self.ok(agent.info(self.django_request, _prefixed_cluster(self)))
+        data = agent.info(self.django_request, _prefixed_cluster(self))
+        return self.ok(data if _insider(self) else _anonymous(data))
 
 
 class StatusView(ObshellView):
@@ -34,7 +52,8 @@ class StatusView(ObshellView):
     @extend_schema(summary="Agent and OB state (no auth)", responses=OpenApiTypes.OBJECT)
     def get(self, request, **kwargs):
         # obshell's status answer carries an empty traceId (spec 1.1).
-        return self.ok(agent.status(self.django_request, _prefixed_cluster(self)), trace=False)
+        data = agent.status(self.django_request, _prefixed_cluster(self))
+        return self.ok(data if _insider(self) else _anonymous(data), trace=False)
 
     @extend_schema(
         summary="Agent and OB state (no auth; obshell also answers POST)", request=None, responses=OpenApiTypes.OBJECT
