@@ -11,7 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 from dashboard.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+# Where the embedded profile keeps its database, keys and packages; owner-only (0700, files 0600).
+VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var").resolve()
 
 
 def ensure_private_dir(path):

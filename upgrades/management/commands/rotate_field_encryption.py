@@ -1,0 +1,32 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from upgrades.models import Cluster, RsaKeyPair
+from upgrades.security.keys import FieldDecryptError, field_reencrypt
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-encrypt every secret stored in the database under the first FIELD_ENCRYPTION_KEY. To rotate: put a "
+        "new key first in FIELD_ENCRYPTION_KEY (keep the old ones after it), restart, run this, then drop the "
+        "old keys."
+    )
+
+    def handle(self, *args, **opts):
+        counts = {"rsa keys": 0, "agent passwords": 0}
+        try:
+            with transaction.atomic():
+                for row in RsaKeyPair.objects.select_for_update():
+                    row.private_key_encrypted = field_reencrypt(row.private_key_encrypted)
+                    row.save(update_fields=["private_key_encrypted"])
+                    counts["rsa keys"] += 1
+                for cluster in Cluster.objects.select_for_update().exclude(agent_password_encrypted=""):
+                    cluster.agent_password_encrypted = field_reencrypt(cluster.agent_password_encrypted)
+                    cluster.save(update_fields=["agent_password_encrypted"])
+                    counts["agent passwords"] += 1
+        except FieldDecryptError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            "Re-encrypted under the first FIELD_ENCRYPTION_KEY: "
+            + ", ".join(f"{n} {what}" for what, n in counts.items())
+        )
