@@ -5,6 +5,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
+from tests.support.factories import make_user
 from tests.support.packages import ingest_rpms
 from upgrades.api.obinfo import full_build_version
 from upgrades.models import Server
@@ -30,6 +31,8 @@ def test_info_fields(client, settings):
 
 
 def test_info_of_a_named_cluster(client, cluster):
+    # A viewer's answer; an anonymous caller learns no zone or version of a named cluster (tests/security).
+    client.force_login(make_user("viewer"))
     data = client.get(f"/clusters/{cluster.name}/api/v1/info").json()["data"]
     assert data["obVersion"] == "4.2.1.0" and data["zone"] == "zone1"
 
@@ -110,6 +113,8 @@ def test_ob_info_shows_each_zone_as_it_finishes(api, cluster, tmp_path):
 
 
 def test_open_routes_of_an_unknown_cluster(client):
+    # For a viewer; anonymous callers get the same answer for any name (tests/security/test_hardening.py).
+    client.force_login(make_user("viewer"))
     for route in ("info", "status"):
         response = client.get(f"/clusters/nope/api/v1/{route}")
         assert response.status_code == 404
