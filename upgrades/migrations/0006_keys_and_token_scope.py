@@ -27,7 +27,7 @@ def decrypt_private_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("upgrades", "0004_audit_fault_disarm_and_login_link_actions"),
+        ("upgrades", "0005_auth_failure_tally"),
     ]
 
     operations = [
