@@ -16,10 +16,10 @@ from upgrades.audit import Actor
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import Cluster, Dag
 from upgrades.models.cluster import REQUIRED_PACKAGES, Edition
-from upgrades.packages.ingest import package_ingest
 from upgrades.packages.selectors import find_package
 from upgrades.roles import ROLES, ensure_role_groups
 from upgrades.services.clusters import cluster_create_simulated
+from upgrades.services.packages import package_upload
 
 # The dep file the planning code ships (OceanBase's real upgrade history), packed into the demo target rpms.
 DEP_FILE = Path(planning.__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml"
@@ -127,7 +127,7 @@ def _ensure_packages(actor):
                     dep_yaml=dep_yaml,
                 )
                 for path in paths:
-                    package, was_created = package_ingest(path=path, filename=path.name, actor=actor)
+                    package, was_created = package_upload(path=path, filename=path.name, actor=actor)
                     stored.append(package)
                     created += was_created
     return stored, created
