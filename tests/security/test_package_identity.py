@@ -86,14 +86,6 @@ def test_the_same_cluster_and_the_command_cannot_replace_it_either(api, libs, se
     assert Package.objects.count() == 1
 
 
-def test_the_same_file_again_is_the_same_package(api, other_api, libs):
-    original, _ = libs
-    first = _upload(api, original).json()["data"]["PkgId"]
-    again = _upload(other_api, original)
-    assert again.status_code == 200 and again.json()["data"]["PkgId"] == first
-    assert Package.objects.count() == 1
-
-
 def test_the_database_holds_one_row_per_identity():
     fields = dict(
         name="oceanbase-ce",
@@ -240,3 +232,48 @@ def test_the_packages_page_refuses_to_delete_what_an_unfinished_dag_needs(cluste
     page = response.content.decode()
     assert "OB.Package.InUse" in page and dag.generic_id in page
     assert AuditEntry.objects.filter(action="package.delete", outcome="refused", dag=dag).exists()
+
+
+MIGRATION = "0005_package_identity"
+
+
+def _migrate(target=None):
+    """Migrate `upgrades` to `target` (None: every app to its latest migration); returns the apps there."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    targets = [("upgrades", target)] if target else executor.loader.graph.leaf_nodes()
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_the_newest_row_of_a_duplicated_identity():
+    """Rows stored before identities were unique: the newest (what every lookup resolved to) stays."""
+
+    old = _migrate("0004_audit_fault_disarm_and_login_link_actions")
+    try:
+        OldPackage = old.get_model("upgrades", "Package")
+        common = dict(
+            name="oceanbase-ce",
+            version="4.3.0.1",
+            release="100000242024032211",
+            distribution="el7",
+            release_distribution="100000242024032211.el7",
+            arch="x86_64",
+            size=1,
+            filename="x.rpm",
+        )
+        older = OldPackage.objects.create(md5="a" * 32, sha256="a" * 64, file="rpms/a", **common)
+        newer = OldPackage.objects.create(md5="b" * 32, sha256="b" * 64, file="rpms/b", **common)
+        other = OldPackage.objects.create(
+            md5="c" * 32, sha256="c" * 64, file="rpms/c", **{**common, "name": "oceanbase-ce-libs"}
+        )
+        _migrate(MIGRATION)
+        assert set(Package.objects.values_list("pk", flat=True)) == {newer.pk, other.pk}
+    finally:
+        _migrate()
+    assert set(Package.objects.values_list("pk", flat=True)) == {newer.pk, other.pk}
+    assert not Package.objects.filter(pk=older.pk).exists()

@@ -17,7 +17,6 @@ from tests.support.environment import missing_service
 from tests.support.factories import make_user
 from tests.support.packages import write_rpms
 from upgrades.models import AuditEntry, Package
-from upgrades.packages import signatures
 
 pytestmark = pytest.mark.django_db
 UPLOAD = "/api/v1/upgrade/package"
@@ -162,6 +161,8 @@ def test_a_keyring_of_several_keys_accepts_each(tmp_path, gnupg, rpms, settings)
 
 
 def test_the_keyring_is_imported_once_until_it_changes(keyring, rpms, monkeypatch, tmp_path):
+    from upgrades.packages import signatures
+
     imports = []
     real_import = signatures._import
     monkeypatch.setattr(signatures, "_cache", {})
