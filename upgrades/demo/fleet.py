@@ -126,7 +126,13 @@ def _ensure_packages(actor):
                     arch=ARCH,
                     dep_yaml=dep_yaml,
                 )
+                kept = {package.rpm_name: package for package in existing if package is not None}
                 for path in paths:
+                    if path.name in kept:
+                        # Generated files differ on each run: a stored identity is kept, never replaced (and a
+                        # new file under it would be refused as OB.Package.IdentityConflict).
+                        stored.append(kept[path.name])
+                        continue
                     package, was_created = package_upload(path=path, filename=path.name, actor=actor)
                     stored.append(package)
                     created += was_created
