@@ -7,8 +7,8 @@ from tests.packages.helpers import RELEASE, VERSION, stored_files
 from upgrades.demo.rpms import oceanbase_package_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
-from upgrades.services.packages import package_upload
 from upgrades.packages.rpmwriter import write_rpm
+from upgrades.services.packages import package_upload
 
 HOME = "/home/admin/oceanbase"
 

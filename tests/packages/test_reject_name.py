@@ -7,9 +7,9 @@ from tests.packages.helpers import stored_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
 from upgrades.models.cluster import Edition
-from upgrades.services.packages import package_upload
 from upgrades.packages.names import allowed_package_names
 from upgrades.packages.rpmwriter import write_rpm
+from upgrades.services.packages import package_upload
 
 
 @pytest.mark.django_db

@@ -5,8 +5,8 @@ import pytest
 from tests.packages.helpers import RELEASE, stored_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
-from upgrades.services.packages import package_upload
 from upgrades.packages.rpmwriter import write_rpm
+from upgrades.services.packages import package_upload
 
 
 @pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 
 from upgrades.demo.rpms import write_oceanbase_rpms
-from upgrades.services.packages import package_upload
 from upgrades.packages.selectors import find_package, find_package_any_release
+from upgrades.services.packages import package_upload
 
 
 def _add(tmp_path, version, release, arch="x86_64"):

@@ -8,8 +8,8 @@ import pytest
 
 from tests.packages.helpers import RELEASE, VERSION
 from upgrades.demo.rpms import oceanbase_package_files
-from upgrades.services.packages import package_upload
 from upgrades.packages.rpmwriter import write_rpm
+from upgrades.services.packages import package_upload
 
 SIZE = 48 * 1024 * 1024
 
