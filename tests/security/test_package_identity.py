@@ -277,3 +277,32 @@ def test_the_migration_keeps_the_newest_row_of_a_duplicated_identity():
         _migrate()
     assert set(Package.objects.values_list("pk", flat=True)) == {newer.pk, other.pk}
     assert not Package.objects.filter(pk=older.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_refuses_to_drop_a_row_an_unfinished_dag_needs(cluster):
+    """An older duplicate that an unfinished DAG's plan names is not silently removed: the migration stops."""
+    from tests.support.packages import stock_packages
+
+    needed = stock_packages(TARGET)
+    start_upgrade(cluster, TARGET)
+    old = _migrate("0004_audit_fault_disarm_and_login_link_actions")
+    try:
+        OldPackage = old.get_model("upgrades", "Package")
+        row = OldPackage.objects.get(pk=needed.pk)
+        newer = OldPackage.objects.create(
+            **{
+                field.name: getattr(row, field.name)
+                for field in OldPackage._meta.concrete_fields
+                if field.name not in ("id", "md5", "sha256", "file")
+            },
+            md5="d" * 32,
+            sha256="d" * 64,
+            file="rpms/d",
+        )
+        with pytest.raises(RuntimeError, match="needed by an unfinished DAG"):
+            _migrate(MIGRATION)
+        OldPackage.objects.filter(pk=newer.pk).delete()
+    finally:
+        _migrate()
+    assert Package.objects.filter(pk=needed.pk).exists()

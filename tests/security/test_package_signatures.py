@@ -184,3 +184,15 @@ def test_signed_and_unsigned_copies_are_one_package(rpms, settings):
     first = Package.objects.get()
     call_command("add_package", str(rpms["signed"]))
     assert list(Package.objects.values_list("pk", "sha256")) == [(first.pk, first.sha256)]
+
+
+def test_an_unusable_keyring_refuses_every_upload(tmp_path, settings):
+    """A keyring that is set but missing (or holds no key) fails closed: nothing enters the store."""
+    rpm = write_rpms(TARGET, tmp_path / "rpms")[1]
+    for keyring in (tmp_path / "missing.asc", tmp_path / "empty.asc"):
+        if keyring.name == "empty.asc":
+            keyring.write_text("not a key\n")
+        settings.PACKAGE_KEYRING = str(keyring)
+        with pytest.raises(Exception, match="OB.Package.Keyring.Unavailable"):
+            call_command("add_package", str(rpm))
+    assert Package.objects.count() == 0 and stored_files(settings) == []

@@ -16,6 +16,7 @@ the client sent the file):
   `OB.Package.Keyring.Unavailable`: failing closed, as the setting asks for signed packages only.
 """
 
+import atexit
 import os
 import re
 import shutil
@@ -45,6 +46,12 @@ class _Keyring:
 
 _lock = threading.Lock()
 _cache: dict[str, _Keyring] = {}
+
+
+@atexit.register
+def _remove_databases():
+    for keyring in list(_cache.values()):
+        shutil.rmtree(keyring.dbpath, ignore_errors=True)
 
 
 def keyring_path() -> str:
