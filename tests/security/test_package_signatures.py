@@ -160,12 +160,14 @@ def test_a_keyring_of_several_keys_accepts_each(tmp_path, gnupg, rpms, settings)
     assert STRANGER in Package.objects.get().signer
 
 
-def test_the_keyring_is_imported_once_until_it_changes(keyring, rpms, monkeypatch, tmp_path):
+def test_the_keyring_is_imported_once_until_it_changes(keyring, rpms, monkeypatch, request):
     from upgrades.packages import signatures
 
     imports = []
     real_import = signatures._import
-    monkeypatch.setattr(signatures, "_cache", {})
+    cache = {}
+    monkeypatch.setattr(signatures, "_cache", cache)
+    request.addfinalizer(lambda: [shutil.rmtree(k.dbpath, ignore_errors=True) for k in cache.values()])
     monkeypatch.setattr(signatures, "_import", lambda *a: imports.append(a) or real_import(*a))
     for _ in range(2):
         assert signatures.verify_signature(rpms["signed"], filename="x.rpm")
