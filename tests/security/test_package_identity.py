@@ -234,7 +234,7 @@ def test_the_packages_page_refuses_to_delete_what_an_unfinished_dag_needs(cluste
     assert AuditEntry.objects.filter(action="package.delete", outcome="refused", dag=dag).exists()
 
 
-MIGRATION = "0005_package_identity"
+MIGRATION = "0006_package_identity"
 
 
 def _migrate(target=None):
@@ -253,7 +253,7 @@ def _migrate(target=None):
 def test_the_migration_keeps_the_newest_row_of_a_duplicated_identity():
     """Rows stored before identities were unique: the newest (what every lookup resolved to) stays."""
 
-    old = _migrate("0004_audit_fault_disarm_and_login_link_actions")
+    old = _migrate("0005_auth_failure_tally")
     try:
         OldPackage = old.get_model("upgrades", "Package")
         common = dict(
@@ -286,7 +286,7 @@ def test_the_migration_refuses_to_drop_a_row_an_unfinished_dag_needs(cluster):
 
     needed = stock_packages(TARGET)
     start_upgrade(cluster, TARGET)
-    old = _migrate("0004_audit_fault_disarm_and_login_link_actions")
+    old = _migrate("0005_auth_failure_tally")
     try:
         OldPackage = old.get_model("upgrades", "Package")
         row = OldPackage.objects.get(pk=needed.pk)

@@ -44,7 +44,7 @@ def keep_the_newest_of_each_identity(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("upgrades", "0004_audit_fault_disarm_and_login_link_actions"),
+        ("upgrades", "0005_auth_failure_tally"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
