@@ -27,7 +27,7 @@ def decrypt_private_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("upgrades", "0005_auth_failure_tally"),
+        ("upgrades", "0006_package_identity"),
     ]
 
     operations = [
