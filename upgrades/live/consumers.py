@@ -17,6 +17,7 @@ from django.utils import timezone
 from upgrades.live import selectors
 from upgrades.live.publish import FEED_GROUP, dag_group, remember_server_loop
 from upgrades.models import Dag
+from upgrades.operations.metrics import WEBSOCKET_CONNECTIONS
 from upgrades.snapshots import dag_payload
 
 DEFAULT_HEARTBEAT_SECONDS = 20.0
@@ -74,6 +75,9 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         raise NotImplementedError
 
     async def disconnect(self, code):
+        if getattr(self, "_counted", False):
+            self._counted = False
+            WEBSOCKET_CONNECTIONS.dec()
         task = getattr(self, "_heartbeat_task", None)
         if task is not None:
             task.cancel()
@@ -126,6 +130,8 @@ class DagConsumer(_LiveConsumer):
                 await self.close()
                 return
             await self.accept()
+            self._counted = True
+            WEBSOCKET_CONNECTIONS.inc()
             after_seq = self._query_after_seq()
             if after_seq is not None and 0 <= after_seq <= latest and latest - after_seq <= self.resume_max_events:
                 await self._send_replay(after_seq)
@@ -163,7 +169,9 @@ class DagConsumer(_LiveConsumer):
             if frame is not None:
                 await self.send(text_data=frame)  # encoded once by the publisher for every socket
             else:
-                await self.send_json({key: value for key, value in message.items() if key != "frame"} | {"type": "event"})
+                await self.send_json(
+                    {key: value for key, value in message.items() if key != "frame"} | {"type": "event"}
+                )
             self.seq = seq
             self._advanced.set()
 
@@ -212,9 +220,7 @@ class DagConsumer(_LiveConsumer):
         frames = await database_sync_to_async(selectors.event_frames)(self.dag_id, after_seq)
         seq = frames[-1][0] if frames else after_seq
         events = ", ".join(text for _, text in frames)
-        await self.send(
-            text_data=f'{{"type": "replay", "after_seq": {after_seq}, "seq": {seq}, "events": [{events}]}}'
-        )
+        await self.send(text_data=f'{{"type": "replay", "after_seq": {after_seq}, "seq": {seq}, "events": [{events}]}}')
         self.seq = max(seq, after_seq)
         await self._send_actions()
 
@@ -275,6 +281,8 @@ class FeedConsumer(_LiveConsumer):
         await self.join_groups()
         self._joined = True
         await self.accept()
+        self._counted = True
+        WEBSOCKET_CONNECTIONS.inc()
         dags = await database_sync_to_async(_unfinished_dags)()
         await self.send_json({"type": "hello", "dags": dags})
         await self.start_heartbeat()
