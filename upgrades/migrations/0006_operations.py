@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('upgrades', '0004_audit_fault_disarm_and_login_link_actions'),
+        ('upgrades', '0005_auth_failure_tally'),
     ]
 
     operations = [
