@@ -124,7 +124,9 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "upgrades.live.layers.LiveInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "upgrades.live.layers.LiveInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -153,6 +155,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # The largest package file accepted (API, pages, add_package); the wire allowance of an upload (multipart,
 # AES-encrypted and base64'd under v2) is derived from it in upgrades/packages/limits.py.
 PACKAGE_MAX_BYTES = env_int("PACKAGE_MAX_BYTES", 2 * 1024**3, minimum=1)
+# A file of ASCII-armored public keys (e.g. OceanBase's): when set, only RPMs signed by one of them are
+# accepted (upgrades/packages/signatures.py).
+PACKAGE_KEYRING = env_str("PACKAGE_KEYRING") or ""
 
 SIMULATION_SPEED = env_float("SIMULATION_SPEED", 1.0, minimum=0)
 # Messages one live socket may send per minute (resume, log pages); past it the socket is closed with 4429.

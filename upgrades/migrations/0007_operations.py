@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('upgrades', '0005_auth_failure_tally'),
+        ('upgrades', '0006_package_identity'),
     ]
 
     operations = [
