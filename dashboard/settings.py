@@ -315,3 +315,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},  # a line per failed login at INFO; lockouts are WARNING
     },
 }
+
+# Operations (README: Health and metrics). /metrics needs `Authorization: Bearer <METRICS_TOKEN>` when set.
+# PROMETHEUS_MULTIPROC_DIR is read by prometheus_client itself from the environment.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Outermost, so every request is counted by route pattern and timed, whatever answers it.
+MIDDLEWARE = ["dashboard.health.RequestMetricsMiddleware", *MIDDLEWARE]

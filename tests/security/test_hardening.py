@@ -285,3 +285,12 @@ def test_an_unreachable_database_is_reported_not_failed(returncode, stdout, stde
 def test_another_pip_audit_failure_fails():
     status, _ = _report_module().judge(1, "", "ResolutionImpossible: no such package")
     assert status == 2
+
+
+def test_operations_endpoints_name_no_cluster_or_path(client):
+    cluster = make_cluster("secret-cluster-name")
+    client.get(f"/clusters/{cluster.name}/api/v1/info")  # a request under the cluster's prefix, counted in metrics
+    for path in ("/healthz", "/readyz", "/metrics"):
+        text = client.get(path).content.decode()
+        assert cluster.name not in text, path
+        assert str(django_settings.BASE_DIR) not in text and str(django_settings.MEDIA_ROOT) not in text, path

@@ -122,7 +122,7 @@ def test_the_migration_encrypts_an_existing_plaintext_key(fresh_rsa_key):
     from cryptography.hazmat.primitives.asymmetric import rsa
     from django.apps import apps
 
-    migration = importlib.import_module("upgrades.migrations.0007_keys_and_token_scope")
+    migration = importlib.import_module("upgrades.migrations.0008_keys_and_token_scope")
     RsaKeyPair.objects.all().delete()
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     pem = key.private_bytes(

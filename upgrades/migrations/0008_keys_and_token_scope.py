@@ -27,7 +27,7 @@ def decrypt_private_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("upgrades", "0006_package_identity"),
+        ("upgrades", "0007_operations"),
     ]
 
     operations = [
