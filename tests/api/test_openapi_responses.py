@@ -151,9 +151,8 @@ def test_every_route_answers_as_documented(client, api, cluster, tmp_path, prefi
     expect(call("GET", "task/sub_task/{generic_id}", params={"generic_id": "abc"}), 400)
     expect(call("GET", "task/sub_task/{generic_id}/logs", params={"generic_id": sub_task.generic_id}), 200)
     expect(call("GET", "task/sub_task/{generic_id}/logs", params={"generic_id": "1999999"}), 404)
-    for route in ("task/dag/ob/unfinish", "task/dag/unfinish", "task/dags/ob"):
-        expect(call("GET", route), 200)
-    for route in ("task/dag/maintain/agents", "task/dag/agent/unfinish", "task/dags/agent"):
+    lists = ("task/dag/ob/unfinish", "task/dag/unfinish", "task/dags/ob")
+    for route in (*lists, "task/dag/maintain/agents", "task/dag/agent/unfinish", "task/dags/agent"):
         expect(call("GET", route), 200)
         expect(call("GET", route, query="show_details=maybe"), 400, "Request.Query.Param.Illegal")
 
