@@ -232,3 +232,15 @@ def test_an_answer_outside_the_document_fails(client, api):
     assert delete_500.is_valid(in_use) and not delete_500.is_valid(crash)
     with pytest.raises(AssertionError, match="not documented"):
         schema_for(document, "GET", "/api/v1/task/dag/{generic_id}", 500)
+
+
+@pytest.mark.parametrize("name", ["a b", "é", "x%00y", "a.b"])
+def test_a_malformed_cluster_prefix_is_an_enveloped_404(client, name):
+    """Regression (found by the fuzz): /clusters/<not a slug>/api/v1/... answered Django's HTML 404 page."""
+    from urllib.parse import quote
+
+    document = load_document(client)
+    response = client.get(f"/clusters/{quote(name)}/api/v1/info")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    body = check_answer(document, "GET", "/clusters/{cluster_name}/api/v1/info", response)
+    assert body["error"]["errCode"] == "Common.NotFound"

@@ -16,8 +16,8 @@ from upgrades.errors import not_found, server_error
 
 NO_DATA = object()
 TRACE_HEADER = "HTTP_X_OBSHELL_TRACE_ID"
-# /api/... and the per-cluster mirror /clusters/<name>/api/...
-API_PATH_RE = re.compile(r"^(?:/clusters/(?P<cluster>[-a-zA-Z0-9_]+))?/api/")
+# /api/... and the per-cluster mirror /clusters/<name>/api/... (any <name>: a malformed one is still enveloped)
+API_PATH_RE = re.compile(r"^(?:/clusters/(?P<cluster>[^/]+))?/api/")
 # The OpenAPI document is served as a plain document, not wrapped: tools read it as OpenAPI.
 PLAIN_PATHS = frozenset({"/api/schema"})
 

@@ -453,5 +453,9 @@ def add_components(result, generator, request, public):
     spec_components = result.setdefault("components", {})
     spec_components.setdefault("schemas", {}).update(components())
     spec_components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True  # a missing body is 400 Common.BindJsonFailed (EOF)
     return result
 
