@@ -2,10 +2,18 @@
 envelope.py/middleware.py, DTOs in dto.py. Authentication lives in upgrades.security.
 
 Decisions where obshell gives no answer or where this server goes beyond it:
-* /api/schema serves the plain OpenAPI 3 document (not enveloped), so OpenAPI tools can read it.
+* /api/schema serves the plain OpenAPI 3.1 document (not enveloped), so OpenAPI tools can read it. obshell
+  publishes none; this one (upgrades/api/schemas.py) is strict: every answer is exactly the envelope with the
+  route's named `data` component (no other key), request bodies are described as plaintext (under v2 they
+  travel AES-encrypted) and required, and a route's 500 answer lists the obshell errCodes it may carry
+  (conflicts such as OB.Cluster.UnderMaintenanceWithDag or OB.Package.InUse, AES key/length errors, the
+  plain-error Common.Unexpected of an unreadable rpm or a missing package record). The crash answer
+  (Common.Unexpected "Unexpected error: Internal Server Error") is documented nowhere; the fuzz treats it as
+  a failure.
 * A token is the password and selects its cluster. Under /clusters/<name>/api/v1/... a token of another
   cluster is a wrong password (401 Security.Authentication.IncorrectOceanbasePassword, code 10008); an
-  unknown <name> is 404 Common.NotFound for open routes and session users.
+  unknown <name> is 404 Common.NotFound for open routes (info, status and secret alike) and session users.
+  A <name> that is not a slug matches no route: 404 Common.NotFound, in the envelope like any /api/ path.
 * X-OCS-Agent-Header is read like X-OCS-Header (this server has no agent password: `security` is false),
   so it also carries a token; obshell would accept it with no password check at all.
 * A replayed header (seen before within its lifetime: the same decrypted content, or any RSA block of an
