@@ -68,9 +68,7 @@ class Driver:
             meta = as_meta(headers)
         elif body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        response = self.api.client.generic(
-            method, uri, data=data, content_type=content_type or "text/plain", **meta
-        )
+        response = self.api.client.generic(method, uri, data=data, content_type=content_type or "text/plain", **meta)
         check_answer(self.document, method, template, response)
         self.seen.setdefault((method, template), set()).add(response.status_code)
         return response
@@ -163,7 +161,9 @@ def test_every_route_answers_as_documented(client, api, cluster, tmp_path, prefi
     expect(call("POST", "task/node/{generic_id}", params=node_ids, body={"operator": "PASS"}), 200)
     run_dag_to_end(dag.pk)
     again = failed_check_dag()
-    expect(call("POST", "task/dag/{generic_id}", params={"generic_id": again.generic_id}, body={"operator": "PASS"}), 200)
+    expect(
+        call("POST", "task/dag/{generic_id}", params={"generic_id": again.generic_id}, body={"operator": "PASS"}), 200
+    )
 
     # Upgrades through the API: a check, a start, a conflicting second start (obshell's 500), a bad body.
     target = {"version": TARGET.version, "release": TARGET.release}

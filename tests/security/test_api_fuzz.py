@@ -18,13 +18,14 @@ import hashlib
 import json
 import os
 import time
+import traceback
 from urllib.parse import unquote, urlencode
 
 import pytest
 import requests
 from django.apps import apps
 from django.utils.encoding import escape_uri_path
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.api.signing import as_meta, v2_request
@@ -203,9 +204,10 @@ def _strategies(operation):
     return st.one_of(strategies)
 
 
-def _fuzz_operation(operation, *, client, token, public_key, world):
+def _fuzz_operation(operation, *, client, token, public_key, world, max_examples=MAX_EXAMPLES, shrink=True):
     @settings(
-        max_examples=MAX_EXAMPLES,
+        max_examples=max_examples,
+        phases=list(Phase) if shrink else [Phase.generate],
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -234,12 +236,16 @@ def _fuzz_operation(operation, *, client, token, public_key, world):
     run()
 
 
-def test_fuzz_every_operation(client, token, world):
+def _public_key():
     from tests.api.signing import load_public_key
     from upgrades.security.keys import public_key_pkcs1_b64
 
+    return load_public_key(public_key_pkcs1_b64())
+
+
+def test_fuzz_every_operation(client, token, world):
     client.raise_request_exception = False  # a crash must come back as the envelope, and fail a check
-    public_key = load_public_key(public_key_pkcs1_b64())
+    public_key = _public_key()
     _schema, operations = _operations()
     assert len(operations) >= 40
     for operation in operations:
@@ -248,3 +254,54 @@ def test_fuzz_every_operation(client, token, world):
         except Exception as exc:
             exc.add_note(f"while fuzzing {operation.label}")
             raise
+
+
+# --- the fuzz can fail: each of its checks catches a planted fault ----------------------------------------------
+
+
+def _fuzz_one(label, *, client, token, world):
+    client.raise_request_exception = False
+    _schema, operations = _operations()
+    operation = next(op for op in operations if op.label == label)
+    try:
+        _fuzz_operation(
+            operation, client=client, token=token, public_key=_public_key(), world=world, max_examples=5, shrink=False
+        )
+    except BaseException as exc:  # schemathesis reports an ExceptionGroup of its failures
+        return "".join(traceback.format_exception(exc))
+    raise AssertionError(f"fuzzing {label} found nothing")
+
+
+def test_the_fuzz_catches_a_refused_request_that_changes_state(client, token, world, monkeypatch):
+    from upgrades.api import selectors
+    from upgrades.models import Cluster, Fault
+
+    lookup = selectors.sub_task_by_generic_id
+
+    def leaky(caller, generic_id):
+        Fault.objects.create(cluster=Cluster.objects.first(), node_name="planted")
+        return lookup(caller, generic_id)
+
+    monkeypatch.setattr(selectors, "sub_task_by_generic_id", leaky)
+    report = _fuzz_one("GET /api/v1/task/sub_task/{generic_id}", client=client, token=token, world=world)
+    assert "changed ['upgrades.fault']" in report
+
+
+def test_the_fuzz_catches_a_crash(client, token, world, monkeypatch):
+    from upgrades.api import agent
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("planted")
+
+    monkeypatch.setattr(agent, "status", boom)
+    report = _fuzz_one("POST /api/v1/status", client=client, token=token, world=world)
+    assert "POST /api/v1/status crashed" in report and "Undocumented status code" in report
+
+
+def test_the_fuzz_catches_an_undocumented_shape(client, token, world, monkeypatch):
+    from upgrades.api import agent
+
+    info = agent.info
+    monkeypatch.setattr(agent, "info", lambda *a, **k: {**info(*a, **k), "planted": True})
+    report = _fuzz_one("GET /api/v1/info", client=client, token=token, world=world)
+    assert "Response violates schema" in report and "planted" in report

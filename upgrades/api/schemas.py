@@ -295,7 +295,10 @@ OB_INFO = strict(
 )
 ERROR = strict(
     {
-        "code": {"type": "integer", "description": "legacy numeric code: 10008 for auth failures, 1 for header decrypt"},
+        "code": {
+            "type": "integer",
+            "description": "legacy numeric code: 10008 for auth failures, 1 for header decrypt",
+        },
         "errCode": {"type": "string", "pattern": r"^[A-Za-z0-9]+(\.[A-Za-z0-9]+)+$"},
         "message": STR,
     },
@@ -458,4 +461,3 @@ def add_components(result, generator, request, public):
             if "requestBody" in operation:
                 operation["requestBody"]["required"] = True  # a missing body is 400 Common.BindJsonFailed (EOF)
     return result
-

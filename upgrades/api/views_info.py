@@ -34,7 +34,9 @@ class StatusView(ObshellView):
         # obshell's status answer carries an empty traceId (spec 1.1).
         return self.ok(agent.status(self.django_request, _prefixed_cluster(self)), trace=False)
 
-    @documented(summary="Agent and OB state (no auth; obshell also answers POST)", data="AgentStatus", authenticated=False)
+    @documented(
+        summary="Agent and OB state (no auth; obshell also answers POST)", data="AgentStatus", authenticated=False
+    )
     def post(self, request, **kwargs):
         return self.get(request, **kwargs)
 

@@ -97,7 +97,8 @@ class PackageInfoView(ObshellView):
 
 class PackageDeleteView(ObshellView):
     @documented(
-        summary="Delete an uploaded package (refused while an unfinished DAG needs it)", errors_500=("OB.Package.InUse",)
+        summary="Delete an uploaded package (refused while an unfinished DAG needs it)",
+        errors_500=("OB.Package.InUse",),
     )
     def delete(self, request, package_id, **kwargs):
         if not package_id.isascii() or not package_id.isdigit():
