@@ -24,12 +24,14 @@ from urllib.parse import unquote, urlencode
 import pytest
 import requests
 from django.apps import apps
+from django.test import Client
 from django.utils.encoding import escape_uri_path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.api.signing import as_meta, v2_request
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
+from tests.support.factories import make_user
 from tests.support.packages import ingest_rpms
 from upgrades.api.envelope import UNEXPECTED
 
@@ -52,7 +54,9 @@ MAY_CHANGE = {"upgrades.auditentry", "upgrades.seenheader", "upgrades.authfailur
 MAY_CHANGE_APPS = {"axes"}
 IGNORED_FIELDS = {"upgrades.apitoken": {"last_used_at"}}
 # Mostly valid v2 requests, so that the views themselves are fuzzed; some with broken authentication.
-AUTH_MODES = ["v2"] * 6 + ["none", "wrong-token", "expired", "garbage"]
+# Sessions (viewer: reads only; operator: changes too) send plain bodies.
+AUTH_MODES = ["v2"] * 6 + ["none", "wrong-token", "expired", "garbage", "viewer-session", "operator-session"]
+SESSIONS = ("viewer-session", "operator-session")
 
 
 def _document():
@@ -123,7 +127,7 @@ def sign(case, *, public_key, token, auth):
     sent = path + (f"?{query}" if query else "")
     signed_uri = escape_uri_path(unquote(path)) + (f"?{query}" if query else "")
     plaintext, content_type = _body_bytes(case)
-    if auth == "none":
+    if auth == "none" or auth in SESSIONS:
         return sent, {}, plaintext, content_type
     if auth == "garbage":
         return sent, as_meta({"X-OCS-Header": "bm90IGEgaGVhZGVy"}), plaintext, content_type
@@ -185,7 +189,13 @@ def world(cluster, token, tmp_path, settings):
     ids = [failed.generic_id]
     ids += [n.generic_id for n in Node.objects.filter(dag=failed)[:3]]
     ids += [s.generic_id for s in SubTask.objects.filter(dag=failed)[:3]]
+    sessions = {}
+    for mode in SESSIONS:
+        sessions[mode] = Client()
+        sessions[mode].force_login(make_user(role=mode.split("-")[0]))
+        sessions[mode].raise_request_exception = False
     return {
+        "sessions": sessions,
         "cluster_name": [cluster.name],
         "generic_id": ids,
         "package_id": [str(pk) for pk in Package.objects.values_list("pk", flat=True)],
@@ -219,7 +229,8 @@ def _fuzz_operation(operation, *, client, token, public_key, world, max_examples
                 case.path_parameters[name] = real.draw(st.sampled_from(world[name]), label=name)
         target, meta, body, content_type = sign(case, public_key=public_key, token=token, auth=auth)
         before = db_snapshot()
-        response = client.generic(case.method, target, data=body, content_type=content_type, **meta)
+        sender = world["sessions"][auth] if auth in SESSIONS else client
+        response = sender.generic(case.method, target, data=body, content_type=content_type, **meta)
         headers = {k[5:].replace("_", "-"): v for k, v in meta.items()}
         answer = as_schemathesis_response(response, case.method, target, headers, body)
         checks = list(CHECKS)
