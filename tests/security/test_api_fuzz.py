@@ -15,35 +15,36 @@ FUZZ_MAX_EXAMPLES (default 10) bounds the examples per operation and generation 
 """
 
 import hashlib
+import ipaddress
 import json
 import os
+import socket
 import time
 import traceback
 from urllib.parse import unquote, urlencode
 
 import pytest
 import requests
+import schemathesis
 from django.apps import apps
 from django.test import Client
 from django.utils.encoding import escape_uri_path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.core import NotSet
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.api.signing import as_meta, v2_request
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.factories import make_user
 from tests.support.packages import ingest_rpms
 from upgrades.api.envelope import UNEXPECTED
-
-schemathesis = pytest.importorskip("schemathesis")
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.core import NotSet  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
-    content_type_conformance,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -167,6 +168,27 @@ CHECKS = [status_code_conformance, content_type_conformance, response_schema_con
 
 
 # --- the fuzz --------------------------------------------------------------------------------------------------
+
+
+def _is_loopback(host):
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Requests go through Django's test client in-process; nothing here may reach another host."""
+    connect = socket.socket.connect
+
+    def guarded(sock, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and not _is_loopback(host):
+            raise AssertionError(f"the fuzz tried to reach {address}")
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
 @pytest.fixture
