@@ -58,6 +58,7 @@ IGNORED_FIELDS = {"upgrades.apitoken": {"last_used_at"}}
 # Sessions (viewer: reads only; operator: changes too) send plain bodies.
 AUTH_MODES = ["v2"] * 6 + ["none", "wrong-token", "expired", "garbage", "viewer-session", "operator-session"]
 SESSIONS = ("viewer-session", "operator-session")
+TRACE = {"x-obshell-trace-id"}  # the one documented request header
 
 
 def _document():
@@ -128,14 +129,15 @@ def sign(case, *, public_key, token, auth):
     sent = path + (f"?{query}" if query else "")
     signed_uri = escape_uri_path(unquote(path)) + (f"?{query}" if query else "")
     plaintext, content_type = _body_bytes(case)
+    extra = as_meta({name: str(value) for name, value in (case.headers or {}).items() if name.lower() in TRACE})
     if auth == "none" or auth in SESSIONS:
-        return sent, {}, plaintext, content_type
+        return sent, extra, plaintext, content_type
     if auth == "garbage":
-        return sent, as_meta({"X-OCS-Header": "bm90IGEgaGVhZGVy"}), plaintext, content_type
+        return sent, {**extra, **as_meta({"X-OCS-Header": "bm90IGEgaGVhZGVy"})}, plaintext, content_type
     password = token if auth != "wrong-token" else token + "x"
     ts = str(int(time.time()) - 5) if auth == "expired" else None
     headers, data = v2_request(public_key, password=password, uri=signed_uri, body=plaintext or None, ts=ts)
-    return sent, as_meta(headers), data, content_type
+    return sent, {**extra, **as_meta(headers)}, data, content_type
 
 
 def as_schemathesis_response(django_response, method, target, headers, body):

@@ -425,6 +425,12 @@ _AUTH_NOTE = (
     "Authenticated: an API token in X-OCS-Header (v2; the body, if any, AES-encrypted with the header's keys), "
     "or a dashboard session."
 )
+TRACE_ID = OpenApiParameter(
+    "X-OBSHELL-Trace-ID",
+    str,
+    location=OpenApiParameter.HEADER,
+    description="The trace id the answer carries (spec 1.1); without it one is generated",
+)
 SHOW_DETAILS = OpenApiParameter(
     "show_details",
     {"type": "string", "enum": ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"]},
@@ -446,7 +452,7 @@ def documented(*, summary, data=None, request=None, authenticated=True, errors_5
         request=request,
         responses=_responses(data, authenticated=authenticated, errors_500=errors_500),
         auth=AUTHENTICATED if authenticated else [],
-        parameters=[SHOW_DETAILS] if show_details else None,
+        parameters=[TRACE_ID, SHOW_DETAILS] if show_details else [TRACE_ID],
         **kw,
     )
 
