@@ -7,9 +7,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from upgrades.api.asgi import stamp_receipt_time  # noqa: E402
+from upgrades.live.origins import SameOriginValidator  # noqa: E402
 from upgrades.live.routing import websocket_urlpatterns  # noqa: E402
 from upgrades.services.workers import with_embedded_workers  # noqa: E402
 
@@ -17,7 +17,8 @@ application = with_embedded_workers(
     ProtocolTypeRouter(
         {
             "http": stamp_receipt_time(django_asgi_app),
-            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            # Same scheme, host and port as the page (or a CSRF_TRUSTED_ORIGINS entry): upgrades/live/origins.py.
+            "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )
 )

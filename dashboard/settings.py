@@ -157,6 +157,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 PACKAGE_MAX_BYTES = env_int("PACKAGE_MAX_BYTES", 2 * 1024**3, minimum=1)
 
 SIMULATION_SPEED = env_float("SIMULATION_SPEED", 1.0, minimum=0)
+# Messages one live socket may send per minute (resume, log pages); past it the socket is closed with 4429.
+LIVE_MAX_MESSAGES_PER_MINUTE = env_int("LIVE_MAX_MESSAGES_PER_MINUTE", 120, minimum=1)
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)
 EMBEDDED_WORKER_THREADS = env_int("EMBEDDED_WORKER_THREADS", 2, minimum=1)
 WORKER_LEASE_SECONDS = env_float("WORKER_LEASE_SECONDS", 30.0, minimum=1)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from dashboard.pages import history
 from dashboard.pages.access import role_required
 from dashboard.pages.forms import AuditFilterForm, RunFilterForm
+from upgrades.security.throttle import recent_tallies
 
 PAGE_SIZE = 50
 
@@ -45,4 +46,6 @@ def audit_list(request):
     for entry in page.object_list:
         entry.detail_text = history.detail_text(entry.detail, short=True)
     context = {"form": form, "page": page, "query": _querystring(request), "filtered": bool(_querystring(request))}
+    # Anonymous API auth failures are audited once per source and minute; their counts are here.
+    context["auth_failures"] = recent_tallies() if page.number == 1 else []
     return render(request, "pages/audit.html", context)

@@ -5,12 +5,12 @@ services as the API."""
 import json
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboard.pages.access import role_required
 from dashboard.pages.icons import icon_table
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
@@ -29,9 +29,8 @@ def _log_url(dag_id):
 
 
 @require_GET
+@role_required("viewer")
 def run_page(request, dag_id):
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     snapshot = dag_snapshot(dag_id)
     if snapshot is None:
         raise Http404("no such run")
@@ -79,9 +78,8 @@ def run_operate(request, dag_id):
 
 
 @require_GET
+@role_required("viewer")
 def sub_task_log(request, dag_id, sub_task_id):
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     sub_task = get_object_or_404(SubTask, pk=sub_task_id, dag_id=dag_id)
     lines = []
     heading = None

@@ -74,4 +74,5 @@ liveSocket({
   onOpen: () => setStatus("● live", false),
   onMessage,
   onDown: ({ staleSince }) => setStatus(`reconnecting · stale since ${staleSince.toTimeString().slice(0, 5)}`, true),
+  onRefused: ({ text }) => setStatus(`stopped · ${text}`, true),
 });

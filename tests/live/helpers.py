@@ -15,6 +15,8 @@ from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.snapshots import dag_payload, log_payload, node_payload
 
 ORIGIN = (b"origin", b"http://localhost")
+# The origin check compares the Origin with the request's own scheme, host and port (upgrades/live/origins.py).
+HOST = (b"host", b"localhost")
 
 
 def make_dag(*, nodes=3, cluster=None):
@@ -83,7 +85,7 @@ def session_cookie(user):
 async def logged_in_headers(role="viewer"):
     user = await database_sync_to_async(make_user)(role)
     cookie = await sync_to_async(session_cookie)(user)
-    return [ORIGIN, (b"cookie", cookie)]
+    return [ORIGIN, HOST, (b"cookie", cookie)]
 
 
 def dag_communicator(dag_id, headers, *, query=""):

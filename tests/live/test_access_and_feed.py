@@ -2,6 +2,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from tests.live.helpers import (
+    HOST,
     ORIGIN,
     dag_communicator,
     feed_communicator,
@@ -16,13 +17,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_an_anonymous_socket_is_refused():
+    # Accepted and closed at once with 4401, so the page learns why and stops reconnecting.
     dag = await database_sync_to_async(make_dag)()
-    communicator = dag_communicator(dag.pk, [ORIGIN])
-    connected, _ = await communicator.connect()
-    assert not connected
-    communicator = feed_communicator([ORIGIN])
-    connected, _ = await communicator.connect()
-    assert not connected
+    for communicator in (dag_communicator(dag.pk, [ORIGIN, HOST]), feed_communicator([ORIGIN, HOST])):
+        await communicator.connect()
+        assert await communicator.receive_output() == {"type": "websocket.close", "code": 4401}
 
 
 async def test_a_cross_origin_socket_is_refused():

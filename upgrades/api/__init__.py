@@ -23,6 +23,10 @@ Decisions where obshell gives no answer or where this server goes beyond it:
 * Browser sessions: viewer for GET, operator for POST/DELETE, CSRF on unsafe methods; a missing role is 401
   Security.User.PermissionDenied (obshell never sends 403). Without the /clusters/<name>/ prefix a session
   sees every cluster's DAGs and cannot start upgrades (400 Request.Path.Param.Empty).
+* X-OBSHELL-Trace-ID is echoed as traceId only when it matches ^[A-Za-z0-9._-]{1,64}$; anything else is
+  replaced by a generated id (obshell echoes any value). Anonymous auth failures are tallied per source and
+  minute (AuthFailureTally) with one audit entry per source and minute; refusals naming a real token or a
+  signed-in user are audited per request (upgrades/security/authenticate.py).
 * DELETE /api/v1/upgrade/package/:id: a non-numeric id is 400 Common.IllegalArgument, an unknown one 404
   Common.NotFound, a package an unfinished DAG needs 500 OB.Package.InUse (obshell's conflicts are 500).
 * JSON bodies are limited to DATA_UPLOAD_MAX_MEMORY_SIZE (400 Common.BindJsonFailed beyond it); uploads are

@@ -16,6 +16,9 @@ from upgrades.errors import not_found, server_error
 
 NO_DATA = object()
 TRACE_HEADER = "HTTP_X_OBSHELL_TRACE_ID"
+# A client's trace id is echoed and stored (AuditEntry.trace_id is 64 characters): anything else is replaced
+# by a generated one, so an odd header can neither break the audit insert nor smuggle text into it.
+TRACE_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # /api/... and the per-cluster mirror /clusters/<name>/api/... (any <name>: a malformed one is still enveloped)
 API_PATH_RE = re.compile(r"^(?:/clusters/(?P<cluster>[^/]+))?/api/")
 # The OpenAPI document is served as a plain document, not wrapped: tools read it as OpenAPI.
@@ -36,8 +39,17 @@ def begin(request):
     request.ocs_started = time.perf_counter()
     scope = getattr(request, "scope", None) or {}
     request.ocs_received_at = scope.get("ocs_received_at") or time.time()
-    trace = request.META.get(TRACE_HEADER, "")
-    request.ocs_trace_id = trace if trace else secrets.token_hex(8)
+    request.ocs_trace_id = trace_id(request.META)
+
+
+def new_trace_id():
+    return secrets.token_hex(8)
+
+
+def trace_id(meta):
+    """The request's X-OBSHELL-Trace-ID when it matches ^[A-Za-z0-9._-]{1,64}$, else a generated one."""
+    trace = meta.get(TRACE_HEADER, "")
+    return trace if isinstance(trace, str) and TRACE_ID_RE.fullmatch(trace) else new_trace_id()
 
 
 def contents(items):

@@ -1,12 +1,23 @@
 """Websocket consumers: one DAG's event stream (`ws/dags/<id>/`) and the fleet feed (`ws/feed/`).
 
-Any logged-in user may subscribe (every role may view); anonymous sockets are refused before the handshake
-completes, cross-origin ones by AllowedHostsOriginValidator in dashboard/asgi.py.
+Access (upgrades/live/access.py): a socket needs a signed-in user with the viewer role. A refused socket is
+accepted and closed at once with 4401 (not signed in) or 4403 (no role): a handshake refused outright reaches
+the browser as a bare 1006, which would not stop the page reconnecting. Every heartbeat re-reads the session
+from the store and the user's role, and closes an open socket the same way when either is gone. Cross-origin
+handshakes are refused before any of this by upgrades/live/origins.py (scheme, host and port).
+
+Messages from the client are limited to settings.LIVE_MAX_MESSAGES_PER_MINUTE per socket (sliding minute).
+Past the limit the socket is closed with 4429 rather than answered with error frames: an error frame still
+costs a parse per message and keeps the flooding socket, a close costs the client a new handshake (with the
+session and origin checks) and the page's reconnect backoff. The pages send far fewer (a resume per
+reconnect, a log page per click or scroll).
 """
 
 import asyncio
+import collections
 import contextlib
 import random
+import time
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -14,12 +25,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from upgrades.live import selectors
+from upgrades.live import access, selectors
 from upgrades.live.publish import FEED_GROUP, dag_group, remember_server_loop
 from upgrades.models import Dag
 from upgrades.snapshots import dag_payload
 
 DEFAULT_HEARTBEAT_SECONDS = 20.0
+DEFAULT_MAX_MESSAGES_PER_MINUTE = 120
 LAYER_EVENT_TYPES = frozenset({"dag.event", "feed.event"})
 
 
@@ -49,9 +61,49 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
             return self.heartbeat_seconds
         return float(getattr(settings, "LIVE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS))
 
-    def _authenticated(self):
-        user = self.scope.get("user")
-        return bool(user and user.is_authenticated)
+    @property
+    def max_messages_per_minute(self):
+        return int(getattr(settings, "LIVE_MAX_MESSAGES_PER_MINUTE", DEFAULT_MAX_MESSAGES_PER_MINUTE))
+
+    async def refused(self):
+        """True (and the socket closed with 4401 or 4403) unless the scope's user may watch."""
+        code = await database_sync_to_async(access.refusal)(self.scope.get("user"))
+        if code is None:
+            return False
+        await self.accept()
+        await self.close(code=code)
+        return True
+
+    async def still_allowed(self):
+        """Re-checks the session as it is now; closes the socket (4401/4403) and returns False if it ended."""
+        key = access.session_key(self.scope)
+        code = await database_sync_to_async(access.current_refusal, thread_sensitive=False)(key)
+        if code is None:
+            return True
+        self._closing = True
+        await self.close(code=code)
+        return False
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if getattr(self, "_closing", False):
+            return
+        now = time.monotonic()
+        recent = getattr(self, "_received", None)
+        if recent is None:
+            recent = self._received = collections.deque(maxlen=max(1, self.max_messages_per_minute))
+        if len(recent) == recent.maxlen and now - recent[0] < 60:
+            self._closing = True
+            await self.close(code=access.CLOSE_TOO_MANY_MESSAGES)
+            return
+        recent.append(now)
+        try:
+            content = await self.decode_json(text_data) if text_data is not None else None
+        except (ValueError, RecursionError):
+            content = None
+        if content is None:
+            await self.send_json({"type": "error", "message": "messages are JSON text frames"})
+            return
+        await self.receive_json(content, **kwargs)
 
     async def join_groups(self):
         for group in self.live_groups():
@@ -64,6 +116,8 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         # Sockets that connected together must not all hit the database in the same instant.
         await asyncio.sleep(self.heartbeat_interval * random.uniform(0.5, 1.0))
         while True:
+            if not await self.still_allowed():
+                return
             # Re-joining is idempotent and heals a layer that lost its groups (e.g. a Redis restart).
             with contextlib.suppress(Exception):
                 await self.join_groups()
@@ -108,8 +162,7 @@ class DagConsumer(_LiveConsumer):
         return [dag_group(self.dag_id)]
 
     async def connect(self):
-        if not self._authenticated():
-            await self.close()
+        if await self.refused():
             return
         self.dag_id = int(self.scope["url_route"]["kwargs"]["dag_id"])
         self.seq = 0
@@ -163,7 +216,9 @@ class DagConsumer(_LiveConsumer):
             if frame is not None:
                 await self.send(text_data=frame)  # encoded once by the publisher for every socket
             else:
-                await self.send_json({key: value for key, value in message.items() if key != "frame"} | {"type": "event"})
+                await self.send_json(
+                    {key: value for key, value in message.items() if key != "frame"} | {"type": "event"}
+                )
             self.seq = seq
             self._advanced.set()
 
@@ -212,9 +267,7 @@ class DagConsumer(_LiveConsumer):
         frames = await database_sync_to_async(selectors.event_frames)(self.dag_id, after_seq)
         seq = frames[-1][0] if frames else after_seq
         events = ", ".join(text for _, text in frames)
-        await self.send(
-            text_data=f'{{"type": "replay", "after_seq": {after_seq}, "seq": {seq}, "events": [{events}]}}'
-        )
+        await self.send(text_data=f'{{"type": "replay", "after_seq": {after_seq}, "seq": {seq}, "events": [{events}]}}')
         self.seq = max(seq, after_seq)
         await self._send_actions()
 
@@ -268,8 +321,7 @@ class FeedConsumer(_LiveConsumer):
         return [FEED_GROUP]
 
     async def connect(self):
-        if not self._authenticated():
-            await self.close()
+        if await self.refused():
             return
         remember_server_loop()
         await self.join_groups()

@@ -3,11 +3,12 @@ from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.firstrun import Dismissal, LoginLink
 from upgrades.models.package import Package
-from upgrades.models.security import ApiToken, RsaKeyPair, SeenHeader
+from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "AuthFailureTally",
     "Cluster",
     "Dag",
     "DagEvent",

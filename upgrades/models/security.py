@@ -38,3 +38,22 @@ class SeenHeader(models.Model):
 
     digest = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField(db_index=True)
+
+
+class AuthFailureTally(models.Model):
+    """Anonymous API authentication failures counted per source address and minute, so a flood of guesses
+    costs one counter and one audit row per minute instead of one audit row per request."""
+
+    source_address = models.CharField(max_length=64)
+    minute = models.DateTimeField()  # the start of the minute (UTC, seconds and microseconds zero)
+    count = models.PositiveIntegerField(default=0)
+    last_err_code = models.CharField(max_length=100, blank=True)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-minute", "source_address"]
+        constraints = [models.UniqueConstraint(fields=["source_address", "minute"], name="auth_failure_tally_once")]
+        indexes = [models.Index(fields=["minute"], name="auth_failure_tally_minute")]
+
+    def __str__(self):
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.source_address}: {self.count}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware
 
-from upgrades.audit import Actor, audit_refusals, source_address
+from upgrades.audit import Actor, audit, source_address
 from upgrades.errors import ObshellError, bad_request, unauthorized
 from upgrades.models import AuditEntry, Cluster
 from upgrades.roles import has_role
@@ -93,14 +93,17 @@ def _token_caller(request, *, password, expires, decrypted, cluster_name, scheme
     token = token_lookup(password)
     if token is None:
         raise incorrect_password()
+    # From here on a refusal names a real token: it is audited per request, not tallied (see authenticate()).
+    request.ocs_auth_actor = Actor.for_token(
+        token, source_address=source_address(request), trace_id=request.ocs_trace_id
+    )
     if cluster_name is not None and token.cluster.name != cluster_name:
         # The password of another cluster is not this cluster's password.
         raise incorrect_password()
     if not replay.first_use(decrypted, expires_at=expires, now=request.ocs_received_at):
         raise unauthorized("Common.Unauthorized", "Unauthorized: this auth header has been used before")
     token_touch(token)
-    actor = Actor.for_token(token, source_address=source_address(request), trace_id=request.ocs_trace_id)
-    return ApiCaller(actor=actor, cluster=token.cluster, token=token, scheme=scheme, aes_keys=aes_keys)
+    return ApiCaller(actor=request.ocs_auth_actor, cluster=token.cluster, token=token, scheme=scheme, aes_keys=aes_keys)
 
 
 def _v2(request, header_value, cluster_name):
@@ -148,6 +151,7 @@ def _v1(request, header_value, cluster_name):
 
 def _session(request, cluster_name):
     user = request.user
+    request.ocs_auth_actor = Actor.for_user(user, source_address=source_address(request), trace_id=request.ocs_trace_id)
     role = "viewer" if request.method in SAFE_METHODS else "operator"
     if not has_role(user, role):
         raise unauthorized("Security.User.PermissionDenied", f"Permission denied: the {role} role is required")
@@ -160,8 +164,7 @@ def _session(request, cluster_name):
         cluster = Cluster.objects.filter(name=cluster_name).first()
         if cluster is None:
             raise ObshellError("Common.NotFound", f"Element not found: cluster {cluster_name}", status=404)
-    actor = Actor.for_user(user, source_address=source_address(request), trace_id=request.ocs_trace_id)
-    return ApiCaller(actor=actor, cluster=cluster, user=user, scheme="session")
+    return ApiCaller(actor=request.ocs_auth_actor, cluster=cluster, user=user, scheme="session")
 
 
 def _attempt(request, cluster_name):
@@ -178,25 +181,48 @@ def _attempt(request, cluster_name):
 
 
 def authenticate(request, *, cluster_name=None):
-    """The caller, or an ObshellError (after auditing the refusal and throttling the address)."""
+    """The caller, or an ObshellError (after auditing the refusal and throttling the address).
+
+    A refusal that names a real token (a replayed header, another cluster's token, an expired or out-of-scope
+    token) or a signed-in user is audited per request under that actor: its holder is known and accountable.
+    An anonymous one (no header, an undecryptable header, a password that matches no token, on any route) is
+    counted in AuthFailureTally per source address and minute; only the first of each minute is audited."""
     if not hasattr(request, "ocs_received_at"):
         request.ocs_received_at = time.time()
         request.ocs_trace_id = ""
+    request.ocs_auth_actor = None
     address = source_address(request)
-    with audit_refusals(
-        actor=Actor(label=f"anonymous {address}", source_address=address, trace_id=request.ocs_trace_id),
-        action=AuditEntry.Action.API_AUTH,
-        reason=lambda error: f"{error.err_code}: {error.message}",
-        detail=lambda error: {
-            "method": request.method,
-            "path": request.path,
-            "errCode": error.err_code,
-            "throttled": request.ocs_auth_delay > 0,
-        },
-    ):
-        try:
-            return _attempt(request, cluster_name)
-        except ObshellError:
-            # Answered late by the envelope middleware (asynchronously under ASGI, so other requests never wait).
-            request.ocs_auth_delay = throttle.record_failure(address)
-            raise
+    try:
+        return _attempt(request, cluster_name)
+    except ObshellError as error:
+        # Answered late by the envelope middleware (asynchronously under ASGI, so other requests never wait).
+        request.ocs_auth_delay = throttle.record_failure(address)
+        _audit_failure(request, error, address=address)
+        raise
+
+
+def _audit_failure(request, error, *, address):
+    identified = request.ocs_auth_actor
+    detail = {
+        "method": request.method,
+        "path": request.path[:200],
+        "errCode": error.err_code,
+        "throttled": request.ocs_auth_delay > 0,
+    }
+
+    def write(**extra):
+        audit(
+            actor=identified
+            or Actor(label=f"anonymous {address}", source_address=address, trace_id=request.ocs_trace_id),
+            action=AuditEntry.Action.API_AUTH,
+            outcome=AuditEntry.Outcome.REFUSED,
+            reason=f"{error.err_code}: {error.message}",
+            detail=detail | extra,
+        )
+
+    if identified is not None:
+        write()
+    else:
+        throttle.tally_failure(
+            address=address, err_code=error.err_code, on_first=lambda: write(tally="first failure this minute")
+        )

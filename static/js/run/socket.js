@@ -28,6 +28,7 @@ export function connect({ onOpen, onFrame }) {
       setConnection(attempt > 2 ? "stale" : "reconnecting",
         attempt > 2 ? `Stale since ${since} · reconnecting` : `Reconnecting… (stale since ${since})`);
     },
+    onRefused: ({ text }) => setConnection("stale", `Stopped · ${text}`),
     heartbeatMs,
   });
 }
