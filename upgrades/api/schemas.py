@@ -335,7 +335,12 @@ def envelope(data=None, *, failure=False):
         "timestamp": GO_TIME,
         "duration": {"type": "integer", "minimum": 0, "description": "handling time in whole milliseconds"},
         "status": {"type": "integer", "minimum": 400 if failure else 200, "maximum": 599 if failure else 200},
-        "traceId": {"type": "string", "description": "X-OBSHELL-Trace-ID, or 16 random hex characters"},
+        "traceId": {
+            "type": "string",
+            "pattern": r"^[A-Za-z0-9._-]{0,64}$",
+            "description": "X-OBSHELL-Trace-ID if it matches ^[A-Za-z0-9._-]{1,64}$, else 16 random hex characters; "
+            "empty on /api/v1/status and on the crash answer",
+        },
     }
     optional = ()
     if failure:
