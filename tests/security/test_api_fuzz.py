@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.api.signing import as_meta, v2_request
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.factories import make_user
-from tests.support.packages import ingest_rpms
+from tests.support.packages import ingest_rpms, write_rpms
 from upgrades.api.envelope import UNEXPECTED
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -204,7 +204,8 @@ def world(cluster, token, tmp_path, settings):
     from upgrades.services.dag_start import upgrade_check_start
 
     settings.API_AUTH_FREE_FAILURES = 10**9  # refused requests are the point here: never slow them down
-    ingest_rpms(TARGET, tmp_path / "rpms")
+    rpms = write_rpms(TARGET, tmp_path / "rpms")
+    ingest_rpms(TARGET, tmp_path / "stored")
     fault_inject(cluster=cluster, node_name="Create upgrade dir")
     failed = upgrade_check_start(
         cluster=cluster, version=TARGET.version, release=TARGET.release, actor=Actor.system("fuzz")
@@ -220,6 +221,14 @@ def world(cluster, token, tmp_path, settings):
         sessions[mode].raise_request_exception = False
     return {
         "sessions": sessions,
+        # Values a valid body may carry instead of generated ones, to reach past the first refusals.
+        "body": {
+            "file": [path.read_bytes() for path in rpms],
+            "version": [TARGET.version],
+            "release": [TARGET.release],
+            "mode": ["ROLLING", "STOPSERVICE", "rolling"],
+            "operator": ["RETRY", "ROLLBACK", "CANCEL", "PASS", "pass"],
+        },
         "cluster_name": [cluster.name],
         "generic_id": ids,
         "package_id": [str(pk) for pk in Package.objects.values_list("pk", flat=True)],
@@ -251,6 +260,13 @@ def _fuzz_operation(operation, *, client, token, public_key, world, max_examples
         for name in list(case.path_parameters or {}):
             if name in world and real.draw(st.booleans(), label=f"real {name}"):
                 case.path_parameters[name] = real.draw(st.sampled_from(world[name]), label=name)
+        # Decided before the substitutions below, which schemathesis would otherwise re-judge (rpm bytes are not
+        # a JSON string to it).
+        negative = case.meta is not None and case.meta.generation.mode == GenerationMode.NEGATIVE
+        if not negative and isinstance(case.body, dict):
+            for name in list(case.body):
+                if name in world["body"] and real.draw(st.booleans(), label=f"real {name}"):
+                    case.body[name] = real.draw(st.sampled_from(world["body"][name]), label=name)
         target, meta, body, content_type = sign(case, public_key=public_key, token=token, auth=auth)
         before = db_snapshot()
         sender = world["sessions"][auth] if auth in SESSIONS else client
@@ -258,7 +274,7 @@ def _fuzz_operation(operation, *, client, token, public_key, world, max_examples
         headers = {k[5:].replace("_", "-"): v for k, v in meta.items()}
         answer = as_schemathesis_response(response, case.method, target, headers, body)
         checks = list(CHECKS)
-        if auth == "v2" and case.meta is not None and case.meta.generation.mode == GenerationMode.NEGATIVE:
+        if auth == "v2" and negative:
             checks.append(negative_data_rejection)
         if os.environ.get("FUZZ_TRACE"):
             print("FUZZ", auth, case.method, target[:60], response.status_code, response.content[-160:])
