@@ -356,3 +356,36 @@ def test_the_fuzz_catches_an_undocumented_shape(client, token, world, monkeypatc
     monkeypatch.setattr(agent, "info", lambda *a, **k: {**info(*a, **k), "planted": True})
     report = _fuzz_one("GET /api/v1/info", client=client, token=token, world=world)
     assert "Response violates schema" in report and "planted" in report
+
+
+# --- regressions: what the fuzz found -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "body"),
+    [
+        ("/api/v1/ob/upgrade/check", {"version": "4.3.0.1", "release": "g\x00"}),
+        ("/api/v1/ob/upgrade", {"version": "4\x00", "release": "1.el7", "mode": "ROLLING"}),
+        ("/api/v1/ob/upgrade", {"version": "4.3.0.1", "release": "1.el7", "mode": "ROLLING", "reason": "a\x00"}),
+    ],
+)
+def test_a_nul_character_in_a_bound_string_is_refused(api, client, uri, body):
+    """Found on PostgreSQL: a NUL in a body string reached the refusal's audit entry (jsonb stores no NUL), and
+    the insert crashed the request (500 Common.Unexpected). Bound strings with a NUL are now 400."""
+    client.raise_request_exception = False
+    response = api.post(uri, body)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["errCode"] == "Common.BindJsonFailed" and "NUL character" in error["message"]
+
+
+def test_a_nul_character_in_a_refused_path_is_audited_without_it(client):
+    """Found on PostgreSQL: an anonymous request to a path with %00 was refused, and auditing the refusal (the
+    path is in its detail) crashed the request. The audit now writes a NUL as the four characters \\x00."""
+    from upgrades.models import AuditEntry
+
+    client.raise_request_exception = False
+    response = client.get("/api/v1/task/dag/1%00")
+    assert response.status_code == 400, response.content
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.API_AUTH).latest("id")
+    assert entry.detail["path"] == "/api/v1/task/dag/1\\x00"

@@ -33,5 +33,8 @@ Decisions where obshell gives no answer or where this server goes beyond it:
   streamed to disk, up to PACKAGE_MAX_BYTES of file (400 OB.Package.TooLarge beyond it, judged on the
   declared size before the body is read, then on the bytes; see upgrades/packages/limits.py). A dep file
   that is not a plain dep file is 400 OB.Package.DepYaml.Invalid at upload.
+* A bound body string (version, release, upgradeDir, mode, operator, reason) carrying a NUL character is 400
+  Common.BindJsonFailed (gin would accept it; nothing valid has one and PostgreSQL stores none). Elsewhere a NUL
+  that reaches the audit (a request path, say) is written as the four characters \\x00.
 * Agent-local task ids (prefixes 2-5) are well-formed but name nothing here: 404 Task.NotFound.
 """

@@ -81,6 +81,7 @@ def contents(item_name, *, nil=False):
 # --- request bodies, from the views' binding definitions --------------------------------------------------------
 
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer"}
+NO_NUL = "^[^\\u0000]*$"  # bind.py refuses a NUL character in any bound string
 
 
 def request_body(fields, *, description):
@@ -89,10 +90,11 @@ def request_body(fields, *, description):
     properties = {}
     for field in fields:
         kind = _JSON_TYPES[field.type]
+        text = {"pattern": NO_NUL} if field.type is str else {}
         if field.required:
-            properties[field.key] = {"type": kind, **({"minLength": 1} if field.type is str else {})}
+            properties[field.key] = {"type": kind, **text, **({"minLength": 1} if field.type is str else {})}
         else:
-            properties[field.key] = {"type": [kind, "null"]}
+            properties[field.key] = {"type": [kind, "null"], **text}
     return {
         "type": "object",
         "properties": properties,
