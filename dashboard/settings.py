@@ -155,6 +155,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # The largest package file accepted (API, pages, add_package); the wire allowance of an upload (multipart,
 # AES-encrypted and base64'd under v2) is derived from it in upgrades/packages/limits.py.
 PACKAGE_MAX_BYTES = env_int("PACKAGE_MAX_BYTES", 2 * 1024**3, minimum=1)
+# A file of ASCII-armored public keys (e.g. OceanBase's): when set, only RPMs signed by one of them are
+# accepted (upgrades/packages/signatures.py).
+PACKAGE_KEYRING = env_str("PACKAGE_KEYRING") or ""
 
 SIMULATION_SPEED = env_float("SIMULATION_SPEED", 1.0, minimum=0)
 # Messages one live socket may send per minute (resume, log pages); past it the socket is closed with 4429.
@@ -202,3 +205,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
 }
+
+# Operations (README: Health and metrics). /metrics needs `Authorization: Bearer <METRICS_TOKEN>` when set.
+# PROMETHEUS_MULTIPROC_DIR is read by prometheus_client itself from the environment.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Outermost, so every request is counted by route pattern and timed, whatever answers it.
+MIDDLEWARE = ["dashboard.health.RequestMetricsMiddleware", *MIDDLEWARE]

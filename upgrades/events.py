@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from upgrades.models import Dag, DagEvent
+from upgrades.operations.metrics import EVENTS_PUBLISHED
 from upgrades.snapshots import dag_payload, node_payload, sub_task_payload
 
 
@@ -97,9 +98,7 @@ def _next_seq(dag_id, count=1):
     connection = transaction.get_connection()
     table = connection.ops.quote_name(Dag._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq", [count, dag_id]
-        )
+        cursor.execute(f"UPDATE {table} SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq", [count, dag_id])
         row = cursor.fetchone()
     if row is None:
         raise Dag.DoesNotExist(f"no DAG {dag_id}")
@@ -129,4 +128,5 @@ def set_publisher(publish):
 
 def _publish(message):
     if _publisher is not None:
+        EVENTS_PUBLISHED.inc()
         _publisher(message)

@@ -9,6 +9,7 @@ from dashboard.pages import (
     views_login_link,
     views_packages,
     views_runs,
+    views_workers,
 )
 
 urlpatterns = [
@@ -31,4 +32,5 @@ urlpatterns = [
     path("packages/upload/", views_packages.package_upload, name="package_upload"),
     path("packages/<int:package_id>/delete/", views_packages.package_delete_view, name="package_delete"),
     path("audit/", views_history.audit_list, name="audit"),
+    path("workers/", views_workers.worker_list, name="workers"),
 ]

@@ -1,8 +1,9 @@
-"""The package store: every uploaded RPM, an upload form and deletion for admins."""
+"""The package store: every uploaded RPM, an upload form and deletion for admins (the rules, an unfinished
+DAG's packages kept included, are upgrades.services.packages's)."""
 
 from django.contrib import messages
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -11,14 +12,19 @@ from dashboard.pages.access import role_required
 from dashboard.pages.forms import PackageUploadForm
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
-from upgrades.models import Package
 from upgrades.packages import limits
-from upgrades.packages.ingest import package_delete, package_ingest
+from upgrades.services import packages as package_service
+
+
+def _actor(request):
+    return Actor.for_user(request.user, source_address=source_address(request))
 
 
 def _render(request, *, form=None, refusal=None, status=200):
     context = {
-        "packages": Package.objects.order_by("name", "-version", "-release", "arch"),
+        "packages": package_service.packages_visible_to(actor=_actor(request))
+        .select_related("uploaded_by_cluster", "uploaded_by_user")
+        .order_by("name", "-version", "-release", "arch"),
         "form": form or PackageUploadForm(),
         "refusal": refusal,
     }
@@ -58,9 +64,8 @@ def _checked_upload(request, handler):
     if not form.is_valid():
         return _render(request, form=form, status=400)
     upload = form.cleaned_data["file"]
-    actor = Actor.for_user(request.user, source_address=source_address(request))
     try:
-        package, created = package_ingest(fileobj=upload, filename=upload.name, actor=actor)
+        package, created = package_service.package_upload(fileobj=upload, filename=upload.name, actor=_actor(request))
     except ObshellError as error:
         return _render(request, form=PackageUploadForm(), refusal=error, status=400)
     finally:
@@ -68,7 +73,9 @@ def _checked_upload(request, handler):
     if created:
         messages.success(request, f"Uploaded {package.rpm_name} (sha256 {package.sha256[:12]}…).")
     else:
-        messages.info(request, f"{package.rpm_name} is already in the store (same sha256): nothing new was stored.")
+        messages.info(
+            request, f"{package.rpm_name} is already in the store (same identity and md5): nothing new was stored."
+        )
     if request.headers.get("X-Requested-With") == "fetch":
         # The page's upload script (which shows progress) navigates itself; the message waits in the session.
         return JsonResponse({"redirect": reverse("packages")})
@@ -78,8 +85,11 @@ def _checked_upload(request, handler):
 @require_POST
 @role_required("admin")
 def package_delete_view(request, package_id):
-    package = get_object_or_404(Package, pk=package_id)
-    name = package.rpm_name
-    package_delete(package=package, actor=Actor.for_user(request.user, source_address=source_address(request)))
-    messages.success(request, f"Deleted {name}.")
+    try:
+        package = package_service.package_delete(package_id=package_id, actor=_actor(request))
+    except ObshellError as error:
+        # Refused (e.g. 500 OB.Package.InUse: an unfinished DAG needs it) or already gone: the page says why.
+        messages.error(request, f"Not deleted: {error.err_code}: {error.message}")
+        return redirect("packages")
+    messages.success(request, f"Deleted {package.rpm_name}.")
     return redirect("packages")

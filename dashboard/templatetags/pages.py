@@ -83,6 +83,7 @@ NAV_SECTIONS = {
     "runs": ("/runs/",),
     "packages": ("/packages/",),
     "audit": ("/audit/",),
+    "workers": ("/workers/",),
 }
 
 

@@ -151,14 +151,14 @@ def test_delete_refused_while_an_unfinished_dag_needs_it(api, tmp_path, cluster)
 
 
 @pytest.mark.parametrize("enforce_csrf", [False, True])
-def test_session_operator_uploads_on_the_prefixed_route(tmp_path, cluster, enforce_csrf):
+def test_session_admin_uploads_on_the_prefixed_route(tmp_path, cluster, enforce_csrf):
     from django.middleware.csrf import get_token
     from django.test import Client, RequestFactory
 
     from tests.support.factories import make_user
 
     client = Client(enforce_csrf_checks=enforce_csrf)
-    client.force_login(make_user("operator"))
+    client.force_login(make_user("admin"))  # package changes need admin (issue 9)
     headers = {}
     if enforce_csrf:
         token = get_token(RequestFactory().get("/"))

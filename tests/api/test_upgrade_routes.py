@@ -237,10 +237,10 @@ def test_missing_hop_package(client, tmp_path):
 
 
 def test_missing_libs_package(api, tmp_path):
-    from upgrades.packages.ingest import package_ingest
+    from upgrades.services.packages import package_upload
 
     ce = write_rpms(TARGET, tmp_path / "rpms")[0]
-    package_ingest(path=ce, filename=ce.name)
+    package_upload(path=ce, filename=ce.name)
     response = api.post(UPGRADE, body())
     assert response.status_code == 400
     assert error_of(response)["errCode"] == "OB.Package.NotExist"

@@ -34,12 +34,12 @@ OBSERVER_SIZE = 760 * 1024 * 1024
 OBSHELL_SIZE = 40 * 1024 * 1024
 DEP_YAML = (ROOT / "tests" / "fixtures" / "rpms" / "oceanbase_upgrade_dep.yml").read_text()
 
-# A child process on a migrated database: set up Django, then time package_ingest alone.
+# A child process on a migrated database: set up Django, then time package_upload alone.
 INGEST = """
 import json, resource, sys, time
 import django
 django.setup()
-from upgrades.packages.ingest import package_ingest
+from upgrades.services.packages import package_upload
 
 
 def rss_kb(field):
@@ -55,11 +55,11 @@ except OSError:
     before, peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, lambda: resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
-package, created = package_ingest(path=sys.argv[1])
+package, created = package_upload(path=sys.argv[1])
 first = time.perf_counter() - start
 after = peak()
 start = time.perf_counter()
-_, again = package_ingest(path=sys.argv[1])
+_, again = package_upload(path=sys.argv[1])
 second = time.perf_counter() - start
 print(json.dumps({"seconds": first, "again_seconds": second, "created": created, "again_created": again,
                   "rss_before_kb": before, "peak_rss_kb": after, "dep_yaml": len(package.upgrade_dep_yaml)}))

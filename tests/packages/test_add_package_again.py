@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from tests.packages.helpers import stored_files
 from upgrades.models import AuditEntry, Package
-from upgrades.packages.ingest import package_ingest
+from upgrades.services.packages import package_upload
 
 
 @pytest.mark.django_db
@@ -26,10 +26,10 @@ def test_same_file_again_prints_the_same_line_and_stores_nothing_new(ce_rpm, set
 
 @pytest.mark.django_db
 def test_same_bytes_under_another_name_return_the_existing_row(ce_rpm, settings):
-    original, created = package_ingest(path=ce_rpm)
+    original, created = package_upload(path=ce_rpm)
     assert created
     with open(ce_rpm, "rb") as f:
-        again, created = package_ingest(fileobj=f, filename="renamed.rpm")
+        again, created = package_upload(fileobj=f, filename="renamed.rpm")
     assert (again.pk, created) == (original.pk, False)
     assert again.filename == ce_rpm.name
     assert len(stored_files(settings)) == 1

@@ -8,25 +8,26 @@ import pytest
 
 from tests.packages.helpers import stored_files
 from upgrades.packages import ingest
-from upgrades.packages.ingest import package_ingest
+from upgrades.services import packages as package_service
+from upgrades.services.packages import package_upload
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_duplicate_that_wins_the_race_keeps_its_row_and_ours_is_dropped(ce_rpm, settings, monkeypatch):
     """Another upload of the same bytes commits between our duplicate check and our insert."""
-    winner, _ = package_ingest(path=ce_rpm)
+    winner, _ = package_upload(path=ce_rpm)
     winner_files = stored_files(settings)
-    real_filter = ingest.Package.objects.filter
+    real_filter = package_service.Package.objects.filter
     checks = []
 
     def filter_missing_the_winner(*args, **kwargs):
-        if "sha256" in kwargs and not checks:
+        if "release_distribution" in kwargs and not checks:
             checks.append(kwargs)
-            return real_filter(pk=-1)  # the duplicate check ran before the winner committed
+            return real_filter(pk=-1)  # the identity check ran before the winner committed
         return real_filter(*args, **kwargs)
 
-    monkeypatch.setattr(ingest.Package.objects, "filter", filter_missing_the_winner)
-    package, created = package_ingest(path=ce_rpm)
+    monkeypatch.setattr(package_service.Package.objects, "filter", filter_missing_the_winner)
+    package, created = package_upload(path=ce_rpm)
     monkeypatch.undo()
     assert checks and (package.pk, created) == (winner.pk, False)
     assert stored_files(settings) == winner_files
@@ -41,5 +42,5 @@ def test_stale_temporary_uploads_are_removed(ce_rpm, settings):
     fresh.write_bytes(b"being written right now")
     old = time.time() - ingest.STALE_UPLOAD_SECONDS - 60
     os.utime(stale, (old, old))
-    package_ingest(path=ce_rpm)
+    package_upload(path=ce_rpm)
     assert not stale.exists() and fresh.exists()

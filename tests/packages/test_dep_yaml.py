@@ -6,7 +6,7 @@ from django.core.management import call_command
 from tests.packages.helpers import RELEASE, VERSION
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import Package
-from upgrades.packages.ingest import package_ingest
+from upgrades.services.packages import package_upload
 
 
 @pytest.mark.django_db
@@ -29,12 +29,12 @@ def test_dep_yaml_from_writer_packages(tmp_path, compression, dep_yaml):
         dep_yaml=dep_yaml,
         compression=compression,
     )
-    assert package_ingest(path=ce)[0].upgrade_dep_yaml == dep_yaml
-    assert package_ingest(path=libs)[0].upgrade_dep_yaml == ""
+    assert package_upload(path=ce)[0].upgrade_dep_yaml == dep_yaml
+    assert package_upload(path=libs)[0].upgrade_dep_yaml == ""
 
 
 @pytest.mark.django_db
 def test_a_hotfix_package_without_upgrade_files_has_no_dep_yaml(tmp_path):
     ce = write_oceanbase_rpms(tmp_path, edition="standalone", version=VERSION, release=RELEASE, arch="x86_64")[0]
-    package, created = package_ingest(path=ce)
+    package, created = package_upload(path=ce)
     assert created and package.name == "oceanbase-standalone" and package.upgrade_dep_yaml == ""

@@ -7,8 +7,8 @@ from tests.packages.helpers import RELEASE, VERSION, stored_files
 from upgrades.demo.rpms import oceanbase_package_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
-from upgrades.packages.ingest import package_ingest
 from upgrades.packages.rpmwriter import write_rpm
+from upgrades.services.packages import package_upload
 
 HOME = "/home/admin/oceanbase"
 
@@ -19,7 +19,7 @@ def _write(tmp_path, name, files):
 
 def _refusal(path):
     with pytest.raises(ObshellError) as raised:
-        package_ingest(path=path)
+        package_upload(path=path)
     assert (raised.value.status, raised.value.err_code) == (500, "OB.Package.MissingFile")
     return raised.value.message
 
@@ -43,7 +43,7 @@ def test_business_rpm_needs_observer_but_not_obshell(tmp_path, settings):
     assert _refusal(_write(tmp_path, "oceanbase", {f"{HOME}/bin/obshell": b"s"})) == (
         "These files are missing in package 'oceanbase': '[/home/admin/oceanbase/bin/observer]'"
     )
-    package, created = package_ingest(path=_write(tmp_path, "oceanbase", {f"{HOME}/bin/observer": b"o"}))
+    package, created = package_upload(path=_write(tmp_path, "oceanbase", {f"{HOME}/bin/observer": b"o"}))
     assert created and package.name == "oceanbase"
 
 
@@ -78,8 +78,8 @@ def test_with_the_clusters_build_obshells_own_rule_applies(tmp_path):
     )
     # Newer and of another version than the running build: the upgrade files are required.
     with pytest.raises(ObshellError) as raised:
-        package_ingest(path=hotfix_only, current_build_version="4.2.1.0_100000102023092807")
+        package_upload(path=hotfix_only, current_build_version="4.2.1.0_100000102023092807")
     assert raised.value.err_code == "OB.Package.MissingFile" and "upgrade_checker.py" in raised.value.message
     # A hotfix of the running version needs none.
-    package, created = package_ingest(path=hotfix_only, current_build_version=f"{VERSION}_100000000000000001")
+    package, created = package_upload(path=hotfix_only, current_build_version=f"{VERSION}_100000000000000001")
     assert created and package.upgrade_dep_yaml == ""

@@ -7,9 +7,9 @@ from tests.packages.helpers import stored_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
 from upgrades.models.cluster import Edition
-from upgrades.packages.ingest import package_ingest
 from upgrades.packages.names import allowed_package_names
 from upgrades.packages.rpmwriter import write_rpm
+from upgrades.services.packages import package_upload
 
 
 @pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_a_name_no_edition_allows_is_refused(tmp_path, settings):
 @pytest.mark.django_db
 def test_a_business_cluster_refuses_community_packages(ce_rpm, settings):
     with pytest.raises(ObshellError) as raised:
-        package_ingest(path=ce_rpm, allowed_names=allowed_package_names(Edition.BUSINESS))
+        package_upload(path=ce_rpm, allowed_names=allowed_package_names(Edition.BUSINESS))
     assert (raised.value.status, raised.value.err_code) == (400, "OB.Package.Name.NotSupport")
     assert raised.value.message == "Unsupported name 'oceanbase-ce', the supported names are [obshell, oceanbase]"
     assert stored_files(settings) == []
@@ -49,5 +49,5 @@ def test_the_diagnostic_tool_is_accepted_unchecked(tmp_path):
         release="1",
         files={"/opt/oceanbase-diagnostic-tool/obdiag": b"#!/bin/sh\n"},
     )
-    package, created = package_ingest(path=rpm, allowed_names=allowed_package_names(Edition.STANDALONE))
+    package, created = package_upload(path=rpm, allowed_names=allowed_package_names(Edition.STANDALONE))
     assert created and (package.release, package.distribution) == ("1", "")

@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from tests.packages.helpers import stored_files
 from upgrades.errors import ObshellError
 from upgrades.models import Package
-from upgrades.packages.ingest import package_ingest
+from upgrades.services.packages import package_upload
 
 
 def _refused(path, settings, match):
@@ -29,7 +29,7 @@ def test_a_file_that_is_not_an_rpm_is_refused(tmp_path, settings, content):
 @pytest.mark.django_db
 def test_the_api_path_gets_a_500_unexpected_error(tmp_path, settings):
     with pytest.raises(ObshellError) as raised, open(__file__, "rb") as f:
-        package_ingest(fileobj=f, filename="upload.rpm")
+        package_upload(fileobj=f, filename="upload.rpm")
     assert (raised.value.status, raised.value.err_code) == (500, "Common.Unexpected")
     assert stored_files(settings) == []
 

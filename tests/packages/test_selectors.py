@@ -3,14 +3,14 @@
 import pytest
 
 from upgrades.demo.rpms import write_oceanbase_rpms
-from upgrades.packages.ingest import package_ingest
 from upgrades.packages.selectors import find_package, find_package_any_release
+from upgrades.services.packages import package_upload
 
 
 def _add(tmp_path, version, release, arch="x86_64"):
     out = tmp_path / f"{version}-{release}-{arch}"
     return [
-        package_ingest(path=p)[0]
+        package_upload(path=p)[0]
         for p in write_oceanbase_rpms(out, edition="community", version=version, release=release, arch=arch)
     ]
 

@@ -8,8 +8,8 @@ import pytest
 
 from tests.packages.helpers import RELEASE, VERSION
 from upgrades.demo.rpms import oceanbase_package_files
-from upgrades.packages.ingest import package_ingest
 from upgrades.packages.rpmwriter import write_rpm
+from upgrades.services.packages import package_upload
 
 SIZE = 48 * 1024 * 1024
 
@@ -50,7 +50,7 @@ def test_a_large_package_is_ingested_with_flat_memory(large_rpm, dep_yaml):
     tracemalloc.start()
     try:
         with open(large_rpm, "rb") as f:
-            package, created = package_ingest(fileobj=_ReadOnlyStream(f), filename=large_rpm.name)
+            package, created = package_upload(fileobj=_ReadOnlyStream(f), filename=large_rpm.name)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

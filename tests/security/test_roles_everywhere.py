@@ -17,6 +17,8 @@ from upgrades.security.tokens import token_create
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"login", "login_link", "logout"}
+# Pages only admins read (the viewer is refused like a user without a role).
+ADMIN_READS = {"workers": "/workers/"}
 
 
 @pytest.fixture
@@ -64,7 +66,18 @@ def no_role_user():
 
 def test_every_page_route_is_covered(world):
     names = {pattern.name for pattern in urlpatterns if isinstance(pattern, URLPattern)}
-    assert names == PUBLIC | set(world["reads"]) | set(world["writes"])
+    assert names == PUBLIC | set(world["reads"]) | set(world["writes"]) | set(ADMIN_READS)
+
+
+def test_admin_pages_are_refused_below_admin(world):
+    anonymous = Client()
+    for role_client in (client_for(no_role_user()), client_for(make_user("viewer")), client_for(make_user("operator"))):
+        for name, url in ADMIN_READS.items():
+            assert role_client.get(url).status_code == 403, (name, url)
+    for name, url in ADMIN_READS.items():
+        response = anonymous.get(url)
+        assert response.status_code == 302 and "/login/" in response["Location"], (name, url)
+        assert client_for(make_user("admin")).get(url).status_code == 200, (name, url)
 
 
 def test_a_user_without_a_role_reads_nothing(world):

@@ -44,6 +44,10 @@ async def signed_in(role="viewer"):
     return user, client, [ORIGIN, HOST, (b"cookie", cookie)]
 
 
+# A socket handshake reads the session and roles from the database: generous on a loaded machine.
+CONNECT_TIMEOUT = 10
+
+
 def communicator(path, headers):
     from dashboard.asgi import application
 
@@ -66,7 +70,7 @@ async def close_code(socket, *, limit=200):
 
 async def opened(path, headers):
     socket = communicator(path, headers)
-    connected, _ = await socket.connect()
+    connected, _ = await socket.connect(timeout=CONNECT_TIMEOUT)
     assert connected
     first = await socket.receive_json_from()
     assert first["type"] in ("snapshot", "hello")
@@ -79,7 +83,7 @@ async def opened(path, headers):
 async def test_no_session_closes_with_4401():
     for path in await socket_paths():
         socket = communicator(path, [ORIGIN, HOST])
-        assert (await socket.connect())[0]
+        assert (await socket.connect(timeout=CONNECT_TIMEOUT))[0]
         assert await socket.receive_output() == {"type": "websocket.close", "code": 4401}
 
 
@@ -87,7 +91,7 @@ async def test_no_role_closes_with_4403_and_sends_nothing():
     _, _, headers = await signed_in(None)
     for path in await socket_paths():
         socket = communicator(path, headers)
-        assert (await socket.connect())[0]
+        assert (await socket.connect(timeout=CONNECT_TIMEOUT))[0]
         # The first frame is the close: no snapshot (who started the run, and why) and no hello.
         assert await socket.receive_output() == {"type": "websocket.close", "code": 4403}
 
@@ -199,7 +203,9 @@ async def test_the_same_origin_is_accepted(trusted, origin, host, extra):
 async def test_another_origin_is_refused(trusted, origin, host, extra):
     _, _, base = await signed_in("viewer")
     for path in await socket_paths():
-        connected, _ = await communicator(path, origin_headers(base, origin, host, extra)).connect()
+        connected, _ = await communicator(path, origin_headers(base, origin, host, extra)).connect(
+            timeout=CONNECT_TIMEOUT
+        )
         assert not connected, (origin, host, extra)
 
 
@@ -207,7 +213,7 @@ async def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(settings):
     settings.SECURE_PROXY_SSL_HEADER = None
     _, _, base = await signed_in("viewer")
     headers = origin_headers(base, "https://localhost", "localhost", {"x-forwarded-proto": "https"})
-    connected, _ = await communicator("/ws/feed/", headers).connect()
+    connected, _ = await communicator("/ws/feed/", headers).connect(timeout=CONNECT_TIMEOUT)
     assert not connected
 
 
@@ -223,7 +229,7 @@ async def test_the_dag_socket_closes_past_the_message_limit(three_per_minute):
     _, _, headers = await signed_in("viewer")
     dag_path = (await socket_paths())[0]
     socket = communicator(dag_path, headers)
-    assert (await socket.connect())[0]
+    assert (await socket.connect(timeout=CONNECT_TIMEOUT))[0]
     snapshot = await socket.receive_json_from()
     for _ in range(4):
         await socket.send_json_to({"type": "resume", "after_seq": snapshot["seq"]})

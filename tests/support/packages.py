@@ -79,6 +79,6 @@ def write_rpms(build, directory, *, edition="community", binary_size=64 * 1024, 
 
 def ingest_rpms(build, directory, **kw):
     """`write_rpms`, then each file stored through the package service, as an upload would be."""
-    from upgrades.packages.ingest import package_ingest
+    from upgrades.services.packages import package_upload
 
-    return [package_ingest(path=path, filename=path.name)[0] for path in write_rpms(build, directory, **kw)]
+    return [package_upload(path=path, filename=path.name)[0] for path in write_rpms(build, directory, **kw)]

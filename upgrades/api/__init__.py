@@ -20,9 +20,17 @@ Decisions where obshell gives no answer or where this server goes beyond it:
   accepted header) is 401 Common.Unauthorized, code 10008. Non-canonical base64, or blocks that are not
   consecutive chunks of one document, are 401 Security.Authentication.Header.DecryptFailed (code 1); a ts
   more than OCS_MAX_HEADER_LIFETIME_SECONDS ahead is 401 Security.Authentication.Timestamp.Invalid.
-* Browser sessions: viewer for GET, operator for POST/DELETE, CSRF on unsafe methods; a missing role is 401
-  Security.User.PermissionDenied (obshell never sends 403). Without the /clusters/<name>/ prefix a session
-  sees every cluster's DAGs and cannot start upgrades (400 Request.Path.Param.Empty).
+* Browser sessions: viewer for GET, operator for POST/DELETE (admin on package routes), CSRF on unsafe
+  methods; a missing role is 401 Security.User.PermissionDenied (obshell never sends 403). Without the
+  /clusters/<name>/ prefix a session sees every cluster's DAGs and cannot start upgrades (400
+  Request.Path.Param.Empty).
+* Package routes serve a fleet-wide store (upgrades/services/packages.py): a token lists its cluster's
+  uploads plus those of sessions and commands, and deletes only its cluster's uploads (another cluster's
+  package is 404 Common.NotFound, a fleet-wide one 401 Security.User.PermissionDenied); a session needs the
+  admin role to upload or delete (401 Security.User.PermissionDenied). Uploading another file under a stored
+  name-version-release-arch is 400 OB.Package.IdentityConflict; the same md5 answers with the stored package.
+  With PACKAGE_KEYRING set, 400 OB.Package.Unsigned / OB.Package.Signature.Invalid (the signer is shown on
+  the packages page only: obshell's DTOs have no field for it).
 * X-OBSHELL-Trace-ID is echoed as traceId only when it matches ^[A-Za-z0-9._-]{1,64}$; anything else is
   replaced by a generated id (obshell echoes any value). Anonymous auth failures are tallied per source and
   minute (AuthFailureTally) with one audit entry per source and minute; refusals naming a real token or a

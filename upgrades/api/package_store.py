@@ -1,22 +1,12 @@
-"""The package store as obshell's package routes serve it: the upload's PascalCase record, the snake_case
-listing, and deletion refused while an unfinished DAG needs the package."""
+"""The package store as obshell's package routes serve it: the upload's PascalCase record and the
+snake_case listing. Who may see, upload and delete what is upgrades.services.packages's to say."""
 
 import math
 
-from django.db import transaction
-
 from upgrades.api.gotime import ZERO_TIME, go_time
-from upgrades.audit import audit
-from upgrades.errors import not_found, server_error
-from upgrades.models import AuditEntry, Dag, Package
-from upgrades.packages import names
+from upgrades.services.packages import packages_visible_to
 
 OBSHELL_CHUNK_SIZE = 8 * 1024 * 1024 - 1  # obshell stores packages in chunks of 8 MiB - 1 bytes (spec 3.1)
-
-
-def allowed_names(cluster):
-    """The rpm names a cluster of this edition may upload (spec 3.1, step 1)."""
-    return names.allowed_package_names(cluster.edition)
 
 
 def chunk_count(size):
@@ -60,45 +50,7 @@ def package_info(package):
     }
 
 
-def package_listing():
-    """Newest first, one entry per name-version-release.arch (spec 3.1)."""
-    seen = set()
-    listing = []
-    for package in Package.objects.order_by("-id"):
-        key = (package.name, package.version, package.release_distribution, package.arch)
-        if key not in seen:
-            seen.add(key)
-            listing.append(package_info(package))
-    return listing
-
-
-def _unfinished_users(package):
-    for dag in Dag.objects.filter(is_finished=False).order_by("id"):
-        if any(entry.get("sha256") == package.sha256 for entry in (dag.plan or {}).get("packages", [])):
-            return dag
-    return None
-
-
-def package_delete_unless_needed(*, package_id, actor):
-    """Delete a package unless an unfinished DAG (a running or failed upgrade) still needs it."""
-    from upgrades.packages.ingest import package_delete
-
-    with transaction.atomic():
-        package = Package.objects.select_for_update().filter(pk=package_id).first()
-        if package is None:
-            raise not_found("Common.NotFound", f"Element not found: package {package_id}")
-        user = _unfinished_users(package)
-        if user is not None:
-            audit(
-                actor=actor,
-                action=AuditEntry.Action.PACKAGE_DELETE,
-                outcome=AuditEntry.Outcome.REFUSED,
-                reason="needed by an unfinished DAG",
-                dag=user,
-                detail={"package_id": package.pk, "rpm": package.rpm_name},
-            )
-            raise server_error(
-                "OB.Package.InUse",
-                f"Package {package.rpm_name} is needed by the unfinished DAG '{user.name}' ({user.generic_id})",
-            )
-        package_delete(package=package, actor=actor)
+def package_listing(*, actor):
+    """What the caller may use, newest first (spec 3.1). A package's identity is unique, so each
+    name-version-release.arch appears once."""
+    return [package_info(package) for package in packages_visible_to(actor=actor).order_by("-id")]

@@ -14,11 +14,7 @@ from upgrades.api.envelope import contents
 from upgrades.api.schemas import BODY_500, documented
 from upgrades.errors import bad_request
 from upgrades.packages import limits
-
-
-def _running_build(cluster):
-    server = cluster.agent_server()
-    return server.build_version if server else None
+from upgrades.services.packages import package_delete, package_upload
 
 
 def _form_error(detail):
@@ -40,8 +36,6 @@ class PackageUploadView(ObshellView):
         errors_500=(*BODY_500, "OB.Package.MissingFile", "Common.Unexpected"),
     )
     def post(self, request, **kwargs):
-        from upgrades.packages.ingest import package_ingest
-
         cluster = self.require_cluster()
         django_request = self.django_request
         if not django_request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
@@ -49,12 +43,8 @@ class PackageUploadView(ObshellView):
         limits.refuse_declared(django_request.META, encrypted=self.caller.aes_keys is not None)
         upload = self._uploaded_file(django_request)
         try:
-            package, _created = package_ingest(
-                fileobj=upload,
-                filename=Path(upload.name).name,
-                allowed_names=package_store.allowed_names(cluster),
-                actor=self.caller.actor,
-                current_build_version=_running_build(cluster),
+            package, _created = package_upload(
+                fileobj=upload, filename=Path(upload.name).name, cluster=cluster, actor=self.caller.actor
             )
         finally:
             upload.close()
@@ -92,7 +82,7 @@ class PackageUploadView(ObshellView):
 class PackageInfoView(ObshellView):
     @documented(summary="Uploaded packages, newest first", data="UpgradePkgInfoList")
     def get(self, request, **kwargs):
-        return self.ok(contents(package_store.package_listing()))
+        return self.ok(contents(package_store.package_listing(actor=self.caller.actor)))
 
 
 class PackageDeleteView(ObshellView):
@@ -103,5 +93,5 @@ class PackageDeleteView(ObshellView):
     def delete(self, request, package_id, **kwargs):
         if not package_id.isascii() or not package_id.isdigit():
             raise bad_request("Common.IllegalArgument", f"Illegal argument: package id '{package_id}' is not a number")
-        package_store.package_delete_unless_needed(package_id=int(package_id), actor=self.caller.actor)
+        package_delete(package_id=int(package_id), actor=self.caller.actor)
         return self.ok()

@@ -16,10 +16,10 @@ from upgrades.audit import Actor
 from upgrades.demo.rpms import write_oceanbase_rpms
 from upgrades.models import Cluster, Dag
 from upgrades.models.cluster import REQUIRED_PACKAGES, Edition
-from upgrades.packages.ingest import package_ingest
 from upgrades.packages.selectors import find_package
 from upgrades.roles import ROLES, ensure_role_groups
 from upgrades.services.clusters import cluster_create_simulated
+from upgrades.services.packages import package_upload
 
 # The dep file the planning code ships (OceanBase's real upgrade history), packed into the demo target rpms.
 DEP_FILE = Path(planning.__file__).parent / "depfiles" / "oceanbase_upgrade_dep.yml"
@@ -126,8 +126,14 @@ def _ensure_packages(actor):
                     arch=ARCH,
                     dep_yaml=dep_yaml,
                 )
+                kept = {package.rpm_name: package for package in existing if package is not None}
                 for path in paths:
-                    package, was_created = package_ingest(path=path, filename=path.name, actor=actor)
+                    if path.name in kept:
+                        # Generated files differ on each run: a stored identity is kept, never replaced (and a
+                        # new file under it would be refused as OB.Package.IdentityConflict).
+                        stored.append(kept[path.name])
+                        continue
+                    package, was_created = package_upload(path=path, filename=path.name, actor=actor)
                     stored.append(package)
                     created += was_created
     return stored, created

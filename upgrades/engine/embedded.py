@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import connections
 
+from upgrades.engine.heartbeat import WorkerGroup
 from upgrades.engine.worker import Worker
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _stop = threading.Event()
 _threads: list[threading.Thread] = []
+# The process's one heartbeat row for all its embedded threads (replacements included).
+_group: WorkerGroup | None = None
 
 
 def with_embedded_workers(app: ASGI3Application) -> ASGI3Application:
@@ -42,9 +45,11 @@ def with_embedded_workers(app: ASGI3Application) -> ASGI3Application:
 
 def run_embedded_workers() -> list[threading.Thread]:
     """Start settings.EMBEDDED_WORKER_THREADS worker threads now, once per process."""
+    global _group
     with _lock:
         if _threads:
             return list(_threads)
+        _group = WorkerGroup(kind="embedded", threads=settings.EMBEDDED_WORKER_THREADS)
         for index in range(settings.EMBEDDED_WORKER_THREADS):
             _start_thread(index)
         atexit.register(stop_embedded_workers)
@@ -59,7 +64,8 @@ def _start_thread(index: int) -> None:
 
 def _run(index: int) -> None:
     try:
-        finished_cleanly = Worker(name=f"embedded-{index}", crash_mode="thread", stop_event=_stop).run_forever()
+        worker = Worker(name=f"embedded-{index}", crash_mode="thread", stop_event=_stop, group=_group)
+        finished_cleanly = worker.run_forever()
     finally:
         connections.close_all()
     if not finished_cleanly and not _stop.is_set():
@@ -73,9 +79,14 @@ def _run(index: int) -> None:
 
 
 def stop_embedded_workers(timeout: float = 5.0) -> None:
-    """Stop the threads; a sub-task they were running is handed back under obshell's continue rule."""
+    """Stop the threads; a sub-task they were running is handed back under obshell's continue rule. The
+    heartbeat row goes with them."""
+    global _group
     _stop.set()
     for thread in list(_threads):
         thread.join(timeout)
     _threads.clear()
     _stop.clear()
+    if _group is not None:
+        _group.stop()
+        _group = None

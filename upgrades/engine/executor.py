@@ -19,6 +19,7 @@ from upgrades.engine.scheduler import advance_locked, dag_advance
 from upgrades.events import batched_events
 from upgrades.models import Fault, TaskLog
 from upgrades.models.dag import Operator
+from upgrades.operations.metrics import STEP_DURATION
 from upgrades.task_logs import TIMEOUT_LINE
 
 if TYPE_CHECKING:
@@ -135,6 +136,8 @@ class RunContext:
         if not ok:
             raise LeaseLost()
         self._last_beat = self._last_check = time.monotonic()
+        # A long step keeps its worker group's heartbeat fresh too (the loop does not turn meanwhile).
+        self.worker.beat()
 
     def check_deadline(self) -> None:
         deadline = self.sub_task.deadline_at
@@ -227,6 +230,7 @@ def finish(
                 sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase
             ):
                 return None
+            _observe_duration(sub_task)
             chaining = worker.chain and not worker.stopping
             # Another READY sub-task means the stage is not done: claim it and leave the DAG as it is.
             following = t.claim_next_locked(dag, owner=worker.owner) if chaining else None
@@ -235,3 +239,10 @@ def finish(
                 if chaining:
                     following = t.claim_next_locked(dag, owner=worker.owner)
             return following
+
+
+def _observe_duration(sub_task: SubTask) -> None:
+    if sub_task.start_time is not None and sub_task.end_time is not None:
+        STEP_DURATION.labels(action=sub_task.node.action, state=sub_task.state).observe(
+            max((sub_task.end_time - sub_task.start_time).total_seconds(), 0.0)
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from upgrades.engine.executor import WorkerCrashed
+from upgrades.engine.heartbeat import WorkerGroup
 from upgrades.engine.transitions import ACTIVE_DAG_STATES, FINISHED
 from upgrades.engine.worker import IDLE_MAX, IDLE_MIN, Worker
 from upgrades.models import Dag
@@ -16,7 +17,15 @@ def run_dag_to_end(dag_id: int, *, timeout: float = 30) -> Dag:
     """Run that DAG's work here until it is SUCCEED or FAILED; returns the DAG. An injected crash only
     abandons the lease (a new in-process worker carries on and the reaper picks the sub-task up)."""
     deadline = time.monotonic() + timeout
-    worker = Worker(name="runner", dag_ids=[dag_id])
+    group = WorkerGroup(kind="process")
+    try:
+        return _run_dag(dag_id, group=group, deadline=deadline, timeout=timeout)
+    finally:
+        group.stop()
+
+
+def _run_dag(dag_id: int, *, group: WorkerGroup, deadline: float, timeout: float) -> Dag:
+    worker = Worker(name="runner", dag_ids=[dag_id], group=group)
     idle = 0.0
     did = False
     last_look = 0.0
@@ -32,7 +41,7 @@ def run_dag_to_end(dag_id: int, *, timeout: float = 30) -> Dag:
         try:
             did = worker.step()
         except WorkerCrashed:
-            worker = Worker(name="runner", dag_ids=[dag_id])
+            worker = Worker(name="runner", dag_ids=[dag_id], group=group)
             did = True
         if did:
             idle = 0.0
@@ -44,7 +53,15 @@ def run_dag_to_end(dag_id: int, *, timeout: float = 30) -> Dag:
 def run_pending_work(*, timeout: float = 30) -> int:
     """Run every DAG's work here until no DAG is READY or RUNNING; returns how many rounds did work."""
     deadline = time.monotonic() + timeout
-    worker = Worker(name="runner")
+    group = WorkerGroup(kind="process")
+    try:
+        return _run_pending(group=group, deadline=deadline, timeout=timeout)
+    finally:
+        group.stop()
+
+
+def _run_pending(*, group: WorkerGroup, deadline: float, timeout: float) -> int:
+    worker = Worker(name="runner", group=group)
     rounds = 0
     idle = 0.0
     while Dag.objects.filter(state__in=ACTIVE_DAG_STATES).exists():
@@ -53,7 +70,7 @@ def run_pending_work(*, timeout: float = 30) -> int:
         try:
             did = worker.step()
         except WorkerCrashed:
-            worker = Worker(name="runner")
+            worker = Worker(name="runner", group=group)
             did = True
         if did:
             rounds += 1

@@ -1,27 +1,31 @@
 """One worker loop, shared by `manage.py run_worker` threads, the embedded threads and the in-process
-runner: advance DAGs, reap expired leases, claim a READY sub-task and run it. It loops immediately while
-there is work and backs off briefly (10 ms doubling to 200 ms) when idle."""
+runner: heartbeat its group's WorkerHeartbeat row, run the periodic jobs that are due (the lease reaper among
+them), advance DAGs, claim a READY sub-task and run it. It loops immediately while there is work and backs
+off briefly (10 ms doubling to 200 ms) when idle."""
 
 from __future__ import annotations
 
 import logging
 import os
 import signal
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Collection
 from typing import Literal, NoReturn
 
+from upgrades.engine import periodic
 from upgrades.engine import transitions as t
 from upgrades.engine.executor import WorkerCrashed, execute
+from upgrades.engine.heartbeat import WorkerGroup, forget_stale_workers
 from upgrades.engine.scheduler import advance_active_dags, dag_advance
 from upgrades.models import Dag
+from upgrades.operations.metrics import LEASES_REAPED
 
 logger = logging.getLogger(__name__)
 
 REAP_EVERY = 0.5
+# How often a worker looks whether a periodic job is due (one SELECT); the jobs' own intervals rule the rest.
+PERIODIC_EVERY = 0.25
 SCHEDULE_EVERY = 0.25
 IDLE_MIN = 0.01
 IDLE_MAX = 0.2
@@ -39,12 +43,17 @@ class Worker:
         crash_mode: Literal["thread", "process"] = "thread",
         stop_event: threading.Event | None = None,
         chain: bool = True,
+        group: WorkerGroup | None = None,
     ) -> None:
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{name}:{uuid.uuid4().hex[:8]}"
+        # group: the heartbeat row this worker keeps fresh, shared by the threads of one process or profile;
+        # a worker without one gets its own and removes it when run_forever() returns (stop()).
+        self._owns_group = group is None
+        self.group = group or WorkerGroup(kind="process", threads=1)
+        self.owner = self.group.owner_for(name)
         self.dag_ids = dag_ids
         self.crash_mode = crash_mode
         self.stop_event = stop_event or threading.Event()
-        self._last_reap = 0.0
+        self._last_periodic = 0.0
         self._last_schedule = 0.0
         self._frozen: dict[int, Dag] = {}
         # chain: claim the DAG's next sub-task in the transaction that finishes one (fewer commits);
@@ -72,14 +81,21 @@ class Worker:
         raise WorkerCrashed(self.owner)
 
     def reap(self) -> bool:
-        """Apply the continue rule to sub-tasks whose worker stopped heartbeating."""
-        reaped = False
-        for sub_task_id, owner, dag_id in t.expired_leases(dag_ids=self.dag_ids):
-            if t.subtask_interrupt(sub_task_id=sub_task_id, owner=owner, expired_only=True) is not None:
-                logger.warning("sub-task %s: lease of %s expired", sub_task_id, owner)
-                dag_advance(dag_id)
-                reaped = True
-        return reaped
+        """Apply the continue rule to sub-tasks whose worker stopped heartbeating (this worker's DAGs)."""
+        return reap_expired_leases(dag_ids=self.dag_ids) > 0
+
+    def beat(self) -> None:
+        """Keep the group's heartbeat row fresh (throttled to a third of a lease)."""
+        self.group.beat()
+
+    def run_periodic(self) -> bool:
+        """Run the periodic jobs that are due and that this worker wins; True if one of them did something."""
+        return any(bool(result) for result in periodic.run_due(owner=self.owner).values())
+
+    def stop(self) -> None:
+        """After the loop: a worker with its own heartbeat row removes it."""
+        if self._owns_group:
+            self.group.stop()
 
     def step(self) -> bool:
         """One round of work; True if anything happened. A sub-task's executor advances its own DAG when it
@@ -87,9 +103,10 @@ class Worker:
         when there is nothing to claim, or at least every SCHEDULE_EVERY seconds."""
         now = time.monotonic()
         did = False
-        if now - self._last_reap >= REAP_EVERY:
-            self._last_reap = now
-            did = self.reap()
+        self.beat()
+        if now - self._last_periodic >= PERIODIC_EVERY:
+            self._last_periodic = now
+            did = self.run_periodic()
         if now - self._last_schedule >= SCHEDULE_EVERY:
             self._last_schedule = now
             did = advance_active_dags(self.dag_ids) or did
@@ -104,6 +121,12 @@ class Worker:
         return advance_active_dags(self.dag_ids) or did
 
     def run_forever(self) -> bool:
+        try:
+            return self._loop()
+        finally:
+            self.stop()
+
+    def _loop(self) -> bool:
         idle = 0.0
         while not self.stopping:
             try:
@@ -121,3 +144,19 @@ class Worker:
             idle = min(max(idle * 2, IDLE_MIN), IDLE_MAX)
             self.stop_event.wait(idle)
         return True
+
+
+def reap_expired_leases(*, dag_ids: Collection[int] | None = None) -> int:
+    """Apply the continue rule to sub-tasks whose worker stopped heartbeating; returns how many were reaped."""
+    reaped = 0
+    for sub_task_id, owner, dag_id in t.expired_leases(dag_ids=dag_ids):
+        if t.subtask_interrupt(sub_task_id=sub_task_id, owner=owner, expired_only=True) is not None:
+            logger.warning("sub-task %s: lease of %s expired", sub_task_id, owner)
+            LEASES_REAPED.inc()
+            dag_advance(dag_id)
+            reaped += 1
+    return reaped
+
+
+periodic.register("reap-expired-leases", REAP_EVERY, reap_expired_leases)
+periodic.register("forget-stale-workers", 60, forget_stale_workers)

@@ -28,6 +28,7 @@ from django.utils import timezone
 from upgrades.live import access, selectors
 from upgrades.live.publish import FEED_GROUP, dag_group, remember_server_loop
 from upgrades.models import Dag
+from upgrades.operations.metrics import WEBSOCKET_CONNECTIONS
 from upgrades.snapshots import dag_payload
 
 DEFAULT_HEARTBEAT_SECONDS = 20.0
@@ -128,6 +129,9 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         raise NotImplementedError
 
     async def disconnect(self, code):
+        if getattr(self, "_counted", False):
+            self._counted = False
+            WEBSOCKET_CONNECTIONS.dec()
         task = getattr(self, "_heartbeat_task", None)
         if task is not None:
             task.cancel()
@@ -179,6 +183,8 @@ class DagConsumer(_LiveConsumer):
                 await self.close()
                 return
             await self.accept()
+            self._counted = True
+            WEBSOCKET_CONNECTIONS.inc()
             after_seq = self._query_after_seq()
             if after_seq is not None and 0 <= after_seq <= latest and latest - after_seq <= self.resume_max_events:
                 await self._send_replay(after_seq)
@@ -327,6 +333,8 @@ class FeedConsumer(_LiveConsumer):
         await self.join_groups()
         self._joined = True
         await self.accept()
+        self._counted = True
+        WEBSOCKET_CONNECTIONS.inc()
         dags = await database_sync_to_async(_unfinished_dags)()
         await self.send_json({"type": "hello", "dags": dags})
         await self.start_heartbeat()

@@ -2,6 +2,7 @@ from upgrades.models.audit import AuditEntry
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.firstrun import Dismissal, LoginLink
+from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package
 from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
 
@@ -17,10 +18,12 @@ __all__ = [
     "LoginLink",
     "Node",
     "Package",
+    "PeriodicJobLease",
     "RsaKeyPair",
     "SeenHeader",
     "Server",
     "SubTask",
     "TaskLog",
+    "WorkerHeartbeat",
     "Zone",
 ]

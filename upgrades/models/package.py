@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -6,7 +7,14 @@ def package_path(instance, filename):
 
 
 class Package(models.Model):
-    """An RPM in the fleet-wide store. The same file uploaded twice is one row (sha256 is unique)."""
+    """An RPM in the fleet-wide store.
+
+    Its identity is name-version-release_distribution-arch, one row each (a database constraint), plus the
+    md5 of header+payload (signature tag 1004, which signing does not change): another file of the same
+    identity and md5 (e.g. the signed copy of an unsigned upload) is the same package and the first stays;
+    another md5 is refused (upgrades.services.packages). The same file uploaded twice is one row (sha256 is
+    unique too).
+    """
 
     name = models.CharField(max_length=128)
     version = models.CharField(max_length=64)
@@ -23,10 +31,29 @@ class Package(models.Model):
     filename = models.CharField(max_length=255)
     upgrade_dep_yaml = models.TextField(blank=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # Who uploaded it: a cluster's token (cluster and token), a browser user, or none of them (a command, or a
+    # row older than these fields). Tokens list what their cluster uploaded plus the uploads of users and
+    # commands (the fleet-wide store), and delete only their cluster's uploads.
+    uploaded_by_cluster = models.ForeignKey(
+        "upgrades.Cluster", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_by_token = models.ForeignKey(
+        "upgrades.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The user id and key id of the key in PACKAGE_KEYRING whose signature was verified on upload; empty when
+    # no keyring was configured then.
+    signer = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["name", "version", "release_distribution", "arch"], name="package_lookup")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "version", "release_distribution", "arch"], name="package_identity_unique"
+            )
+        ]
 
     def __str__(self):
         return self.rpm_name

@@ -1,4 +1,5 @@
-"""Taking an RPM into the package store: `manage.py add_package` and the API's package upload.
+"""The mechanics of taking an RPM into the package store; who may upload, identity and signatures are the
+rules of upgrades.services.packages, which the API, the pages and `add_package` call.
 
 One streaming pass copies the upload to a temporary file under MEDIA_ROOT/tmp while computing its
 SHA-256 and the MD5 of header+payload. The header is then read with rpmfile and the package validated
@@ -18,7 +19,7 @@ Decisions (spec 3.1 leaves these to a port):
 * `md5` is the MD5 of header+payload: the bytes signature tag 1004 covers, which obshell verifies
   (cavaliergopher/rpm MD5Check) and stores as `Md5`. It is computed while streaming and must equal tag
   1004 when the package has one. `sha256` covers the whole file (what `X-OCS-File-SHA256` carries) and
-  identifies the package: the same file again returns the existing row and stores nothing.
+  identifies the file. A package's identity (name-version-release-arch plus md5) is checked by the service.
 * `payload_size` is signature tag 1000 (header + compressed payload), as obshell stores `PayloadSize`;
   tag 270 stands in for packages over 4 GiB, which carry no tag 1000.
 """
@@ -27,15 +28,14 @@ import contextlib
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import IntegrityError, transaction
 
-from upgrades.audit import Actor, audit, audit_refusals
 from upgrades.errors import bad_request, server_error
-from upgrades.models import AuditEntry, Package
+from upgrades.models import Package
 from upgrades.packages import limits, names
 from upgrades.packages.rpm import RpmReadError, StreamDigests, read_header, read_payload_member
 from upgrades.planning import depfile
@@ -56,52 +56,54 @@ class _MovableFile(File):
         return self._path
 
 
-def package_ingest(
-    *, path=None, fileobj=None, filename=None, allowed_names=None, actor=None, current_build_version=None
-):
-    """Validate and store one RPM; returns (Package, created). Raises ObshellError when refused.
+@dataclass
+class Received:
+    """A validated upload not yet in the store: the unsaved row and the temporary file it was read from."""
+
+    package: Package
+    path: Path
+    filename: str
+
+
+def upload_filename(*, path=None, fileobj=None, filename=None):
+    return Path(filename or (path and Path(path).name) or getattr(fileobj, "name", "") or "package.rpm").name
+
+
+@contextlib.contextmanager
+def received_package(*, path=None, fileobj=None, filename, allowed_names=None, current_build_version=None):
+    """Copy one RPM to a temporary file and validate it as obshell does; yields a Received whose row is not
+    saved. Raises ObshellError when refused. The temporary file is removed on leaving the block (store_package
+    moves it into place first when the package is kept).
 
     `allowed_names` defaults to every name some edition accepts; the diagnostic tool is always accepted.
     """
     if (path is None) == (fileobj is None):
         raise TypeError("pass exactly one of path= or fileobj=")
-    actor = actor or Actor.system()
-    filename = Path(filename or (path and Path(path).name) or getattr(fileobj, "name", "") or "package.rpm").name
-    with audit_refusals(
-        actor=actor,
-        action=AuditEntry.Action.PACKAGE_UPLOAD,
-        reason=lambda error: error.message,
-        detail=lambda error: {"filename": filename, "errCode": error.err_code},
-    ):
+    tmp_dir = Path(settings.MEDIA_ROOT) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_uploads(tmp_dir)
+    with contextlib.ExitStack() as stack:
         if path is not None:
-            with open(path, "rb") as source:
-                _refuse_known_size(os.fstat(source.fileno()).st_size)
-                return _ingest(source, filename, allowed_names, actor, current_build_version)
-        _refuse_known_size(getattr(fileobj, "size", None))
-        if getattr(fileobj, "seekable", lambda: False)():
-            fileobj.seek(0)
-        return _ingest(fileobj, filename, allowed_names, actor, current_build_version)
+            source = stack.enter_context(open(path, "rb"))
+            _refuse_known_size(os.fstat(source.fileno()).st_size)
+        else:
+            source = fileobj
+            _refuse_known_size(getattr(fileobj, "size", None))
+            if getattr(fileobj, "seekable", lambda: False)():
+                fileobj.seek(0)
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".rpm")
+        tmp = Path(tmp_name)
+        stack.callback(tmp.unlink, missing_ok=True)
+        with os.fdopen(fd, "wb") as out:
+            digests = _receive(source, out, filename)
+        package = _validate(tmp, digests, filename, allowed_names, current_build_version)
+        yield Received(package=package, path=tmp, filename=filename)
 
 
 def _refuse_known_size(size):
     """A file whose size is known and over PACKAGE_MAX_BYTES is refused before it is copied."""
     if isinstance(size, int) and size > limits.max_file_bytes():
         raise limits.too_large()
-
-
-def _ingest(source, filename, allowed_names, actor, current_build_version):
-    tmp_dir = Path(settings.MEDIA_ROOT) / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_uploads(tmp_dir)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".rpm")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            digests = _receive(source, out, filename)
-        package, created = _validate_and_store(tmp, digests, filename, allowed_names, actor, current_build_version)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return package, created
 
 
 def _remove_stale_uploads(tmp_dir):
@@ -133,7 +135,7 @@ def _unreadable(filename, exc):
     return server_error("Common.Unexpected", f"'{filename}' {what}: {exc}")
 
 
-def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_build_version):
+def _validate(tmp, digests, filename, allowed_names, current_build_version):
     md5 = digests.md5.hexdigest()
     sha256 = digests.sha256.hexdigest()
     with open(tmp, "rb") as f:
@@ -148,9 +150,6 @@ def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_bu
         if header.name != names.DIAGNOSTIC_TOOL:
             _check_version_and_release(header)
             needs_dep_yaml = _check_files(header, current_build_version)
-        existing = Package.objects.filter(sha256=sha256).first()
-        if existing is not None:
-            return existing, False
         dep_yaml = ""
         if needs_dep_yaml:
             try:
@@ -161,7 +160,7 @@ def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_bu
                 raise _unreadable(filename, RpmReadError(f"{names.DEP_YAML} is listed but not in the payload"))
             dep_yaml = _checked_dep_yaml(content, filename)
     build, _, rest = header.release.partition(".")
-    package = Package(
+    return Package(
         name=header.name,
         version=header.version,
         release=build,
@@ -175,7 +174,6 @@ def _validate_and_store(tmp, digests, filename, allowed_names, actor, current_bu
         filename=filename,
         upgrade_dep_yaml=dep_yaml,
     )
-    return _store(package, tmp, filename, actor)
 
 
 def _checked_dep_yaml(content, filename):
@@ -266,42 +264,23 @@ def _check_files(header, current_build_version):
     return upgrade
 
 
-def _store(package, tmp, filename, actor):
-    with open(tmp, "rb") as f:
-        package.file.save(filename, _MovableFile(f, tmp), save=False)
+def store_package(received):
+    """Move the received file into place and save its row (in the caller's transaction); the stored file is
+    removed again when saving fails (an IntegrityError included, which the caller resolves)."""
+    package = received.package
+    with open(received.path, "rb") as f:
+        package.file.save(received.filename, _MovableFile(f, received.path), save=False)
     try:
-        with transaction.atomic():
-            package.save()
-            audit(
-                actor=actor,
-                action=AuditEntry.Action.PACKAGE_UPLOAD,
-                detail={
-                    "package": package.rpm_name,
-                    "sha256": package.sha256,
-                    "filename": filename,
-                },
-            )
-    except IntegrityError:
-        # The same file was stored concurrently: keep the winner's row and file, drop ours.
-        package.file.delete(save=False)
-        existing = Package.objects.filter(sha256=package.sha256).first()
-        if existing is None:
-            raise
-        return existing, False
+        package.save()
     except BaseException:
         package.file.delete(save=False)
         raise
-    return package, True
+    return package
 
 
-def package_delete(*, package, actor=None):
-    """Remove a package row and its stored file."""
-    actor = actor or Actor.system()
-    detail = {"package": package.rpm_name, "sha256": package.sha256}
-    with transaction.atomic():
-        package.delete()
-        audit(actor=actor, action=AuditEntry.Action.PACKAGE_DELETE, detail=detail)
+def delete_stored_file(package):
+    """Remove a package's file from the store (after its row is gone)."""
     package.file.delete(save=False)
 
 
-__all__ = ["package_delete", "package_ingest"]
+__all__ = ["Received", "delete_stored_file", "received_package", "store_package", "upload_filename"]

@@ -2,7 +2,7 @@
 
 Every way in enforces it before anything is kept: the API refuses a declared Content-Length over the wire
 allowance before reading the body and stops reading at the allowance; the pages' upload handler stops at the
-same bounds; `package_ingest` (the API, the pages and `add_package` all end there) refuses a file over the
+same bounds; `received_package` (the API, the pages and `add_package` all end there) refuses a file over the
 limit before copying it, and stops copying at the limit whatever the declared size.
 
 errCode: obshell reads the whole upload into memory and has no limit, so there is no obshell code. The

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from upgrades.audit import Actor
 from upgrades.errors import ObshellError
-from upgrades.packages.ingest import package_ingest
+from upgrades.services.packages import package_upload
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         try:
-            package, _created = package_ingest(path=path, actor=Actor.system("add_package"))
+            package, _created = package_upload(path=path, actor=Actor.system("add_package"))
         except ObshellError as exc:
             raise CommandError(f"{path.name}: {exc.err_code}: {exc.message}") from None
         self.stdout.write(f"{package.name} {package.version} {package.release_distribution} {package.arch}")

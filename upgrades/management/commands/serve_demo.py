@@ -16,6 +16,7 @@ from django.db.migrations.executor import MigrationExecutor
 from upgrades.audit import Actor
 from upgrades.demo.fleet import seed_demo
 from upgrades.management.commands.login_link import base_url
+from upgrades.operations.metrics import clean_multiprocess_dir
 from upgrades.security.login_links import PATH, login_link_create
 
 PHASE_WIDTH = 9
@@ -55,6 +56,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         host, port = opts["host"], opts["port"]
+        # The embedded profile is the only writer of PROMETHEUS_MULTIPROC_DIR: last run's files would count twice.
+        clean_multiprocess_dir()
         started = time.monotonic()
         executor = MigrationExecutor(connection)
         pending = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))

@@ -1,0 +1,11 @@
+"""Operations: what load balancers, monitoring and operators read about the service itself.
+
+- `metrics`: the Prometheus metrics (prometheus_client) the engine, events, live and the HTTP middleware
+  update, the collector reading upgrades by state from the database at scrape time, and the scrape itself
+  (multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set).
+- `health`: the readiness checks behind /readyz (database, migrations, channel layer, media root).
+- `selectors`: worker heartbeats and periodic-job leases as the /workers/ page shows them, and the staleness
+  rule the engine shares.
+
+A core module: the engine and the presentation layers import it; it imports only models and libraries.
+"""
