@@ -9,7 +9,8 @@ import pytest
 from tests.api.helpers import multipart
 from tests.api.signing import as_meta, v2_request
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
-from tests.support.packages import ingest_rpms, write_rpms
+from tests.support.builds import OB_4_3_0_1_20240322 as SPARE
+from tests.support.packages import write_rpms
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import SubTask
@@ -182,8 +183,8 @@ def test_every_route_answers_as_documented(client, api, cluster, tmp_path, prefi
     expect(call("DELETE", "upgrade/package/{package_id}", params={"package_id": 999999}), 404)
     cancel = {"operator": "CANCEL"}
     expect(call("POST", "task/dag/{generic_id}", params={"generic_id": started["id"]}, body=cancel), 200)
-    spare = ingest_rpms(TARGET, tmp_path / "spare", edition="business")
-    expect(call("DELETE", "upgrade/package/{package_id}", params={"package_id": spare[0].pk}), 200)
+    spare = expect(upload(drive, write_rpms(SPARE, tmp_path / "spare")[0]), 200)["data"]
+    expect(call("DELETE", "upgrade/package/{package_id}", params={"package_id": spare["PkgId"]}), 200)
 
     # Every documented operation of this prefix was driven, each to a success and to an error.
     prefix = "/clusters/" if prefixed else "/api/"

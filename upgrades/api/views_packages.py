@@ -33,7 +33,7 @@ class PackageUploadView(ObshellView):
         summary="Upload an rpm (multipart field 'file'; the whole body AES-encrypted under v2)",
         request={"multipart/form-data": "PackageUploadForm"},
         data="UpgradePkg",
-        errors_500=(*BODY_500, "OB.Package.MissingFile", "Common.Unexpected"),
+        errors_500=(*BODY_500, "OB.Package.MissingFile", "OB.Package.Keyring.Unavailable", "Common.Unexpected"),
     )
     def post(self, request, **kwargs):
         cluster = self.require_cluster()
