@@ -301,6 +301,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "OB Upgrade Dashboard: obshell-compatible API",
     "VERSION": "4.5.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1: the components are plain JSON Schema (type arrays for null), which jsonschema and schemathesis read.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "upgrades.api.schemas.add_components",
+    ],
 }
 
 LOGGING = {

@@ -52,19 +52,31 @@ def source_address(request):
     return request.META.get("REMOTE_ADDR", "") or ""
 
 
+def storable(value):
+    """`value` with every NUL character written as the four characters \\x00: PostgreSQL stores no NUL in
+    text or jsonb, and a request path, header or body can carry one into an entry's reason or detail."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    return value
+
+
 def audit(*, actor, action, cluster=None, dag=None, outcome=AuditEntry.Outcome.OK, reason="", detail=None):
     return AuditEntry.objects.create(
         actor_user=actor.user,
         actor_token=actor.token,
-        actor_label=actor.label,
+        actor_label=storable(actor.label),
         action=action,
         cluster=cluster,
         dag=dag,
-        source_address=actor.source_address,
-        trace_id=actor.trace_id,
+        source_address=storable(actor.source_address),
+        trace_id=storable(actor.trace_id),
         outcome=outcome,
-        reason=reason,
-        detail=detail or {},
+        reason=storable(reason),
+        detail=storable(detail or {}),
     )
 
 

@@ -2,10 +2,18 @@
 envelope.py/middleware.py, DTOs in dto.py. Authentication lives in upgrades.security.
 
 Decisions where obshell gives no answer or where this server goes beyond it:
-* /api/schema serves the plain OpenAPI 3 document (not enveloped), so OpenAPI tools can read it.
+* /api/schema serves the plain OpenAPI 3.1 document (not enveloped), so OpenAPI tools can read it. obshell
+  publishes none; this one (upgrades/api/schemas.py) is strict: every answer is exactly the envelope with the
+  route's named `data` component (no other key), request bodies are described as plaintext (under v2 they
+  travel AES-encrypted) and required, and a route's 500 answer lists the obshell errCodes it may carry
+  (conflicts such as OB.Cluster.UnderMaintenanceWithDag or OB.Package.InUse, AES key/length errors, the
+  plain-error Common.Unexpected of an unreadable rpm or a missing package record). The crash answer
+  (Common.Unexpected "Unexpected error: Internal Server Error") is documented nowhere; the fuzz treats it as
+  a failure.
 * A token is the password and selects its cluster. Under /clusters/<name>/api/v1/... a token of another
   cluster is a wrong password (401 Security.Authentication.IncorrectOceanbasePassword, code 10008); an
-  unknown <name> is 404 Common.NotFound for session users with the viewer role.
+  unknown <name> is 404 Common.NotFound for session users with the viewer role (info, status and secret
+  alike). A <name> that is not a slug matches no route: 404 Common.NotFound, in the envelope like any /api/ path.
 * Open routes (info, status, secret) tell an anonymous caller nothing of the fleet or the host: pid 0,
   homePath "", no zone or cluster version; under /clusters/<name>/ the answer is the same whether <name>
   exists or not (anonymous callers cannot probe cluster names; authenticated routes refuse a missing header
@@ -45,5 +53,8 @@ Decisions where obshell gives no answer or where this server goes beyond it:
   streamed to disk, up to PACKAGE_MAX_BYTES of file (400 OB.Package.TooLarge beyond it, judged on the
   declared size before the body is read, then on the bytes; see upgrades/packages/limits.py). A dep file
   that is not a plain dep file is 400 OB.Package.DepYaml.Invalid at upload.
+* A bound body string (version, release, upgradeDir, mode, operator, reason) carrying a NUL character is 400
+  Common.BindJsonFailed (gin would accept it; nothing valid has one and PostgreSQL stores none). Elsewhere a NUL
+  that reaches the audit (a request path, say) is written as the four characters \\x00.
 * Agent-local task ids (prefixes 2-5) are well-formed but name nothing here: 404 Task.NotFound.
 """

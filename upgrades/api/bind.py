@@ -55,6 +55,16 @@ def bind(raw, struct, fields):
                     f"of type {_GO_TYPES[field.type]}"
                 )
         values[field.key] = value
+    # Beyond gin: no bound string may carry a NUL character (no version, release, path, mode, operator or reason
+    # has one, and PostgreSQL stores none).
+    with_nul = [f for f in fields if isinstance(values[f.key], str) and "\x00" in values[f.key]]
+    if with_nul:
+        raise bind_failed(
+            "\n".join(
+                f"Key: '{struct}.{f.go_name}' Error:Field validation for '{f.go_name}' failed: NUL character"
+                for f in with_nul
+            )
+        )
     failed = [(f, "required") for f in fields if f.required and values[f.key] in (None, "")]
     failed += [
         (f, "max")

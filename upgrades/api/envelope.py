@@ -19,8 +19,8 @@ TRACE_HEADER = "HTTP_X_OBSHELL_TRACE_ID"
 # A client's trace id is echoed and stored (AuditEntry.trace_id is 64 characters): anything else is replaced
 # by a generated one, so an odd header can neither break the audit insert nor smuggle text into it.
 TRACE_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
-# /api/... and the per-cluster mirror /clusters/<name>/api/...
-API_PATH_RE = re.compile(r"^(?:/clusters/(?P<cluster>[-a-zA-Z0-9_]+))?/api/")
+# /api/... and the per-cluster mirror /clusters/<name>/api/... (any <name>: a malformed one is still enveloped)
+API_PATH_RE = re.compile(r"^(?:/clusters/(?P<cluster>[^/]+))?/api/")
 # The OpenAPI document is served as a plain document, not wrapped: tools read it as OpenAPI.
 PLAIN_PATHS = frozenset({"/api/schema"})
 

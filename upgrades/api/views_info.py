@@ -6,12 +6,10 @@ path or pid (pid 0, homePath ""), and under /clusters/<name>/ the same answer wh
 an unknown cluster (see upgrades/api/__init__.py).
 """
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-
 from upgrades.api import agent
 from upgrades.api.base import ObshellView
 from upgrades.api.obinfo import ob_info
+from upgrades.api.schemas import documented
 from upgrades.errors import not_found
 from upgrades.models import Cluster
 from upgrades.roles import has_role
@@ -40,7 +38,7 @@ def _prefixed_cluster(view):
 class InfoView(ObshellView):
     authenticated = False
 
-    @extend_schema(summary="Agent identity, version and supported auth (no auth)", responses=OpenApiTypes.OBJECT)
+    @documented(summary="Agent identity, version and supported auth (no auth)", data="AgentInfo", authenticated=False)
     def get(self, request, **kwargs):
         data = agent.info(self.django_request, _prefixed_cluster(self))
         return self.ok(data if _insider(self) else _anonymous(data))
@@ -49,14 +47,14 @@ class InfoView(ObshellView):
 class StatusView(ObshellView):
     authenticated = False
 
-    @extend_schema(summary="Agent and OB state (no auth)", responses=OpenApiTypes.OBJECT)
+    @documented(summary="Agent and OB state (no auth)", data="AgentStatus", authenticated=False)
     def get(self, request, **kwargs):
         # obshell's status answer carries an empty traceId (spec 1.1).
         data = agent.status(self.django_request, _prefixed_cluster(self))
         return self.ok(data if _insider(self) else _anonymous(data), trace=False)
 
-    @extend_schema(
-        summary="Agent and OB state (no auth; obshell also answers POST)", request=None, responses=OpenApiTypes.OBJECT
+    @documented(
+        summary="Agent and OB state (no auth; obshell also answers POST)", data="AgentStatus", authenticated=False
     )
     def post(self, request, **kwargs):
         return self.get(request, **kwargs)
@@ -65,13 +63,14 @@ class StatusView(ObshellView):
 class SecretView(ObshellView):
     authenticated = False
 
-    @extend_schema(summary="The RSA public key, PKCS#1 DER in base64 (no auth)", responses=OpenApiTypes.OBJECT)
+    @documented(summary="The RSA public key, PKCS#1 DER in base64 (no auth)", data="PublicKey", authenticated=False)
     def get(self, request, **kwargs):
+        _prefixed_cluster(self)  # an unknown /clusters/<name>/ is 404, as on the other open routes
         ip, port = agent.client_address(self.django_request)
         return self.ok({"ip": ip, "port": port, "public_key": public_key_pkcs1_b64()})
 
 
 class ObInfoView(ObshellView):
-    @extend_schema(summary="The cluster, its servers and their build versions", responses=OpenApiTypes.OBJECT)
+    @documented(summary="The cluster, its servers and their build versions", data="ObInfo")
     def get(self, request, **kwargs):
         return self.ok(ob_info(self.require_cluster()))

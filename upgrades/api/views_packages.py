@@ -6,13 +6,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
 
 from upgrades.api import package_store
 from upgrades.api.base import ObshellView
 from upgrades.api.body import copy_body
 from upgrades.api.envelope import contents
+from upgrades.api.schemas import BODY_500, documented
 from upgrades.errors import bad_request
 from upgrades.packages import limits
 from upgrades.services.packages import package_delete, package_upload
@@ -30,10 +29,11 @@ class PackageUploadView(ObshellView):
         request._request.upload_handlers = [self.upload_handler]
         super().initial(request, *args, **kwargs)
 
-    @extend_schema(
+    @documented(
         summary="Upload an rpm (multipart field 'file'; the whole body AES-encrypted under v2)",
-        request=OpenApiTypes.BINARY,
-        responses=OpenApiTypes.OBJECT,
+        request={"multipart/form-data": "PackageUploadForm"},
+        data="UpgradePkg",
+        errors_500=(*BODY_500, "OB.Package.MissingFile", "OB.Package.Keyring.Unavailable", "Common.Unexpected"),
     )
     def post(self, request, **kwargs):
         cluster = self.require_cluster()
@@ -80,14 +80,15 @@ class PackageUploadView(ObshellView):
 
 
 class PackageInfoView(ObshellView):
-    @extend_schema(summary="Uploaded packages, newest first", responses=OpenApiTypes.OBJECT)
+    @documented(summary="Uploaded packages, newest first", data="UpgradePkgInfoList")
     def get(self, request, **kwargs):
         return self.ok(contents(package_store.package_listing(actor=self.caller.actor)))
 
 
 class PackageDeleteView(ObshellView):
-    @extend_schema(
-        summary="Delete an uploaded package (refused while an unfinished DAG needs it)", responses=OpenApiTypes.OBJECT
+    @documented(
+        summary="Delete an uploaded package (refused while an unfinished DAG needs it)",
+        errors_500=("OB.Package.InUse",),
     )
     def delete(self, request, package_id, **kwargs):
         if not package_id.isascii() or not package_id.isdigit():

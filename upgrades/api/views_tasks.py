@@ -1,18 +1,15 @@
 """The task routes (spec 3.2): DAGs, nodes, sub-tasks and their logs, and the operators."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-
 from upgrades.api import dto, selectors
 from upgrades.api.base import ObshellView
 from upgrades.api.bind import Field, bind
 from upgrades.api.body import read_small_body
 from upgrades.api.envelope import contents
 from upgrades.api.ids import task_not_found
+from upgrades.api.schemas import BODY_500, documented
 from upgrades.audit import REASON_MAX_LENGTH
 from upgrades.errors import bad_request
 
-SHOW_DETAILS = OpenApiParameter("show_details", str, description="Go ParseBool value, default true")
 OPERATOR_FIELDS = (
     Field("operator", "Operator", required=True),
     Field("reason", "Reason", max_length=REASON_MAX_LENGTH),
@@ -25,20 +22,20 @@ def _operator_body(view, struct):
 
 
 class DagView(ObshellView):
-    @extend_schema(
+    @documented(
         summary="A DAG (with nodes, sub-tasks and logs unless show_details=false)",
-        parameters=[SHOW_DETAILS],
-        responses=OpenApiTypes.OBJECT,
+        data="DagDetailDTO",
+        show_details=True,
     )
     def get(self, request, generic_id, **kwargs):
         show = self.show_details()
         dag = selectors.dag_by_generic_id(self.caller, generic_id)
         return self.ok(dto.dag_detail(dag, show_details=show))
 
-    @extend_schema(
+    @documented(
         summary="Operate a DAG: RETRY, ROLLBACK, CANCEL or PASS",
-        request=OpenApiTypes.OBJECT,
-        responses=OpenApiTypes.OBJECT,
+        request="DagOperatorParam",
+        errors_500=("Gorm.NoRowAffected", "Common.Unexpected", *BODY_500),
     )
     def post(self, request, generic_id, **kwargs):
         from upgrades.services.dag_operators import dag_operate
@@ -50,16 +47,16 @@ class DagView(ObshellView):
 
 
 class NodeView(ObshellView):
-    @extend_schema(summary="A node with its sub-tasks", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    @documented(summary="A node with its sub-tasks", data="NodeDetailDTO", show_details=True)
     def get(self, request, generic_id, **kwargs):
         self.show_details()
         node = selectors.node_by_generic_id(self.caller, generic_id)
         return self.ok(dto.node_detail(node))
 
-    @extend_schema(
+    @documented(
         summary="Pass a failed node (operator PASS) and let the DAG continue",
-        request=OpenApiTypes.OBJECT,
-        responses=OpenApiTypes.OBJECT,
+        request="NodeOperatorParam",
+        errors_500=("Gorm.NoRowAffected", "Common.Unexpected", *BODY_500),
     )
     def post(self, request, generic_id, **kwargs):
         from upgrades.services.dag_operators import node_pass
@@ -73,23 +70,21 @@ class NodeView(ObshellView):
 
 
 class SubTaskView(ObshellView):
-    @extend_schema(summary="A sub-task", responses=OpenApiTypes.OBJECT)
+    @documented(summary="A sub-task", data="TaskDetailDTO")
     def get(self, request, generic_id, **kwargs):
         sub_task = selectors.sub_task_by_generic_id(self.caller, generic_id)
         return self.ok(dto.sub_task_detail(sub_task))
 
 
 class SubTaskLogsView(ObshellView):
-    @extend_schema(summary="Every log line of every attempt of a sub-task", responses=OpenApiTypes.OBJECT)
+    @documented(summary="Every log line of every attempt of a sub-task", data="TaskLogList")
     def get(self, request, generic_id, **kwargs):
         sub_task = selectors.sub_task_by_generic_id(self.caller, generic_id)
         return self.ok(contents(dto.sub_task_log_entries(sub_task)))
 
 
 class MaintainObView(ObshellView):
-    @extend_schema(
-        summary="The newest maintenance DAG of the cluster", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT
-    )
+    @documented(summary="The newest maintenance DAG of the cluster", data="DagDetailDTO", show_details=True)
     def get(self, request, **kwargs):
         show = self.show_details()
         dag = selectors.last_maintenance_dag(self.caller)
@@ -99,10 +94,10 @@ class MaintainObView(ObshellView):
 
 
 class MaintainAgentView(ObshellView):
-    @extend_schema(
+    @documented(
         summary="This agent's last local maintenance DAG (this server keeps none)",
-        parameters=[SHOW_DETAILS],
-        responses=OpenApiTypes.OBJECT,
+        data="DagDetailDTO",
+        show_details=True,
     )
     def get(self, request, **kwargs):
         self.show_details()
@@ -114,7 +109,7 @@ class UnfinishedView(ObshellView):
 
     nil_when_empty = True
 
-    @extend_schema(summary="Unfinished DAGs", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    @documented(summary="Unfinished DAGs", data="DagDetailNilList", show_details=True)
     def get(self, request, **kwargs):
         show = self.show_details()
         dags = list(selectors.unfinished_dags(self.caller))
@@ -128,7 +123,7 @@ class ObUnfinishedView(UnfinishedView):
 
 
 class AllObDagsView(ObshellView):
-    @extend_schema(summary="Every DAG of the cluster", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT)
+    @documented(summary="Every DAG of the cluster", data="DagDetailList", show_details=True)
     def get(self, request, **kwargs):
         show = self.show_details()
         dags = selectors.visible_dags(self.caller).order_by("id")
@@ -138,9 +133,7 @@ class AllObDagsView(ObshellView):
 class AgentDagsView(ObshellView):
     """Agent-local DAG lists: this server runs no agent-local tasks, so they are always empty."""
 
-    @extend_schema(
-        summary="Agent-local DAGs (always empty here)", parameters=[SHOW_DETAILS], responses=OpenApiTypes.OBJECT
-    )
+    @documented(summary="Agent-local DAGs (always empty here)", data="DagDetailList", show_details=True)
     def get(self, request, **kwargs):
         self.show_details()
         return self.ok(contents([]))

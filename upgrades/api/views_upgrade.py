@@ -1,12 +1,10 @@
 """POST /api/v1/ob/upgrade/check and POST /api/v1/ob/upgrade (spec 3.1, 4)."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-
 from upgrades.api import dto
 from upgrades.api.base import ObshellView
 from upgrades.api.bind import Field, bind
 from upgrades.api.body import read_small_body
+from upgrades.api.schemas import BODY_500, documented
 from upgrades.audit import REASON_MAX_LENGTH
 
 CHECK_FIELDS = (
@@ -20,11 +18,26 @@ UPGRADE_FIELDS = (
     Field("freeze_server", "FreezeServer", type=bool),
     Field("reason", "Reason", max_length=REASON_MAX_LENGTH),
 )
+# obshell's known 500s for a refused start (spec 1.3, 4): conflicts, unavailable agents or servers, missing
+# python, a missing package record or dep file (plain errors: Common.Unexpected).
+UPGRADE_500 = (
+    "OB.Cluster.UnderMaintenanceWithDag",
+    "OB.Cluster.UnderMaintenance",
+    "Agent.Unavailable",
+    "OB.Server.Unavailable",
+    "Environment.WithoutPython",
+    "Environment.WithoutModule",
+    "OB.Upgrade.DepYamlMissing",
+    "Common.Unexpected",
+)
 
 
 class UpgradeCheckView(ObshellView):
-    @extend_schema(
-        summary="Start an 'Upgrade check OB' DAG", request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT
+    @documented(
+        summary="Start an 'Upgrade check OB' DAG",
+        request="UpgradeCheckParam",
+        data="DagDetailDTO",
+        errors_500=(*BODY_500, *UPGRADE_500),
     )
     def post(self, request, **kwargs):
         from upgrades.services.dag_start import upgrade_check_start
@@ -41,10 +54,11 @@ class UpgradeCheckView(ObshellView):
 
 
 class UpgradeView(ObshellView):
-    @extend_schema(
+    @documented(
         summary="Start an OB upgrade DAG (ROLLING or STOPSERVICE)",
-        request=OpenApiTypes.OBJECT,
-        responses=OpenApiTypes.OBJECT,
+        request="ObUpgradeParam",
+        data="DagDetailDTO",
+        errors_500=(*BODY_500, *UPGRADE_500),
     )
     def post(self, request, **kwargs):
         from upgrades.services.dag_start import upgrade_start
