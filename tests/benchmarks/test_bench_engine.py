@@ -66,8 +66,10 @@ def test_zero_duration_rolling_upgrade_with_embedded_workers(settings):
     state, seconds = _timed_embedded_upgrade(cluster)
     assert state == State.SUCCEED
     stages = runner_dag.max_stage
-    print(f"\n{stages}-stage zero-duration rolling upgrade, embedded workers ({settings.EMBEDDED_WORKER_THREADS} threads, "
-          f"{connection.vendor}): {seconds:.3f}s")
+    print(
+        f"\n{stages}-stage zero-duration rolling upgrade, embedded workers ({settings.EMBEDDED_WORKER_THREADS} threads, "
+        f"{connection.vendor}): {seconds:.3f}s"
+    )
     report("embedded workers", seconds, f"obshell 1 s poll x {stages} stages", OBSHELL_POLL_SECONDS * stages)
     report("embedded workers", seconds, "single in-process runner", runner_seconds)
 
@@ -117,8 +119,10 @@ def test_demo_rolling_upgrade_at_simulation_speed(settings, speed):
         executor.RunContext.sleep = original
     assert state == State.SUCCEED
     asked = sum(requested) / speed
-    print(f"\ndemo rolling upgrade at SIMULATION_SPEED={speed}, {settings.EMBEDDED_WORKER_THREADS} embedded threads: "
-          f"{seconds:.2f}s wall")
+    print(
+        f"\ndemo rolling upgrade at SIMULATION_SPEED={speed}, {settings.EMBEDDED_WORKER_THREADS} embedded threads: "
+        f"{seconds:.2f}s wall"
+    )
     report(f"speed {speed} wall", seconds, "sum of all simulated step durations / speed", asked)
 
 
@@ -136,13 +140,17 @@ def test_large_cluster_dag_creation_and_upgrade(settings):
     dag = start_upgrade(cluster, TARGET)
     create_seconds = time.perf_counter() - began
     sub_tasks = SubTask.objects.filter(dag=dag).count()
-    print(f"\nDAG for 3 zones x 100 servers: {dag.max_stage} nodes, {sub_tasks} sub-tasks created in "
-          f"{create_seconds:.3f}s (upgrade_start, planning included)")
+    print(
+        f"\nDAG for 3 zones x 100 servers: {dag.max_stage} nodes, {sub_tasks} sub-tasks created in "
+        f"{create_seconds:.3f}s (upgrade_start, planning included)"
+    )
     report("upgrade_start", create_seconds, "plan_upgrade alone", planning_seconds)
 
     if connection.vendor != "postgresql":
-        print("zero-duration upgrade of 300 servers with 4 worker threads: skipped, needs PostgreSQL "
-              "(DATABASE_URL=postgres://...)")
+        print(
+            "zero-duration upgrade of 300 servers with 4 worker threads: skipped, needs PostgreSQL "
+            "(DATABASE_URL=postgres://...)"
+        )
         return
     stop = threading.Event()
     workers = [Worker(name=f"bench{i}", stop_event=stop) for i in range(4)]
@@ -166,6 +174,8 @@ def test_large_cluster_dag_creation_and_upgrade(settings):
     seconds = time.perf_counter() - began
     assert state == State.SUCCEED
     per_sub_task = seconds / sub_tasks
-    print(f"zero-duration upgrade of 300 servers ({sub_tasks} sub-tasks), 4 worker threads on PostgreSQL: "
-          f"{seconds:.2f}s ({per_sub_task * 1000:.1f} ms per sub-task)")
+    print(
+        f"zero-duration upgrade of 300 servers ({sub_tasks} sub-tasks), 4 worker threads on PostgreSQL: "
+        f"{seconds:.2f}s ({per_sub_task * 1000:.1f} ms per sub-task)"
+    )
     report("4 threads", seconds, f"obshell 1 s poll x {dag.max_stage} stages", OBSHELL_POLL_SECONDS * dag.max_stage)

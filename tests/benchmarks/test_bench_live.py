@@ -227,5 +227,9 @@ async def test_bench_commit_to_client_latency_across_processes_through_redis():
     finally:
         await sync_to_async(server.stop)()
     baseline = await layer_round_trips(get_channel_layer(), LATENCY_EVENTS)
-    report("commit-to-client latency, worker process -> Redis -> daphne child -> websocket", samples, baseline,
-           target_ms=100)
+    report(
+        "commit-to-client latency, worker process -> Redis -> daphne child -> websocket",
+        samples,
+        baseline,
+        target_ms=100,
+    )

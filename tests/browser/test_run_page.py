@@ -59,9 +59,7 @@ async def open_run_page(browser, server, user, dag):
     client = Client()
     client.force_login(user)
     context = await browser.new_context(viewport={"width": 1366, "height": 900})
-    await context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-    )
+    await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
     await context.add_init_script(RECORDER)
     page = await context.new_page()
     navigations = []
@@ -101,7 +99,9 @@ async def test_stages_turn_from_pending_to_running_to_succeeded_without_reload(b
     await page.wait_for_selector(".node[data-node-state=RUNNING]", timeout=DEADLINE_MS)
     await screenshot(page, "run-page-mid-run.png")
     await wait_dag_state(page, "SUCCEED")
-    await page.wait_for_function("() => document.querySelectorAll('[data-node-state]:not([data-node-state=SUCCEED])').length === 0")
+    await page.wait_for_function(
+        "() => document.querySelectorAll('[data-node-state]:not([data-node-state=SUCCEED])').length === 0"
+    )
     await screenshot(page, "run-page-succeeded.png")
 
     histories = await page.evaluate("window.__nodeStates")

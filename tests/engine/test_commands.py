@@ -71,7 +71,16 @@ def test_upgrade_refused_by_a_precheck():
 def test_inject_fault_validates_its_target(capsys):
     cluster = make_cluster()
     server = cluster.servers.order_by("id").last()
-    call_command("inject_fault", cluster.name, "--node", "Reinstall and restart observer", "--server", server.agent_address, "--kind", "hang")
+    call_command(
+        "inject_fault",
+        cluster.name,
+        "--node",
+        "Reinstall and restart observer",
+        "--server",
+        server.agent_address,
+        "--kind",
+        "hang",
+    )
     fault = Fault.objects.get()
     assert (fault.server_id, fault.kind, fault.times_remaining) == (server.pk, "hang", 1)
     assert "fault" in capsys.readouterr().out

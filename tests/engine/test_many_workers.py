@@ -19,7 +19,9 @@ def test_four_workers_run_every_sub_task_once(settings):
     stock_packages(TARGET)
     dag = start_upgrade(cluster, TARGET)
     with BackgroundWorker(name="a"), BackgroundWorker(name="b"), BackgroundWorker(name="c"), BackgroundWorker(name="d"):
-        wait_until(lambda: Dag.objects.get(pk=dag.pk).state in (State.SUCCEED, State.FAILED), timeout=120, what="the DAG")
+        wait_until(
+            lambda: Dag.objects.get(pk=dag.pk).state in (State.SUCCEED, State.FAILED), timeout=120, what="the DAG"
+        )
     dag.refresh_from_db()
     assert dag.state == State.SUCCEED
     assert set(SubTask.objects.filter(dag=dag).values_list("state", "execute_times")) == {(State.SUCCEED, 1)}

@@ -40,8 +40,10 @@ def test_rollback_undoes_stages_down_to_one():
     assert set(dag.nodes.filter(seq__gt=5).values_list("state", flat=True)) == {State.PENDING}
     # Rollback actions ran from the failed stage down to 1.
     rollback_order = []
-    for seq in TaskLog.objects.filter(sub_task__dag=dag, phase="rollback").order_by("id").values_list(
-        "sub_task__node__seq", flat=True
+    for seq in (
+        TaskLog.objects.filter(sub_task__dag=dag, phase="rollback")
+        .order_by("id")
+        .values_list("sub_task__node__seq", flat=True)
     ):
         if not rollback_order or rollback_order[-1] != seq:
             rollback_order.append(seq)

@@ -63,9 +63,9 @@ def test_rolling_upgrade_succeeds_zone_by_zone(edition):
             # Only the zone being reinstalled is stopped; earlier zones are done, later ones untouched.
             assert zones[node.zone_name] == Zone.Status.INACTIVE
             assert all(status == Zone.Status.ACTIVE for name, status in zones.items() if name != node.zone_name)
-            assert set(Server.objects.filter(zone__name=node.zone_name, cluster=cluster).values_list("status", flat=True)) == {
-                Server.Status.INACTIVE
-            }
+            assert set(
+                Server.objects.filter(zone__name=node.zone_name, cluster=cluster).values_list("status", flat=True)
+            ) == {Server.Status.INACTIVE}
             index = int(node.zone_name.removeprefix("zone"))
             for name, zone_builds in builds.items():
                 expected = TARGET_BUILD_VERSION if int(name.removeprefix("zone")) < index else OLD_BUILD_VERSION
@@ -81,7 +81,9 @@ def test_rolling_upgrade_succeeds_zone_by_zone(edition):
     assert dag.state == State.SUCCEED
     assert observed == ["zone1", "zone2", "zone3"]
     assert set(Server.objects.filter(cluster=cluster).values_list("build_version", flat=True)) == {TARGET_BUILD_VERSION}
-    assert set(Server.objects.filter(cluster=cluster).values_list("status", "process_running")) == {(Server.Status.ACTIVE, True)}
+    assert set(Server.objects.filter(cluster=cluster).values_list("status", "process_running")) == {
+        (Server.Status.ACTIVE, True)
+    }
     assert set(zone_states(cluster).values()) == {Zone.Status.ACTIVE}
     assert not dag.holds_lock and dag.is_finished
     assert set(dag.nodes.values_list("state", flat=True)) == {State.SUCCEED}

@@ -27,7 +27,9 @@ def hang_in_child(cluster, node_name):
     child = spawn_run_worker(lease_seconds=1)
     try:
         hanging = wait_until(
-            lambda: SubTask.objects.filter(dag=dag, name=node_name, state=State.RUNNING).exclude(lease_owner="").first(),
+            lambda: (
+                SubTask.objects.filter(dag=dag, name=node_name, state=State.RUNNING).exclude(lease_owner="").first()
+            ),
             timeout=60,
             what=f"the child worker to run {node_name!r}",
         )

@@ -24,16 +24,33 @@ def make_dag(*, nodes=3, cluster=None):
     servers = list(cluster.servers.all())
     with transaction.atomic():
         dag = Dag.objects.create(
-            cluster=cluster, name=f"OB rolling upgrade {TARGET.label}", max_stage=nodes,
-            version=TARGET.version, release=TARGET.build_number, mode="ROLLING", from_version=START_BUILD.label,
-            to_version=TARGET.label, actor_label="user op", reason="quarterly patch",
+            cluster=cluster,
+            name=f"OB rolling upgrade {TARGET.label}",
+            max_stage=nodes,
+            version=TARGET.version,
+            release=TARGET.build_number,
+            mode="ROLLING",
+            from_version=START_BUILD.label,
+            to_version=TARGET.label,
+            actor_label="user op",
+            reason="quarterly patch",
         )
         for seq in range(1, nodes + 1):
-            node = Node.objects.create(dag=dag, seq=seq, name=f"Stage {seq}", action="check_python", parallel=True,
-                                       can_retry=True, can_rollback=seq < 3, can_pass=False, can_cancel=seq < 3)
+            node = Node.objects.create(
+                dag=dag,
+                seq=seq,
+                name=f"Stage {seq}",
+                action="check_python",
+                parallel=True,
+                can_retry=True,
+                can_rollback=seq < 3,
+                can_pass=False,
+                can_cancel=seq < 3,
+            )
             for server in servers:
-                SubTask.objects.create(node=node, dag=dag, name=node.name, server=server, agent_ip=server.ip,
-                                       agent_port=server.agent_port)
+                SubTask.objects.create(
+                    node=node, dag=dag, name=node.name, server=server, agent_ip=server.ip, agent_port=server.agent_port
+                )
         emit(dag.pk, "dag.created", {"dag": dag_payload(dag)})
     return dag
 
@@ -57,7 +74,9 @@ def set_node_state(node_id, state):
 def append_log(sub_task_id, text, *, execute_times=1, phase="run", level="INFO"):
     with transaction.atomic():
         sub_task = SubTask.objects.get(pk=sub_task_id)
-        log = TaskLog.objects.create(sub_task=sub_task, execute_times=execute_times, phase=phase, level=level, text=text)
+        log = TaskLog.objects.create(
+            sub_task=sub_task, execute_times=execute_times, phase=phase, level=level, text=text
+        )
         return emit(sub_task.dag_id, "log.appended", {"log": log_payload(log)})
 
 

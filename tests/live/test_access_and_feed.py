@@ -57,7 +57,12 @@ async def test_the_feed_gets_dag_created_and_state_changes_only():
 
     second = await database_sync_to_async(make_dag)()
     frame = await communicator.receive_json_from()
-    assert (frame["type"], frame["kind"], frame["dag_id"], frame["dag"]["state"]) == ("dag", "dag.created", second.pk, "READY")
+    assert (frame["type"], frame["kind"], frame["dag_id"], frame["dag"]["state"]) == (
+        "dag",
+        "dag.created",
+        second.pk,
+        "READY",
+    )
 
     node = await database_sync_to_async(Node.objects.filter(dag=first).first)()
     await database_sync_to_async(set_node_state)(node.pk, "RUNNING")

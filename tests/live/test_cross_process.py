@@ -25,8 +25,9 @@ set_dag_state({dag_id}, "RUNNING")
 def commit_in_another_process(dag_id):
     environment = {**os.environ, **child_environment(REDIS_URL=os.environ["REDIS_URL"])}
     environment["DJANGO_SETTINGS_MODULE"] = "dashboard.settings"
-    subprocess.run([sys.executable, "-c", WORKER.format(dag_id=dag_id)], cwd=PROJECT_ROOT, env=environment, check=True,
-                   timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", WORKER.format(dag_id=dag_id)], cwd=PROJECT_ROOT, env=environment, check=True, timeout=60
+    )
 
 
 async def test_an_event_committed_by_another_process_reaches_the_socket(settings):

@@ -188,7 +188,11 @@ async def test_log_backlog_pages_by_id_across_attempts(dag):
     page = await communicator.receive_json_from()
     assert page["type"] == "logs" and page["more"] is False
     assert [(x["line"], x["execute_times"], x["phase"]) for x in page["lines"]] == [
-        ("first 0", 1, "run"), ("first 1", 1, "run"), ("first 2", 1, "run"), ("undo", 1, "rollback")]
+        ("first 0", 1, "run"),
+        ("first 1", 1, "run"),
+        ("first 2", 1, "run"),
+        ("undo", 1, "rollback"),
+    ]
     await communicator.send_json_to({"type": "logs", "sub_task_id": sub_task.pk, "after_id": ids[3]})
     page = await communicator.receive_json_from()
     assert [x["id"] for x in page["lines"]] == ids[4:]

@@ -31,4 +31,3 @@ def ce_rpm(tmp_path, dep_yaml):
     return write_oceanbase_rpms(
         tmp_path / "rpms", edition="community", version=VERSION, release=RELEASE, arch="x86_64", dep_yaml=dep_yaml
     )[0]
-

@@ -46,7 +46,7 @@ from tests.support.factories import make_user
 from tests.support.packages import ingest_rpms, write_rpms
 from upgrades.api.envelope import UNEXPECTED
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.fuzz]
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
 # What a refused request may change: the audit, the auth-failure throttle and the replay cache (and the

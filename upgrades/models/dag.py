@@ -81,7 +81,9 @@ class Dag(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["cluster"], condition=Q(holds_lock=True), name="dag_one_maintenance_per_cluster"),
+            models.UniqueConstraint(
+                fields=["cluster"], condition=Q(holds_lock=True), name="dag_one_maintenance_per_cluster"
+            ),
         ]
         indexes = [models.Index(fields=["is_finished", "state"], name="dag_unfinished")]
 

@@ -220,7 +220,9 @@ class Prechecks:
         if health.get("python_missing"):
             raise server_error("Environment.WithoutPython", "Please check if Python is installed")
         if health.get("mysql_connector_missing"):
-            raise server_error("Environment.WithoutModule", "Please check if Python module 'mysql.connector' is installed")
+            raise server_error(
+                "Environment.WithoutModule", "Please check if Python module 'mysql.connector' is installed"
+            )
         hosts = len({s.ip for s in self.topology.servers})
         return f"python and mysql.connector found on {hosts} host(s)"
 
@@ -310,7 +312,9 @@ class Prechecks:
         arch = self.topology.agent_server.arch
         package = _find_package(name=name, version=self.version, release_distribution=self.release, arch=arch)
         if package is None:
-            raise server_error("Common.Unexpected", f"{name}-{self.version}-{self.release}.{arch}.rpm: record not found")
+            raise server_error(
+                "Common.Unexpected", f"{name}-{self.version}-{self.release}.{arch}.rpm: record not found"
+            )
         self.target_package = package
         return package.rpm_name
 

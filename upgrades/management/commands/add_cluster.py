@@ -36,4 +36,6 @@ class Command(VersionOptionCommand):
         except ObshellError as exc:
             raise CommandError(exc.message) from None
         servers = cluster.servers.count()
-        self.stdout.write(f"{cluster.name}: {cluster.edition}, {opts['zones']} zones, {servers} servers on {opts['version']}_{opts['build']}")
+        self.stdout.write(
+            f"{cluster.name}: {cluster.edition}, {opts['zones']} zones, {servers} servers on {opts['version']}_{opts['build']}"
+        )

@@ -30,9 +30,13 @@ class Command(BaseCommand):
                     raise CommandError(f"DAG {dag.pk} has no node {opts['node_id']}")
                 node = node_pass(node=node, actor=actor, reason=opts["reason"])
                 dag.refresh_from_db()
-                self.stdout.write(f"node {node.pk} {node.name}: {node.state}/{node.operator}; DAG {dag.state}/{dag.operator}")
+                self.stdout.write(
+                    f"node {node.pk} {node.name}: {node.state}/{node.operator}; DAG {dag.state}/{dag.operator}"
+                )
                 return
             dag = dag_operate(dag=dag, operator=opts["operator"], actor=actor, reason=opts["reason"])
         except ObshellError as exc:
             raise CommandError(f"[{exc.err_code}] {exc.message}") from None
-        self.stdout.write(f"DAG {dag.pk} ({dag.generic_id}) {dag.name}: {dag.state}/{dag.operator} at stage {dag.stage}")
+        self.stdout.write(
+            f"DAG {dag.pk} ({dag.generic_id}) {dag.name}: {dag.state}/{dag.operator} at stage {dag.stage}"
+        )
