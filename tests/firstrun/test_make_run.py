@@ -107,12 +107,13 @@ def test_make_run_on_a_fresh_clone_serves_and_prints_a_one_time_link(tmp_path):
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     if os.environ.get("FRESH_CLONE_REUSE_VENV"):
         _reuse_packages(os.environ["FRESH_CLONE_REUSE_VENV"], clone)
+    # A fresh shell's environment: not this run's database, venv or pytest settings, nor the variables of a
+    # `make test` this test may run under (with MAKELEVEL set, `make run` would say "Entering directory").
     env = {
         key: value
         for key, value in os.environ.items()
-        if key
-        not in {"DATABASE_URL", "REDIS_URL", "TEST_DB_SUFFIX", "VIRTUAL_ENV", "PYTHONPATH", "MAKEFLAGS", "MFLAGS"}
-        and not key.startswith(("PYTEST_", "DJANGO_ALLOW"))
+        if key not in {"DATABASE_URL", "REDIS_URL", "TEST_DB_SUFFIX", "VIRTUAL_ENV", "PYTHONPATH", "MFLAGS"}
+        and not key.startswith(("PYTEST_", "DJANGO_ALLOW", "MAKE"))
     }
     port = _free_port()
     process, output = _make_run(clone, env, port)
