@@ -79,7 +79,12 @@ def fault_disarm(*, cluster: Cluster, fault_id: int, actor: Actor, reason: str =
         ),
         transaction.atomic(),
     ):
-        fault = Fault.objects.select_for_update().select_related("server").filter(pk=fault_id, cluster=cluster).first()
+        fault = (
+            Fault.objects.select_for_update(of=("self",))
+            .select_related("server")
+            .filter(pk=fault_id, cluster=cluster)
+            .first()
+        )
         if fault is None:
             raise not_found(
                 "Fault.NotFound", f"fault {fault_id} is no longer armed on {cluster.name}: it fired or was disarmed"
