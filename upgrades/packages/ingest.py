@@ -151,7 +151,12 @@ def _validate(tmp, digests, filename, allowed_names, current_build_version):
             _check_version_and_release(header)
             needs_dep_yaml = _check_files(header, current_build_version)
         dep_yaml = ""
-        if needs_dep_yaml:
+        stored = Package.objects.filter(sha256=sha256).only("upgrade_dep_yaml").first()
+        if stored is not None:
+            # These exact bytes are stored already: their dep file was read and validated then, so adding the
+            # same file again costs its hashing, not another decompression of the payload.
+            dep_yaml = stored.upgrade_dep_yaml
+        elif needs_dep_yaml:
             try:
                 content = read_payload_member(f, header, names.DEP_YAML, max_size=depfile.MAX_BYTES)
             except RpmReadError as exc:
