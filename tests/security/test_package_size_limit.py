@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from tests.api.helpers import multipart
 from tests.api.signing import as_meta, v2_request
 from tests.packages.helpers import stored_files
+from tests.security.asgi_door import messages_read_past_the_door
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.factories import make_user
 from tests.support.packages import write_rpms
@@ -131,23 +132,5 @@ def test_the_asgi_door_refuses_a_declared_size_before_the_body_is_read(path, is_
 
 def test_the_asgi_door_stops_reading_an_undeclared_body_at_the_allowance(settings):
     settings.PACKAGE_MAX_BYTES = 1000
-    seen = []
-
-    async def app(scope, receive, send):
-        while True:
-            message = await receive()
-            seen.append(message["type"])
-            if message["type"] != "http.request" or not message.get("more_body"):
-                return
-
-    chunks = iter([{"type": "http.request", "body": b"x" * 50_000, "more_body": True}] * 100)
-
-    async def receive():
-        return next(chunks)
-
-    async def send(message):
-        pass
-
-    scope = {"type": "http", "method": "POST", "path": UPLOAD, "headers": []}
-    asyncio.run(stamp_receipt_time(app)(scope, receive, send))
+    seen = messages_read_past_the_door(UPLOAD, chunk_size=50_000)
     assert seen[-1] == "http.disconnect" and len(seen) <= 3

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from dashboard.pages.forms import UpgradeForm
+from tests.security.asgi_door import messages_read_past_the_door
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_user
@@ -142,25 +143,7 @@ def test_the_door_lets_a_body_at_the_limit_through():
 
 def test_the_door_stops_an_undeclared_json_body_at_the_limit(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
-    seen = []
-
-    async def app(scope, receive, send):
-        while True:
-            message = await receive()
-            seen.append(message["type"])
-            if message["type"] != "http.request" or not message.get("more_body"):
-                return
-
-    chunks = iter([{"type": "http.request", "body": b"x" * 600, "more_body": True}] * 100)
-
-    async def receive():
-        return next(chunks)
-
-    async def send(message):
-        pass
-
-    scope = {"type": "http", "method": "POST", "path": UPGRADE, "headers": []}
-    asyncio.run(stamp_receipt_time(app)(scope, receive, send))
+    seen = messages_read_past_the_door(UPGRADE, chunk_size=600)
     assert seen == ["http.request", "http.disconnect"]
 
 
