@@ -17,4 +17,6 @@ that folder's helpers.py; shared fixtures are registered for every test by tests
 - fixtures.py     fixtures for every folder (`live_server_factory`).
 - environment.py  what the machine provides: `IN_CI`, `CHROMIUM`, `missing_service()`.
 - spec_nodes.py   spec 5's node names, written out independently of the planner.
+- fake_agent.py   `FakeCluster`: obshell agents over HTTP, written from the two reference documents and importing
+                  nothing from `upgrades` (v1/v2 auth, 512/1024-bit keys, restarts, re-keying, observer outages).
 """
