@@ -1,10 +1,14 @@
-"""obshell's wire crypto (spec 2.2): RSA PKCS#1 v1.5 blocks for the auth header, AES-128-CBC for bodies."""
+"""obshell's wire crypto (spec 2.2): RSA PKCS#1 v1.5 blocks for the auth header, AES-128-CBC for bodies; the server
+side (decrypting what clients send) and, at the end, the client side (what we send to a real agent)."""
 
 import base64
 import binascii
+import io
 import json
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import padding as sym_padding
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -189,3 +193,74 @@ def aes_decrypt_stream(source, sink, keys_raw):
     tail = _strip_padding(held)
     sink.write(tail)
     return written + len(tail)
+
+
+# ---- the client side, for talking to a real obshell agent ------------------------------------------------------
+
+
+def load_agent_public_key(public_key_b64):
+    """An agent's `GET /api/v1/secret` key: base64 PKCS#1 DER (spec 2.1); SPKI accepted too, as the SDK does."""
+    der = base64.b64decode(public_key_b64)
+    try:
+        return serialization.load_der_public_key(der)
+    except ValueError:
+        # PKCS#1 RSAPublicKey: wrap it as PEM "RSA PUBLIC KEY", which cryptography reads as PKCS#1.
+        pem = b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END RSA PUBLIC KEY-----\n"
+        return serialization.load_pem_public_key(pem)
+
+
+def rsa_encrypt_chunks(public_key, plaintext, chunk=SDK_CHUNK):
+    """The auth header's cipher (spec 2.2): PKCS#1 v1.5 over `chunk`-byte pieces, concatenated, base64."""
+    blocks = [public_key.encrypt(plaintext[i : i + chunk], padding.PKCS1v15()) for i in range(0, len(plaintext), chunk)]
+    return base64.b64encode(b"".join(blocks)).decode("ascii")
+
+
+def aes_encrypt(plain, keys_raw):
+    """base64(AES-128-CBC(PKCS#7(plain))): a request body as obshell expects it."""
+    stream = AesEncryptingReader(io.BytesIO(plain), len(plain), keys_raw)
+    return stream.read()
+
+
+def aes_encrypted_length(plain_length):
+    padded = (plain_length // BLOCK + 1) * BLOCK
+    return 4 * ((padded + 2) // 3)
+
+
+class AesEncryptingReader:
+    """A file-like view of base64(AES-128-CBC(PKCS#7(source))) produced chunk by chunk, with its length known in
+    advance (`len()`), so an upload of any size streams with bounded memory and a plain Content-Length."""
+
+    # A multiple of 48 plaintext bytes is a whole number of AES blocks and of base64 quanta.
+    CHUNK = 48 * 21846  # just under 1 MiB
+
+    def __init__(self, source, source_length, keys_raw):
+        key, iv = _aes_key_iv(keys_raw)
+        self._source = source
+        self._length = aes_encrypted_length(source_length)
+        self._encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        self._padder = sym_padding.PKCS7(BLOCK * 8).padder()
+        self._pending = b""  # ciphertext not yet base64-encoded (less than 3 bytes, or the tail)
+        self._out = b""
+        self._done = False
+
+    def __len__(self):
+        return self._length
+
+    def _fill(self):
+        chunk = self._source.read(self.CHUNK)
+        if chunk:
+            cipher_text = self._pending + self._encryptor.update(self._padder.update(chunk))
+        else:
+            cipher_text = self._pending + self._encryptor.update(self._padder.finalize()) + self._encryptor.finalize()
+            self._done = True
+        usable = len(cipher_text) if self._done else len(cipher_text) - len(cipher_text) % 3
+        self._pending = cipher_text[usable:]
+        self._out += base64.b64encode(cipher_text[:usable])
+
+    def read(self, size=-1):
+        while not self._done and (size < 0 or len(self._out) < size):
+            self._fill()
+        if size < 0:
+            size = len(self._out)
+        piece, self._out = self._out[:size], self._out[size:]
+        return piece

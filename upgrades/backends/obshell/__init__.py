@@ -1,0 +1,1 @@
+"""The obshell backend: a real cluster driven through its obshell agents (`client.py`)."""
