@@ -234,6 +234,7 @@ class FakeCluster:
         restart_seconds=0.6,
         observer_down_ticks=4,
         new_agent_version=None,
+        identity="CLUSTER AGENT",
     ):
         self.name, self.edition, self.build = name, edition, build
         self.password, self.agent_password = password, agent_password
@@ -242,6 +243,7 @@ class FakeCluster:
             restart_seconds,
             observer_down_ticks,
         )
+        self.identity = identity  # what every agent says it is: "SINGLE" before the cluster exists
         self.new_agent_version = new_agent_version  # what "Restart obshell" brings up; None: the target's
         self.lock = threading.RLock()
         self.dags: dict[int, Dag] = {}
@@ -688,7 +690,7 @@ class _Handler(BaseHTTPRequestHandler):
             "ip": agent.ip,
             "port": agent.port,
             "zone": agent.zone,
-            "identity": "CLUSTER AGENT",
+            "identity": agent.cluster.identity,
             "version": agent.version,
             "isObproxyAgent": False,
             "security": bool(agent.cluster.agent_password),

@@ -30,6 +30,15 @@ class Cluster(models.Model):
     agent_host = models.CharField(max_length=255, blank=True)
     agent_port = models.PositiveIntegerField(default=2886)
     agent_password_encrypted = models.TextField(blank=True)
+    # Every HOST:PORT the DBA gave, dialled in order (agent_host:agent_port first); never an address an agent reports.
+    agent_addresses = models.JSONField(default=list, blank=True)
+    ob_password_encrypted = models.TextField(blank=True)  # root@sys, Fernet-encrypted (FIELD_ENCRYPTION_KEY)
+    # Pinned public keys, address → base64 PKCS#1 (agents have one key each), and a change awaiting an admin.
+    agent_public_key = models.JSONField(default=dict, blank=True)
+    agent_key_change = models.JSONField(default=dict, blank=True)
+    unreachable_since = models.DateTimeField(null=True, blank=True)
+    # Why traffic to the agent stopped ("credentials rejected", "public key changed"), empty while it flows.
+    contact_problem = models.CharField(max_length=200, blank=True)
     # Simulated health findings that the pre-checks read (spec 4 step 7), e.g. {"tablets_merging": true}.
     health = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

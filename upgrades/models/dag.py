@@ -63,6 +63,9 @@ class Dag(models.Model):
     # What was asked and what was frozen into the run when it was created.
     version = models.CharField(max_length=64)
     release = models.CharField(max_length=128)
+    # A mirrored run (obshell backend): the agent's generic DAG id, and whether it was started outside this dashboard.
+    remote_dag_id = models.CharField(max_length=64, blank=True, db_index=True)
+    started_outside = models.BooleanField(default=False)
     mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
     upgrade_dir = models.CharField(max_length=512, blank=True)
     freeze_server = models.BooleanField(default=False)
@@ -104,6 +107,7 @@ class Node(models.Model):
     parallel = models.BooleanField()
     hop = models.PositiveIntegerField(null=True, blank=True)
     zone_name = models.CharField(max_length=64, blank=True)
+    remote_id = models.CharField(max_length=64, blank=True)  # the agent's generic node id, for a mirrored run
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     operator = models.CharField(max_length=8, choices=Operator.choices, default=Operator.RUN)
     start_time = models.DateTimeField(default=timezone.now)
@@ -133,6 +137,7 @@ class SubTask(models.Model):
     server = models.ForeignKey("upgrades.Server", on_delete=models.SET_NULL, null=True, blank=True)
     agent_ip = models.CharField(max_length=64)
     agent_port = models.PositiveIntegerField()
+    remote_id = models.CharField(max_length=64, blank=True)  # the agent's generic sub_task id, for a mirrored run
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     operator = models.CharField(max_length=8, choices=Operator.choices, default=Operator.RUN)
     execute_times = models.PositiveIntegerField(default=0)

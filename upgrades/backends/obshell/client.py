@@ -193,6 +193,22 @@ class AgentClient:
         self._info[address] = info
         return info
 
+    def connect(self):
+        """`/info` and `/secret` on the first address that answers, which becomes the current one (issue 12: extra
+        addresses are for when the first agent's zone is being restarted)."""
+        last: AgentError | None = None
+        for address in self.addresses:
+            try:
+                info = self.info(address)
+                self.public_key(address)
+            except AgentUnreachable as error:
+                last = error
+                continue
+            self.current = address
+            return info
+        assert last is not None
+        raise AgentUnreachable(f"no agent answered at {', '.join(self.addresses)}")
+
     def status(self, address=None):
         return self._open("GET", address or self.current, "/api/v1/status")
 
@@ -205,6 +221,10 @@ class AgentClient:
             raise AgentKeyChanged(address, pinned, published)
         self._keys[address] = (published, load_agent_public_key(published))
         return published
+
+    def learned_key(self, address):
+        """The base64 key this client learned from the agent at `address` (after `connect` or a call)."""
+        return self._keys[address][0]
 
     def pin(self, address, key_b64):
         self.pinned_keys[address] = key_b64
