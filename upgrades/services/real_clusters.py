@@ -20,7 +20,7 @@ from upgrades.backends.obshell.client import (
     AgentUnreachable,
     CredentialsRejected,
 )
-from upgrades.backends.obshell.topology import FoundCluster, NotAClusterAgent, read_cluster, servers_of
+from upgrades.backends.obshell.topology import FoundCluster, FoundServer, NotAClusterAgent, read_cluster, servers_of
 from upgrades.engine import periodic
 from upgrades.errors import ObshellError, bad_request
 from upgrades.models import AuditEntry, Cluster, Server, Zone
@@ -131,7 +131,7 @@ def cluster_register_obshell(
     return cluster
 
 
-def _store_topology(cluster: Cluster, servers) -> None:
+def _store_topology(cluster: Cluster, servers: list[FoundServer]) -> None:
     """Make zones and servers match what the agent reports (a scale-in removes servers, a scale-out adds them)."""
     zones = {}
     for position, zone_name in enumerate(dict.fromkeys(server.zone for server in servers), start=1):
