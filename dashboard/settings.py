@@ -279,6 +279,9 @@ EMBEDDED_WORKER_THREADS = env_int("EMBEDDED_WORKER_THREADS", 2, minimum=1)
 WORKER_LEASE_SECONDS = env_float("WORKER_LEASE_SECONDS", 30.0, minimum=1)
 # Real clusters (the obshell backend): how often the workers re-read each one's topology and health.
 TOPOLOGY_REFRESH_SECONDS = env_int("TOPOLOGY_REFRESH_SECONDS", 60, minimum=5)
+# A mirrored run polls its agent at most this far apart, and shows "lost contact" after this long unreachable.
+MIRROR_POLL_SECONDS = env_float("MIRROR_POLL_SECONDS", 1.0, minimum=0.05)
+MIRROR_UNREACHABLE_SECONDS = env_int("MIRROR_UNREACHABLE_SECONDS", 1800, minimum=1)
 # obshell's v1 X-OCS-Auth header carries no uri (a header captured on a GET could authorise a POST): off
 # unless a 4.2.2.0-era client needs it.
 OCS_AUTH_V1 = env_bool("OCS_AUTH_V1", False)

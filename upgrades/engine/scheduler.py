@@ -36,7 +36,7 @@ def dag_advance(dag_id: int, *, skip_locked: bool = False) -> bool:
 
 def advance_locked(dag: Dag | None) -> bool:
     """dag_advance's body, for a caller that already holds the DAG row lock in its transaction."""
-    if dag is None or dag.state not in ACTIVE_DAG_STATES:
+    if dag is None or dag.state not in ACTIVE_DAG_STATES or dag.remote_dag_id:
         return False
     changed = False
     if dag.state == State.READY:
@@ -147,7 +147,7 @@ def dag_fail(dag: Dag) -> None:
 
 
 def active_dag_ids(dag_ids: Collection[int] | None = None) -> list[int]:
-    qs = Dag.objects.filter(state__in=ACTIVE_DAG_STATES)
+    qs = Dag.objects.filter(state__in=ACTIVE_DAG_STATES, remote_dag_id="")  # mirrored DAGs run on their agent
     if dag_ids is not None:
         qs = qs.filter(pk__in=dag_ids)
     return list(qs.order_by("id").values_list("id", flat=True))

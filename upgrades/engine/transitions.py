@@ -38,7 +38,8 @@ def subtask_claim(*, owner: str, dag_ids: Collection[int] | None = None) -> SubT
     PostgreSQL: skip DAG rows other workers hold and lock the sub-task with SKIP LOCKED. SQLite: a
     conditional UPDATE ... WHERE state=READY; exactly one claimer sees a row count of 1.
     """
-    ready = SubTask.objects.filter(state=State.READY, dag__state__in=ACTIVE_DAG_STATES)
+    # A mirrored DAG's sub-tasks run on its agent: the engine never claims them.
+    ready = SubTask.objects.filter(state=State.READY, dag__state__in=ACTIVE_DAG_STATES, dag__remote_dag_id="")
     if dag_ids is not None:
         ready = ready.filter(dag_id__in=dag_ids)
     if uses_row_locks():

@@ -66,6 +66,11 @@ class Dag(models.Model):
     # A mirrored run (obshell backend): the agent's generic DAG id, and whether it was started outside this dashboard.
     remote_dag_id = models.CharField(max_length=64, blank=True, db_index=True)
     started_outside = models.BooleanField(default=False)
+    # The mirror loop's lease (one worker polls a mirrored DAG at a time) and its contact with the agent:
+    # {"unreachable_since": iso, "lost": bool, "last_error": str, "last_ok": iso}.
+    mirror_owner = models.CharField(max_length=128, blank=True)
+    mirror_lease_until = models.DateTimeField(null=True, blank=True)
+    mirror_contact = models.JSONField(default=dict, blank=True)
     mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
     upgrade_dir = models.CharField(max_length=512, blank=True)
     freeze_server = models.BooleanField(default=False)
@@ -204,6 +209,9 @@ class DagEvent(models.Model):
         SUBTASK_UPDATED = "subtask.updated"
         LOG_APPENDED = "log.appended"
         OPERATOR_APPLIED = "operator.applied"
+        AGENT_UNREACHABLE = "agent.unreachable"
+        AGENT_BACK = "agent.back"
+        AGENT_LOST = "agent.lost"
 
     dag = models.ForeignKey(Dag, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveBigIntegerField()

@@ -23,6 +23,10 @@ from upgrades.task_logs import CANCELLED_LINE, append_logs
 def dag_operate(*, dag: Dag, operator: str, actor: Actor, reason: str = "") -> Dag:
     """RETRY, ROLLBACK, CANCEL or PASS (case-insensitive) with obshell's preconditions; audited either way."""
     reason = reason_checked(reason)
+    if dag.remote_dag_id:
+        from upgrades.services.real_upgrades import remote_dag_operate
+
+        return remote_dag_operate(dag=dag, operator=operator, actor=actor, reason=reason)
     op = (operator or "").strip().upper()
     handler = _OPERATORS.get(op)
     refused = {"operator": op or str(operator)}
@@ -54,6 +58,10 @@ def dag_operate(*, dag: Dag, operator: str, actor: Actor, reason: str = "") -> D
 def node_pass(*, node: Node, actor: Actor, reason: str = "") -> Node:
     """Pass one FAILED node: it becomes SUCCEED/PASS and the DAG continues with the next node."""
     reason = reason_checked(reason)
+    if node.remote_id:
+        from upgrades.services.real_upgrades import remote_node_pass
+
+        return remote_node_pass(node=node, actor=actor, reason=reason)
     refused = {"node": node.generic_id}
     with (
         audit_refusals(

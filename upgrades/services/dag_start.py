@@ -11,6 +11,7 @@ from upgrades.bulk import insert_rows
 from upgrades.errors import ObshellError, maintenance_in_progress, server_error
 from upgrades.events import emit
 from upgrades.models import AuditEntry, Cluster, Dag, DagEvent, Node, SubTask
+from upgrades.models.cluster import Backend
 from upgrades.models.dag import MaintenanceType
 from upgrades.snapshots import dag_payload
 
@@ -37,6 +38,19 @@ def upgrade_start(
     from upgrades.planning.plan import plan_upgrade
 
     reason = reason_checked(reason)
+    if cluster.backend == Backend.OBSHELL:
+        from upgrades.services.real_upgrades import remote_upgrade_start
+
+        return remote_upgrade_start(
+            cluster=cluster,
+            version=version,
+            release=release,
+            mode=mode,
+            upgrade_dir=upgrade_dir,
+            freeze_server=freeze_server,
+            actor=actor,
+            reason=reason,
+        )
 
     plan = plan_upgrade(
         cluster=cluster,
@@ -51,8 +65,15 @@ def upgrade_start(
 
 
 def upgrade_check_start(*, cluster: Cluster, version: str, release: str, upgrade_dir: str = "", actor: Actor) -> Dag:
-    """The non-maintenance check DAG (spec 5.7): takes no lock."""
+    """The non-maintenance check DAG (spec 5.7): takes no lock. On a real cluster it is the agent's own check."""
     from upgrades.planning.plan import plan_upgrade_check
+
+    if cluster.backend == Backend.OBSHELL:
+        from upgrades.services.real_upgrades import remote_upgrade_start
+
+        return remote_upgrade_start(
+            cluster=cluster, version=version, release=release, mode="", upgrade_dir=upgrade_dir, actor=actor, check=True
+        )
 
     plan = plan_upgrade_check(cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir)
     _refuse_failed_plan(plan, actor=actor, action=AuditEntry.Action.UPGRADE_CHECK_START, reason="")

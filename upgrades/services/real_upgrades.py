@@ -1,0 +1,359 @@
+"""Upgrades of real clusters: the agent executes; we push the route's packages, start the DAG with obshell's own
+protocol, mirror it (upgrades/engine/mirror.py) and forward operators. What a person sees, operates and audits is
+what they see for a simulated cluster."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+
+from upgrades.audit import Actor, audit, audit_refusals, reason_checked
+from upgrades.backends.obshell import client_for
+from upgrades.backends.obshell.client import AgentClient, AgentError, AgentRefused, version_tuple
+from upgrades.bulk import insert_rows
+from upgrades.engine.mirror import apply_remote, parse_go_time
+from upgrades.errors import ObshellError, bad_request, server_error
+from upgrades.events import emit
+from upgrades.models import AuditEntry, Cluster, Dag, DagEvent, Node, Package, Server, SubTask
+from upgrades.models.dag import MaintenanceType, State
+from upgrades.planning.stages import ACTIONS, Flags
+from upgrades.services.dag_start import maintenance_refusal
+from upgrades.snapshots import dag_payload
+
+logger = logging.getLogger(__name__)
+
+_ACTION_BY_NAME = {name: (action, flags) for action, (name, flags) in ACTIONS.items() if "{" not in name}
+
+
+def _action_of(name: str) -> tuple[str, Flags | None, str]:
+    """A remote node's local action and capability flags, from its name (spec §5.8)."""
+    if name in _ACTION_BY_NAME:
+        return _ACTION_BY_NAME[name][0], _ACTION_BY_NAME[name][1], ""
+    for prefix, action in (("Stop ", "stop_zone"), ("Start ", "start_zone")):
+        if name.startswith(prefix):
+            return action, ACTIONS[action][1], name[len(prefix) :]
+    return "remote", None, ""
+
+
+def agent_refusal(error: AgentError) -> ObshellError:
+    """The agent's refusal as ours: its errCode, status and message (spec §1.2)."""
+    if isinstance(error, AgentRefused):
+        return ObshellError(error.err_code, error.message, status=error.status)
+    return server_error("Agent.Unavailable", f"the cluster's agent did not answer: {error}")
+
+
+def _usable_client(cluster: Cluster) -> AgentClient:
+    if cluster.contact_problem:
+        raise bad_request("Agent.Unavailable", f"cluster {cluster.name!r}: {cluster.contact_problem}; see its page")
+    return client_for(cluster)
+
+
+# ---- packages on the agent -------------------------------------------------------------------------------------
+
+
+def packages_on_agent(client: AgentClient) -> set[tuple[str, str, str, str, str]]:
+    """(name, version, release_distribution, arch, md5) of what the agent stores (`/upgrade/package/info`, 4.3.0+)."""
+    listing = client.get("/api/v1/upgrade/package/info") or {}
+    return {
+        (p.get("name"), p.get("version"), p.get("release_distribution"), p.get("architecture"), p.get("md5"))
+        for p in listing.get("contents") or []
+    }
+
+
+def packages_missing_on_agent(client: AgentClient, packages: list[Package]) -> list[Package]:
+    present = packages_on_agent(client)
+    return [p for p in packages if (p.name, p.version, p.release_distribution, p.arch, p.md5) not in present]
+
+
+def _route_packages(plan_packages: list[dict]) -> list[Package]:
+    wanted = [(p["name"], p["version"], p["release_distribution"], p["arch"]) for p in plan_packages]
+    rows = Package.objects.filter(name__in={key[0] for key in wanted}, version__in={key[1] for key in wanted})
+    stored = {(p.name, p.version, p.release_distribution, p.arch): p for p in rows}
+    return [stored[key] for key in wanted if key in stored]
+
+
+def packages_push(*, cluster: Cluster, packages: list[Package], progress: Callable[[str], None] | None = None) -> int:
+    """Upload to the agent every package it lacks, streamed from our store; returns how many were sent."""
+    client = _usable_client(cluster)
+    try:
+        missing = packages_missing_on_agent(client, packages)
+        for index, package in enumerate(missing, start=1):
+            if progress:
+                progress(f"pushing {package.rpm_name} ({package.size // (1024 * 1024)} MiB) [{index}/{len(missing)}]")
+            client.upload(package.file.path)
+    except AgentError as error:
+        raise agent_refusal(error) from None
+    return len(missing)
+
+
+# ---- starting ----------------------------------------------------------------------------------------------------
+
+
+def _version_gates(cluster: Cluster, agent_version: str, *, freeze_server: bool, mode: str) -> None:
+    """Options the agent's version cannot honour, refused here with the reason (issue 12)."""
+    version = version_tuple(agent_version)
+    if freeze_server and version < (4, 4, 0, 0):
+        raise bad_request(
+            "Common.IllegalArgument", f"freeze_server needs obshell 4.4.0 or later (the agent is {agent_version})"
+        )
+    if cluster.edition == "business" and version < (4, 4, 0, 0):
+        raise bad_request(
+            "OB.Package.Name.NotSupport", f"business-edition upgrades need obshell 4.4.0 (the agent is {agent_version})"
+        )
+    if cluster.shared_storage and mode == "ROLLING" and cluster.zones.count() == 2 and version < (4, 4, 2, 0):
+        raise bad_request(
+            "OB.Upgrade.UnableToRollingUpgrade",
+            f"a 2-zone shared-storage rolling upgrade needs obshell 4.4.2 (the agent is {agent_version})",
+        )
+
+
+def remote_upgrade_start(
+    *,
+    cluster: Cluster,
+    version: str,
+    release: str,
+    mode: str,
+    upgrade_dir: str = "",
+    freeze_server: bool = False,
+    actor: Actor,
+    reason: str = "",
+    check: bool = False,
+) -> Dag:
+    """Start the upgrade (or the check) on the agent and mirror it. Refused, audited and with nothing left here,
+    when the plan fails, a route package is not on the agent yet, or the agent refuses."""
+    from upgrades.planning.plan import plan_upgrade, plan_upgrade_check
+
+    reason = reason_checked(reason)
+    action = AuditEntry.Action.UPGRADE_CHECK_START if check else AuditEntry.Action.UPGRADE_START
+    detail = {"version": version, "release": release, "mode": mode}
+    with audit_refusals(actor=actor, action=action, cluster=cluster, reason=reason, detail=detail):
+        if check:
+            plan = plan_upgrade_check(cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir)
+        else:
+            plan = plan_upgrade(
+                cluster=cluster,
+                version=version,
+                release=release,
+                mode=mode,
+                upgrade_dir=upgrade_dir,
+                freeze_server=freeze_server,
+            )
+        if plan.error is not None:
+            raise plan.error
+        client = _usable_client(cluster)
+        try:
+            info = client.connect()
+            _version_gates(cluster, info.version, freeze_server=freeze_server, mode=plan.mode or "")
+            missing = packages_missing_on_agent(client, _route_packages(plan.packages))
+            if missing:
+                names = ", ".join(p.rpm_name for p in missing)
+                raise bad_request(
+                    "OB.Package.NotExist",
+                    f"These packages are not on the cluster's agent yet: {names} (push them from the cluster page or "
+                    f"with `manage.py upgrade`, which pushes first)",
+                )
+            body: dict[str, object] = {"version": version, "release": release, "upgradeDir": upgrade_dir or None}
+            if not check:
+                body["mode"] = plan.mode or mode
+                if freeze_server:
+                    body["freeze_server"] = True
+            created = client.post("/api/v1/ob/upgrade/check" if check else "/api/v1/ob/upgrade", body)
+            # The create answer has `nodes: null` (spec §6.2): the nodes come from the follow-up read.
+            detailed = client.get(f"/api/v1/task/dag/{created['id']}?show_details=true")
+        except AgentError as error:
+            raise agent_refusal(error) from None
+    return dag_create_mirror(cluster=cluster, remote=detailed, actor=actor, reason=reason, plan=plan.as_dict())
+
+
+def dag_create_mirror(
+    *, cluster: Cluster, remote: dict, actor: Actor, reason: str = "", plan: dict | None = None, outside: bool = False
+) -> Dag:
+    """A local DAG mirroring the agent's `remote` (a detailed DagDetailDTO), with its nodes and sub-tasks keeping
+    the remote ids; takes our maintenance lock for a maintenance DAG."""
+    maintenance = int(remote.get("maintenance_type") or 1) == MaintenanceType.GLOBAL
+    name = str(remote.get("name") or "")
+    kind = Dag.Kind.UPGRADE_CHECK if name.startswith("Upgrade check") else Dag.Kind.UPGRADE
+    version_release = name.rsplit(" ", 1)[-1] if " " in name else ""
+    version, _, release = version_release.partition("-")
+    servers = {(s.ip, s.agent_port): s for s in Server.objects.filter(cluster=cluster)}
+    try:
+        with transaction.atomic():
+            dag = Dag.objects.create(
+                cluster=cluster,
+                kind=kind,
+                name=name,
+                stage=int(remote.get("stage") or 1),
+                max_stage=int(remote.get("max_stage") or len(remote.get("nodes") or []) or 1),
+                maintenance_type=MaintenanceType.GLOBAL if maintenance else MaintenanceType.NONE,
+                holds_lock=maintenance and remote.get("state") != State.SUCCEED,
+                version=version,
+                release=release,
+                mode="ROLLING" if "rolling" in name else ("STOPSERVICE" if "stop service" in name else ""),
+                from_version=(plan or {}).get("from_version", ""),
+                to_version=(plan or {}).get("to_version", version),
+                route=(plan or {}).get("route", []),
+                plan=plan or {},
+                remote_dag_id=str(remote["id"]),
+                started_outside=outside,
+                started_by=actor.user,
+                started_by_token=actor.token,
+                actor_label=actor.label,
+                reason=reason,
+            )
+            for seq, remote_node in enumerate(remote.get("nodes") or [], start=1):
+                node_action, flags, zone = _action_of(str(remote_node.get("name") or ""))
+                node = Node.objects.create(
+                    dag=dag,
+                    seq=seq,
+                    name=str(remote_node.get("name") or ""),
+                    action=node_action,
+                    parallel=len(remote_node.get("sub_tasks") or []) > 1,
+                    zone_name=zone,
+                    remote_id=str(remote_node.get("id")),
+                    **(
+                        {
+                            "can_retry": flags.can_retry,
+                            "can_rollback": flags.can_rollback,
+                            "can_pass": flags.can_pass,
+                            "can_cancel": flags.can_cancel,
+                            "can_continue": flags.can_continue,
+                        }
+                        if flags
+                        else {}
+                    ),
+                )
+                rows = []
+                for remote_task in remote_node.get("sub_tasks") or []:
+                    agent = remote_task.get("execute_agent") or {}
+                    ip, port = str(agent.get("ip") or ""), int(agent.get("port") or 0)
+                    server = servers.get((ip, port))
+                    rows.append(
+                        {
+                            "node_id": node.pk,
+                            "dag_id": dag.pk,
+                            "name": node.name,
+                            "server_id": server.pk if server else None,
+                            "agent_ip": ip,
+                            "agent_port": port,
+                            "remote_id": str(remote_task.get("id")),
+                        }
+                    )
+                insert_rows(SubTask, rows)
+            emit(dag.pk, DagEvent.Kind.DAG_CREATED, {"dag": dag_payload(dag)})
+            audit(
+                actor=actor,
+                action=AuditEntry.Action.UPGRADE_CHECK_START
+                if kind == Dag.Kind.UPGRADE_CHECK
+                else AuditEntry.Action.UPGRADE_START,
+                cluster=cluster,
+                dag=dag,
+                reason=reason,
+                detail={
+                    "dag": dag.generic_id,
+                    "remote_dag": dag.remote_dag_id,
+                    "name": name,
+                    "started_outside": outside,
+                },
+            )
+    except IntegrityError:
+        raise maintenance_refusal(cluster=cluster, dag_name=name) from None
+    # The create-time states and times, then whatever the agent has already done.
+    apply_remote(dag.pk, remote, list(remote.get("nodes") or []))
+    created = parse_go_time(remote.get("start_time"))
+    if created is not None:
+        Dag.objects.filter(pk=dag.pk).update(created_at=created)
+    dag.refresh_from_db()
+    return dag
+
+
+def adopt_remote_upgrades(*, cluster: Cluster) -> list[Dag]:
+    """Find an upgrade running on the agent that we do not mirror (started before registration, or by someone
+    else) and mirror it, marked started outside (`task/dag/maintain/ob`, client §5)."""
+    client = _usable_client(cluster)
+    try:
+        newest = client.get("/api/v1/task/dag/maintain/ob?show_details=false")
+    except AgentRefused as refused:
+        if refused.err_code == "Task.NotFound" and refused.status == 404:
+            return []
+        raise agent_refusal(refused) from None
+    except AgentError as error:
+        raise agent_refusal(error) from None
+    held = newest.get("maintenance_type") == MaintenanceType.GLOBAL and newest.get("state") != State.SUCCEED
+    is_upgrade = str(newest.get("name") or "").startswith(
+        ("OB rolling upgrade", "OB stop service upgrade", "Upgrade obshell")
+    )
+    if not held or not is_upgrade or Dag.objects.filter(cluster=cluster, remote_dag_id=str(newest["id"])).exists():
+        return []
+    try:
+        detailed = client.get(f"/api/v1/task/dag/{newest['id']}?show_details=true")
+    except AgentError as error:
+        raise agent_refusal(error) from None
+    return [dag_create_mirror(cluster=cluster, remote=detailed, actor=Actor.system("agent"), outside=True)]
+
+
+# ---- operators ---------------------------------------------------------------------------------------------------
+
+
+def remote_dag_operate(*, dag: Dag, operator: str, actor: Actor, reason: str = "") -> Dag:
+    """Forward RETRY/ROLLBACK/CANCEL/PASS to the agent; audited here; the agent's refusal is ours."""
+    reason = reason_checked(reason)
+    op = (operator or "").strip().upper()
+    with audit_refusals(
+        actor=actor,
+        action=AuditEntry.Action.DAG_OPERATE,
+        cluster=dag.cluster,
+        dag=dag,
+        reason=reason,
+        detail={"operator": op},
+    ):
+        try:
+            _usable_client(dag.cluster).post(f"/api/v1/task/dag/{dag.remote_dag_id}", {"operator": op})
+        except AgentError as error:
+            raise agent_refusal(error) from None
+        with transaction.atomic():
+            emit(dag.pk, DagEvent.Kind.OPERATOR_APPLIED, {"operator": op, "actor": actor.label, "reason": reason})
+            audit(
+                actor=actor,
+                action=AuditEntry.Action.DAG_OPERATE,
+                cluster=dag.cluster,
+                dag=dag,
+                reason=reason,
+                detail={"operator": op, "forwarded": True},
+            )
+    dag.refresh_from_db()
+    return dag
+
+
+def remote_node_pass(*, node: Node, actor: Actor, reason: str = "") -> Node:
+    reason = reason_checked(reason)
+    dag = node.dag
+    with audit_refusals(
+        actor=actor,
+        action=AuditEntry.Action.NODE_PASS,
+        cluster=dag.cluster,
+        dag=dag,
+        reason=reason,
+        detail={"node": node.generic_id},
+    ):
+        try:
+            _usable_client(dag.cluster).post(f"/api/v1/task/node/{node.remote_id}", {"operator": "PASS"})
+        except AgentError as error:
+            raise agent_refusal(error) from None
+        with transaction.atomic():
+            emit(
+                dag.pk,
+                DagEvent.Kind.OPERATOR_APPLIED,
+                {"operator": "PASS", "actor": actor.label, "reason": reason, "node_id": node.pk},
+            )
+            audit(
+                actor=actor,
+                action=AuditEntry.Action.NODE_PASS,
+                cluster=dag.cluster,
+                dag=dag,
+                reason=reason,
+                detail={"node": node.generic_id, "forwarded": True},
+            )
+    node.refresh_from_db()
+    return node
