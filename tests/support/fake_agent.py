@@ -315,7 +315,7 @@ class FakeCluster:
                     "agent_port": agent.port,
                     "with_rootserver": "YES" if agent is self.agents[0] else "NO",
                     "status": "ACTIVE" if agent.observer_up else "INACTIVE",
-                    "build_version": agent.build.split("-")[0],
+                    "build_version": agent.build.replace("-", "_", 1),  # BUILD_VERSION cut at its first "-"
                 }
             )
         return zones

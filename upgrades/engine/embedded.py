@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connections
 
 from upgrades.engine.heartbeat import WorkerGroup
+from upgrades.engine.mirror import start_mirror_runner
 from upgrades.engine.worker import Worker
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _stop = threading.Event()
 _threads: list[threading.Thread] = []
+_mirror: list[threading.Thread] = []  # the process's mirror loops (real clusters), beside the worker threads
 # The process's one heartbeat row for all its embedded threads (replacements included).
 _group: WorkerGroup | None = None
 
@@ -52,6 +54,7 @@ def run_embedded_workers() -> list[threading.Thread]:
         _group = WorkerGroup(kind="embedded", threads=settings.EMBEDDED_WORKER_THREADS)
         for index in range(settings.EMBEDDED_WORKER_THREADS):
             _start_thread(index)
+        _mirror.append(start_mirror_runner(owner=_group.owner_for("mirror"), stop_event=_stop))
         atexit.register(stop_embedded_workers)
         return list(_threads)
 
@@ -83,9 +86,10 @@ def stop_embedded_workers(timeout: float = 5.0) -> None:
     heartbeat row goes with them."""
     global _group
     _stop.set()
-    for thread in list(_threads):
+    for thread in list(_threads) + _mirror:
         thread.join(timeout)
     _threads.clear()
+    _mirror.clear()
     _stop.clear()
     if _group is not None:
         _group.stop()

@@ -310,8 +310,10 @@ class MirrorRunner:
     on a few threads (a poll is mostly waiting for the agent)."""
 
     def __init__(self, *, owner: str, stop_event: threading.Event, capacity: int = 100, threads: int = 4) -> None:
-        self.owner = f"{owner}/mirror"
+        self.owner = owner
         self.stop_event = stop_event
+        self.held: list[int] = []
+        self._last_claim = 0.0
         self.capacity = capacity
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mirror")
         self.due: dict[int, float] = {}
@@ -333,9 +335,13 @@ class MirrorRunner:
             Dag.objects.filter(mirror_owner=self.owner).update(mirror_lease_until=None)  # hand back at once
 
     def step(self) -> None:
-        close_old_connections()
-        held = mirror_claim(owner=self.owner, limit=self.capacity)
         now = time.monotonic()
+        # Claiming renews our leases too: a few times per lease, not on every pass.
+        if now - self._last_claim >= min(1.0, settings.WORKER_LEASE_SECONDS / 5):
+            close_old_connections()
+            self.held = mirror_claim(owner=self.owner, limit=self.capacity)
+            self._last_claim = now
+        held = self.held
         with self.lock:
             for dag_id in list(self.due):
                 if dag_id not in held and dag_id not in self.busy:
@@ -364,3 +370,11 @@ class MirrorRunner:
             with self.lock:
                 self.busy.discard(dag_id)
                 self.due[dag_id] = time.monotonic() + delay
+
+
+def start_mirror_runner(*, owner: str, stop_event: threading.Event) -> threading.Thread:
+    """The process's mirror loops on a thread of their own (a worker process starts one beside its workers)."""
+    runner = MirrorRunner(owner=owner, stop_event=stop_event)
+    thread = threading.Thread(target=runner.run_forever, name=f"{owner}-mirror", daemon=True)
+    thread.start()
+    return thread

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from upgrades.engine.heartbeat import WorkerGroup
+from upgrades.engine.mirror import start_mirror_runner
 from upgrades.engine.worker import Worker
 from upgrades.operations.metrics import serve_worker_metrics
 
@@ -53,12 +54,14 @@ class Command(BaseCommand):
         group.beat(force=True)
         for thread in pool:
             thread.start()
+        mirror = start_mirror_runner(owner=group.owner_for("mirror"), stop_event=stop)
         self.stdout.write(f"worker started with {threads} thread(s): {', '.join(w.owner for w in workers)}")
         self.stdout.flush()
         while any(thread.is_alive() for thread in pool):
             stop.wait(0.5)
         for thread in pool:
             thread.join()
+        mirror.join(timeout=10)
         group.stop()
         connections.close_all()
         if metrics_server is not None:
