@@ -29,6 +29,10 @@ def dag_payload(dag):
         "created_at": iso_time(dag.created_at),
         "start_time": iso_time(dag.start_time),
         "end_time": iso_time(dag.end_time),
+        # A mirrored run (real cluster): the agent's DAG id and our contact with the agent.
+        "remote_dag_id": dag.remote_dag_id,
+        "started_outside": dag.started_outside,
+        "contact": dag.mirror_contact,
     }
 
 

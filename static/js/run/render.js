@@ -119,6 +119,27 @@ function tickElapsed() {
     text = duration(stop - start.getTime());
   }
   role("elapsed").textContent = text;
+  renderAgentContact();
+}
+
+// A mirrored run: the agent restarts during every upgrade, so "unreachable" is a state to show, not a failure.
+function renderAgentContact() {
+  const banner = role("agent-contact");
+  if (!banner) return;
+  const contact = state.dag.contact || {};
+  const since = parseTime(contact.unreachable_since);
+  const problem = contact.last_error === "credentials rejected" || contact.last_error === "public key changed";
+  if (!since && !problem) {
+    banner.hidden = true;
+    return;
+  }
+  banner.hidden = false;
+  const away = since ? ` for ${duration(Date.now() - since.getTime())} (since ${clock(since)})` : "";
+  let text = `Agent unreachable, retrying${away}`;
+  if (problem) text = `Agent contact stopped: ${contact.last_error}. An admin must act on the cluster page.`;
+  else if (contact.lost) text = `Lost contact with the agent${away}; the run resumes when it answers`;
+  banner.dataset.contact = problem ? "stopped" : contact.lost ? "lost" : "retrying";
+  banner.textContent = text;
 }
 
 function buildNode(node) {

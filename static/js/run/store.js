@@ -69,6 +69,11 @@ export function applyEvent(event) {
     case "operator.applied":
       state.operations.push({ ...payload, at: event.at });
       break;
+    case "agent.unreachable":
+    case "agent.back":
+    case "agent.lost":
+      state.dag = { ...state.dag, contact: payload.contact };
+      break;
     default:
       break;
   }
