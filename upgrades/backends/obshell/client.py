@@ -42,7 +42,9 @@ SHORT_TIMEOUT = 20.0
 LONG_TIMEOUT = 330.0
 CONNECT_TIMEOUT = 5.0
 HEADER_LIFETIME = 60
-UPLOAD_HEADER_LIFETIME = 3600  # agents up to 4.2.5 check `ts` after the body is read (client §1.1)
+# Agents up to 4.2.5 check `ts` after the body is read (client §1.1), so their uploads need a header that outlives
+# the transfer; later agents (and this dashboard, which caps lifetimes) check it on receipt.
+UPLOAD_HEADER_LIFETIME_BEFORE_4_2_6 = 3600
 # Client §4.3's read fallback: the local observer is down or starting, the request may succeed on a peer.
 OBSERVER_DOWN_CODES = ("OB.Server.Process.NotExist", "Agent.OceanBase.", "Common.Unexpected")
 # Legacy integer codes (spec §1.2) as the errCode a current agent would send.
@@ -253,6 +255,8 @@ class AgentClient:
         size = os.path.getsize(file_path)
 
         def send(address):
+            info = self._info.get(address) or self.info(address)
+            old = version_tuple(info.version) < (4, 2, 6)
             with open(file_path, "rb") as handle:
                 source = _Concatenated([head, handle, tail])
                 return self._call(
@@ -263,7 +267,7 @@ class AgentClient:
                     timeout,
                     stream=(source, len(head) + size + len(tail)),
                     content_type=f"multipart/form-data; boundary={boundary}",
-                    lifetime=UPLOAD_HEADER_LIFETIME,
+                    lifetime=UPLOAD_HEADER_LIFETIME_BEFORE_4_2_6 if old else HEADER_LIFETIME,
                 )
 
         return self._each_address(send, True, write=True)
