@@ -9,6 +9,7 @@ from tests.support.builds import OB_4_2_1_0_20230928 as START
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.fake_agent import FakeCluster
 from tests.support.packages import ingest_rpms
+from tests.support.waiting import wait_until
 from upgrades.audit import Actor
 from upgrades.engine.mirror import mirror_poll
 from upgrades.errors import ObshellError
@@ -126,7 +127,10 @@ def test_restart_rekey_is_accepted_other_key_changes_stop(tmp_path):
     with FakeCluster(build=START_BUILD, agent_version="4.3.1.0-100000012025062514", key_bits=512) as fake:
         fake.new_agent_version = "4.4.2.0-100000012026041611"
         cluster = real_cluster(fake, tmp_path)
-        dag = mirror_until(start(cluster), ("SUCCEED",))
+        dag = start(cluster)
+        # The mirror does not poll until every agent came back re-keyed: it never saw "Restart obshell" run.
+        wait_until(lambda: all(a.serving and a.key.key_size == 1024 for a in fake.agents), what="the re-key")
+        dag = mirror_until(dag, ("SUCCEED",))
         cluster.refresh_from_db()
         assert cluster.contact_problem == ""
         assert cluster.agent_public_key[cluster.agent_addresses[0]] == fake.agents[0].public_key_b64

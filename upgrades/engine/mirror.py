@@ -33,10 +33,12 @@ from django.utils import timezone
 from upgrades.backends.obshell import client_for
 from upgrades.backends.obshell.client import (
     AgentClient,
+    AgentError,
     AgentKeyChanged,
     AgentRefused,
     AgentUnreachable,
     CredentialsRejected,
+    version_tuple,
 )
 from upgrades.dag_locks import lock_dag
 from upgrades.events import batched_events, emit_dag, emit_events, emit_node, emit_sub_task
@@ -203,16 +205,25 @@ def note_reachable(dag: Dag) -> None:
         _contact_event(dag, DagEvent.Kind.AGENT_BACK, {"unreachable_since": "", "lost": False, "last_error": ""})
 
 
-def _restart_rekey_allowed(dag: Dag, changed: AgentKeyChanged) -> bool:
+def _restart_rekey_allowed(dag: Dag, changed: AgentKeyChanged, client: AgentClient) -> bool:
     """Client §2: a key changes without a wiped agent only at the first start of a >= 4.4.2 binary over a
-    512-bit key, i.e. at this upgrade's "Restart obshell". Only that change is accepted without a person."""
+    512-bit key, i.e. at this upgrade's "Restart obshell". Only that change is accepted without a person: the
+    pinned key was 512 bits, the new one 1024, the agent now says it runs 4.4.2 or later, and this run has a
+    "Restart obshell" stage it has not (as far as we saw) gone past."""
     try:
         old = load_agent_public_key(changed.pinned).key_size
         new = load_agent_public_key(changed.published).key_size
     except ValueError:
         return False
+    if (old, new) != (512, 1024):
+        return False
     restart = Node.objects.filter(dag=dag, name="Restart obshell").first()
-    return old == 512 and new == 1024 and restart is not None and restart.state in (State.RUNNING, State.SUCCEED)
+    if restart is None or restart.state == State.FAILED or dag.stage > restart.seq + 1:
+        return False
+    try:
+        return version_tuple(client.info(changed.address).version) >= (4, 4, 2)
+    except AgentError:
+        return False
 
 
 def _stop_contact(cluster: Cluster, problem: str, key_change: dict | None = None) -> None:
@@ -250,7 +261,7 @@ def mirror_poll(dag_id: int, client: AgentClient | None = None) -> float:
         _contact_event(dag, DagEvent.Kind.AGENT_UNREACHABLE, {"last_error": CREDENTIALS_REJECTED})
         return FAILED_POLL_SECONDS
     except AgentKeyChanged as changed:
-        if _restart_rekey_allowed(dag, changed):
+        if _restart_rekey_allowed(dag, changed, client):
             Cluster.objects.filter(pk=cluster.pk).update(
                 agent_public_key={**cluster.agent_public_key, changed.address: changed.published}
             )
