@@ -13,8 +13,10 @@ from upgrades.api.body import copy_body
 from upgrades.api.envelope import contents
 from upgrades.api.schemas import BODY_500, documented
 from upgrades.errors import bad_request
+from upgrades.models.cluster import Backend
 from upgrades.packages import limits
 from upgrades.services.packages import package_delete, package_upload
+from upgrades.services.real_upgrades import packages_push
 
 
 def _form_error(detail):
@@ -48,6 +50,10 @@ class PackageUploadView(ObshellView):
             )
         finally:
             upload.close()
+        if cluster.backend == Backend.OBSHELL:
+            # A real cluster's agent gets the file in the same request, so the SDK's flow (upload, then upgrade)
+            # works unchanged through us.
+            packages_push(cluster=cluster, packages=[package])
         return self.ok(package_store.upload_record(package))
 
     def _uploaded_file(self, django_request):
