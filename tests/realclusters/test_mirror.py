@@ -143,3 +143,18 @@ def test_restart_rekey_is_accepted_other_key_changes_stop(tmp_path):
         mirror_poll(dag.pk)
         cluster.refresh_from_db()
         assert cluster.contact_problem == "public key changed"
+
+
+@pytest.mark.django_db(transaction=True)  # --wait follows the mirror from a thread of its own
+def test_upgrade_command_pushes_then_follows_the_agent(tmp_path, capsys):
+    from django.core.management import call_command
+
+    with FakeCluster(build=START_BUILD) as fake:
+        real_cluster(fake, tmp_path, push=False)
+        call_command(
+            "upgrade", "prod1", "--version", TARGET.version, "--release", TARGET.release, "--mode", "ROLLING", "--wait"
+        )
+    out = capsys.readouterr().out
+    assert f"pushing oceanbase-ce-{TARGET.version}-{TARGET.release}.x86_64.rpm" in out
+    assert "packages on the agent: 2 pushed" in out
+    assert "[ 8/30] Restart obshell" in out and "SUCCEED" in out.splitlines()[-1]

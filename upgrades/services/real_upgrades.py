@@ -88,6 +88,33 @@ def packages_push(*, cluster: Cluster, packages: list[Package], progress: Callab
     return len(missing)
 
 
+def route_packages_push(
+    *,
+    cluster: Cluster,
+    version: str,
+    release: str,
+    mode: str,
+    upgrade_dir: str = "",
+    freeze_server: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Push every package the route to version-release needs and the agent lacks (what `manage.py upgrade` does
+    before starting); a plan that fails is refused as the start would refuse it."""
+    from upgrades.planning.plan import plan_upgrade
+
+    plan = plan_upgrade(
+        cluster=cluster,
+        version=version,
+        release=release,
+        mode=mode,
+        upgrade_dir=upgrade_dir,
+        freeze_server=freeze_server,
+    )
+    if plan.error is not None:
+        raise plan.error
+    return packages_push(cluster=cluster, packages=_route_packages(plan.packages), progress=progress)
+
+
 # ---- starting ----------------------------------------------------------------------------------------------------
 
 

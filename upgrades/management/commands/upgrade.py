@@ -6,12 +6,15 @@ from django.core.management.base import CommandError
 from django.db import connections
 
 from upgrades.audit import Actor
+from upgrades.engine.mirror import mirror_poll
 from upgrades.engine.worker import Worker
 from upgrades.errors import ObshellError
 from upgrades.management.base import VersionOptionCommand
 from upgrades.models import Cluster, DagEvent, SubTask
+from upgrades.models.cluster import Backend
 from upgrades.models.dag import State
 from upgrades.services.dag_start import upgrade_start
+from upgrades.services.real_upgrades import route_packages_push
 
 FOLLOW_POLL = 0.2
 
@@ -29,7 +32,8 @@ class Command(VersionOptionCommand):
     help = (
         "Plan and start an upgrade (the same path as POST /api/v1/ob/upgrade) and print its dag_id. With --wait, "
         "follow it stage by stage; --wait also runs an in-process worker for this DAG, so it completes even when no "
-        "run_worker is running (any other workers share the work safely). Exits 0 only if the DAG SUCCEEDs."
+        "run_worker is running (any other workers share the work safely). On a real cluster it first pushes the "
+        "packages the route needs to the agent, and --wait follows the agent's DAG. Exits 0 only if the DAG SUCCEEDs."
     )
 
     def add_arguments(self, parser):
@@ -47,6 +51,17 @@ class Command(VersionOptionCommand):
         if cluster is None:
             raise CommandError(f"no cluster named {opts['cluster']!r}")
         try:
+            if cluster.backend == Backend.OBSHELL:
+                pushed = route_packages_push(
+                    cluster=cluster,
+                    version=opts["version"],
+                    release=opts["release"],
+                    mode=opts["mode"],
+                    upgrade_dir=opts["upgrade_dir"],
+                    freeze_server=opts["freeze_server"],
+                    progress=lambda line: (self.stdout.write(line), self.stdout.flush()),
+                )
+                self.stdout.write(f"packages on the agent: {pushed} pushed, the rest already there")
             dag = upgrade_start(
                 cluster=cluster,
                 version=opts["version"],
@@ -71,7 +86,12 @@ class Command(VersionOptionCommand):
 
         def run():
             try:
-                worker.run_forever()
+                if dag.remote_dag_id:
+                    # A real cluster's agent runs it: follow its mirror (safe beside a worker's mirror loop).
+                    while not stop.is_set():
+                        stop.wait(mirror_poll(dag.pk))
+                else:
+                    worker.run_forever()
             finally:
                 connections.close_all()
 
@@ -88,6 +108,8 @@ class Command(VersionOptionCommand):
                 dag.refresh_from_db()
                 if dag.state in (State.SUCCEED, State.FAILED) and dag.last_seq <= last_seq:
                     break
+                if not thread.is_alive():
+                    raise CommandError(f"DAG {dag.pk}: stopped following it (see the log above); it is {dag.state}")
                 stop.wait(FOLLOW_POLL)
         finally:
             stop.set()
