@@ -8,6 +8,7 @@ from dashboard.pages import (
     views_history,
     views_login_link,
     views_packages,
+    views_real_clusters,
     views_runs,
     views_workers,
 )
@@ -19,6 +20,10 @@ urlpatterns = [
     path("", views_clusters.cluster_list, name="clusters"),
     path("clusters/<slug:name>/", views_clusters.cluster_detail, name="cluster"),
     path("clusters/<slug:name>/tokens/", views_clusters.token_create_view, name="token_create"),
+    path("register-cluster/", views_real_clusters.register_cluster, name="register_cluster"),
+    path("clusters/<slug:name>/refresh/", views_real_clusters.cluster_refresh_view, name="cluster_refresh"),
+    path("clusters/<slug:name>/password/", views_real_clusters.cluster_password_view, name="cluster_password"),
+    path("clusters/<slug:name>/agent-key/", views_real_clusters.cluster_key_confirm_view, name="cluster_key_confirm"),
     path("clusters/<slug:name>/tokens/<int:token_id>/revoke/", views_clusters.token_revoke_view, name="token_revoke"),
     path("clusters/<slug:name>/faults/", views_faults.fault_arm_view, name="fault_arm"),
     path("clusters/<slug:name>/faults/<int:fault_id>/disarm/", views_faults.fault_disarm_view, name="fault_disarm"),

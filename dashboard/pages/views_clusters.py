@@ -47,6 +47,7 @@ def _render_cluster(request, cluster, *, form=None, plan=None, refusal=None, not
         notice=notice,
         rolling_possible=rolling_possible(cluster),
         can_upgrade=has_role(request.user, "operator"),
+        is_admin=has_role(request.user, "admin"),
     )
     return render(request, "pages/cluster.html", context, status=status)
 

@@ -63,3 +63,32 @@ async def test_mirrored_run_moves_live_and_shows_the_agent_away(browser, server,
         await screenshot(page, "run-page-mirrored-succeeded.png")
         assert errors == []
         await context.close()
+
+
+@closing_db_connections
+async def test_register_a_real_cluster_from_the_page(browser, server):
+    admin = make_user("admin")
+    with FakeCluster(build=f"{START.version}-{START.build_number}") as fake:
+        client = Client()
+        client.force_login(admin)
+        context = await browser.new_context(viewport={"width": 1366, "height": 900})
+        await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
+        page = await context.new_page()
+        await page.goto(f"{server.url}/register-cluster/")
+
+        async def fill():
+            await page.get_by_label("Name").fill("real-hz-1")
+            await page.get_by_label("Agent addresses").fill("\n".join(fake.addresses))
+            await page.get_by_label("root@sys password").fill(fake.password)
+
+        await fill()
+        await page.get_by_role("button", name="Test connection").click()
+        await page.get_by_text("the password was accepted").wait_for()
+        assert await page.locator("[data-role=found] tbody tr").count() == 3
+        await screenshot(page, "register-cluster-tested.png")
+        await fill()
+        await page.get_by_role("button", name="Register", exact=True).click()
+        await page.wait_for_url(f"{server.url}/clusters/real-hz-1/")
+        assert "Refresh now" in await page.inner_text("[data-role=real-cluster]")
+        await screenshot(page, "cluster-page-real.png")
+        await context.close()

@@ -310,7 +310,7 @@ class FakeCluster:
             zones.setdefault(agent.zone, []).append(
                 {
                     "svr_ip": agent.ip,
-                    "svr_port": agent.port + 10000,
+                    "svr_port": 2882,
                     "sql_port": 2881,
                     "agent_port": agent.port,
                     "with_rootserver": "YES" if agent is self.agents[0] else "NO",
