@@ -8,7 +8,7 @@ class UpgradesConfig(AppConfig):
     def ready(self):
         from upgrades import events
         from upgrades.live import publish
-        from upgrades.services import real_clusters  # noqa: F401  (registers the topology-refresh periodic job)
+        from upgrades.services import real_clusters, real_upgrades  # noqa: F401  (register their periodic jobs)
 
         def publish_live(message):
             # Looked up per event, so a test can stand in for publish_dag_event.

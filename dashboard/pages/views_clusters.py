@@ -14,10 +14,12 @@ from dashboard.pages.selectors import cluster_page, cluster_rows, run_counters
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import ApiToken, Cluster
+from upgrades.models.cluster import Backend
 from upgrades.planning.plan import plan_upgrade
 from upgrades.roles import has_role
 from upgrades.security.tokens import token_create, token_revoke
 from upgrades.services.dag_start import upgrade_start
+from upgrades.services.real_upgrades import package_sync_request, route_packages
 
 
 @role_required("viewer")
@@ -36,6 +38,8 @@ def _render_cluster(request, cluster, *, form=None, plan=None, refusal=None, not
     context = cluster_page(cluster)
     if has_role(request.user, "admin"):
         context["tokens"] = list(cluster.api_tokens.select_related("created_by").order_by("revoked_at", "-created_at"))
+    if cluster.backend == Backend.OBSHELL:
+        context["package_syncs"] = list(cluster.package_syncs.select_related("package")[:8])
     context.update(extra)
     if plan is not None:
         context["failed_checks"] = [check for check in plan.checks if check.ok is False]
@@ -74,7 +78,7 @@ def _upgrade(request, cluster):
     form = UpgradeForm({**request.POST.dict(), "plan_key": key}, cluster=cluster)
     form.is_valid()
     if request.POST.get("action") != "upgrade":
-        return _render_cluster(request, cluster, form=form, plan=plan)
+        return _render_cluster(request, cluster, form=form, plan=plan, **_push_for_preview(cluster, plan))
     reason = form.cleaned_data["reason"].strip()
     if previewed_key != key:
         notice = "The parameters changed since the preview. Review this plan, then click Upgrade again."
@@ -91,6 +95,17 @@ def _upgrade(request, cluster):
         )
     messages.success(request, f"Upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
     return redirect("run", dag_id=dag.pk)
+
+
+def _push_for_preview(cluster, plan):
+    """A real cluster's preview starts the push of the route's packages its agent lacks (issue 12)."""
+    if cluster.backend != Backend.OBSHELL or plan.error is not None:
+        return {}
+    try:
+        syncs = package_sync_request(cluster=cluster, packages=route_packages(plan.packages))
+    except ObshellError as error:
+        return {"push_error": error.message}
+    return {"preview_syncs": syncs}
 
 
 @require_POST

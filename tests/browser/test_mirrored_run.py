@@ -72,7 +72,9 @@ async def test_register_a_real_cluster_from_the_page(browser, server):
         client = Client()
         client.force_login(admin)
         context = await browser.new_context(viewport={"width": 1366, "height": 900})
-        await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
+        await context.add_cookies(
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
+        )
         page = await context.new_page()
         await page.goto(f"{server.url}/register-cluster/")
 

@@ -158,3 +158,30 @@ def test_upgrade_command_pushes_then_follows_the_agent(tmp_path, capsys):
     assert f"pushing oceanbase-ce-{TARGET.version}-{TARGET.release}.x86_64.rpm" in out
     assert "packages on the agent: 2 pushed" in out
     assert "[ 8/30] Restart obshell" in out and "SUCCEED" in out.splitlines()[-1]
+
+
+def test_preview_queues_the_push_and_a_worker_sends_it(tmp_path):
+    from django.test import Client
+
+    from tests.support.factories import make_user
+    from upgrades.models import Package, PackageSync
+    from upgrades.services.real_upgrades import run_package_syncs
+
+    with FakeCluster(build=START_BUILD, new_agent_version="4.5.0.0-100000012026050810") as fake:
+        cluster = real_cluster(fake, tmp_path, push=False)
+        page = Client()
+        page.force_login(make_user("operator"))
+        target = Package.objects.get(name="oceanbase-ce")
+        preview = page.post("/clusters/prod1/", {"package": target.pk, "mode": "ROLLING", "action": "preview"})
+        assert preview.status_code == 200
+        assert "Packages pushed to the agent" in preview.content.decode()
+        assert set(PackageSync.objects.values_list("state", flat=True)) == {"queued"}
+        with pytest.raises(ObshellError, match="their push is in progress"):
+            start(cluster)
+        page.post("/clusters/prod1/", {"package": target.pk, "mode": "ROLLING", "action": "preview"})
+        assert PackageSync.objects.count() == 2  # not queued twice
+        assert run_package_syncs() == 2
+        assert set(PackageSync.objects.values_list("state", flat=True)) == {"done"}
+        assert all(s.bytes_sent == s.total_bytes > 0 for s in PackageSync.objects.all())
+        assert {p["name"] for p in fake.packages} == {"oceanbase-ce", "oceanbase-ce-libs"}
+        mirror_until(start(cluster), ("SUCCEED",))

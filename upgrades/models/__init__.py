@@ -3,7 +3,7 @@ from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.firstrun import Dismissal, LoginLink
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
-from upgrades.models.package import Package
+from upgrades.models.package import Package, PackageSync
 from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "LoginLink",
     "Node",
     "Package",
+    "PackageSync",
     "PeriodicJobLease",
     "RsaKeyPair",
     "SeenHeader",

@@ -65,3 +65,36 @@ class Package(models.Model):
     @property
     def build_version(self):
         return f"{self.version}-{self.release}"
+
+
+class PackageSync(models.Model):
+    """One package pushed to a real cluster's agent (`POST /api/v1/upgrade/package`), as background work a worker
+    claims; its progress is shown on the cluster page and the upgrade preview."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        SENDING = "sending"
+        DONE = "done"
+        FAILED = "failed"
+
+    cluster = models.ForeignKey("upgrades.Cluster", on_delete=models.CASCADE, related_name="package_syncs")
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="syncs")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    bytes_sent = models.PositiveBigIntegerField(default=0)
+    total_bytes = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    owner = models.CharField(max_length=128, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.package} → {self.cluster}: {self.state}"
+
+    @property
+    def percent(self):
+        return int(100 * self.bytes_sent / self.total_bytes) if self.total_bytes else 0

@@ -5,18 +5,24 @@ what they see for a simulated cluster."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from upgrades.audit import Actor, audit, audit_refusals, reason_checked
 from upgrades.backends.obshell import client_for
 from upgrades.backends.obshell.client import AgentClient, AgentError, AgentRefused, version_tuple
 from upgrades.bulk import insert_rows
+from upgrades.engine import periodic
 from upgrades.engine.mirror import apply_remote, parse_go_time
 from upgrades.errors import ObshellError, bad_request, server_error
 from upgrades.events import emit
-from upgrades.models import AuditEntry, Cluster, Dag, DagEvent, Node, Package, Server, SubTask
+from upgrades.models import AuditEntry, Cluster, Dag, DagEvent, Node, Package, PackageSync, Server, SubTask
 from upgrades.models.dag import MaintenanceType, State
 from upgrades.planning.stages import ACTIONS, Flags
 from upgrades.services.dag_start import maintenance_refusal
@@ -67,7 +73,7 @@ def packages_missing_on_agent(client: AgentClient, packages: list[Package]) -> l
     return [p for p in packages if (p.name, p.version, p.release_distribution, p.arch, p.md5) not in present]
 
 
-def _route_packages(plan_packages: list[dict]) -> list[Package]:
+def route_packages(plan_packages: list[dict]) -> list[Package]:
     wanted = [(p["name"], p["version"], p["release_distribution"], p["arch"]) for p in plan_packages]
     rows = Package.objects.filter(name__in={key[0] for key in wanted}, version__in={key[1] for key in wanted})
     stored = {(p.name, p.version, p.release_distribution, p.arch): p for p in rows}
@@ -112,7 +118,77 @@ def route_packages_push(
     )
     if plan.error is not None:
         raise plan.error
-    return packages_push(cluster=cluster, packages=_route_packages(plan.packages), progress=progress)
+    return packages_push(cluster=cluster, packages=route_packages(plan.packages), progress=progress)
+
+
+ACTIVE_SYNC = (PackageSync.State.QUEUED, PackageSync.State.SENDING)
+
+
+def package_sync_request(*, cluster: Cluster, packages: list[Package]) -> list[PackageSync]:
+    """Queue a background push of every package the agent lacks (the workers send them, PackageSync rows show the
+    progress); packages already queued or being sent are not queued twice. Returns the active syncs."""
+    client = _usable_client(cluster)
+    try:
+        missing = packages_missing_on_agent(client, packages)
+    except AgentError as error:
+        raise agent_refusal(error) from None
+    with transaction.atomic():
+        Cluster.objects.select_for_update().filter(pk=cluster.pk).first()  # one requester at a time per cluster
+        active = {s.package_id for s in PackageSync.objects.filter(cluster=cluster, state__in=ACTIVE_SYNC)}
+        for package in missing:
+            if package.pk not in active:
+                PackageSync.objects.create(cluster=cluster, package=package, total_bytes=package.size)
+    return list(PackageSync.objects.filter(cluster=cluster, state__in=ACTIVE_SYNC).select_related("package"))
+
+
+def package_sync_run_one(*, owner: str) -> PackageSync | None:
+    """Claim the oldest queued push (or one whose sender died: its lease ran out) and send it; None when idle."""
+    now = timezone.now()
+    lease = timedelta(seconds=max(settings.WORKER_LEASE_SECONDS, 60))
+    candidate = (
+        PackageSync.objects.filter(
+            Q(state=PackageSync.State.QUEUED) | Q(state=PackageSync.State.SENDING, lease_until__lt=now)
+        )
+        .order_by("id")
+        .first()
+    )
+    if candidate is None:
+        return None
+    won = PackageSync.objects.filter(pk=candidate.pk, state=candidate.state, lease_until=candidate.lease_until).update(
+        state=PackageSync.State.SENDING, owner=owner, lease_until=now + lease, started_at=now, bytes_sent=0
+    )
+    if not won:
+        return None
+    sync = PackageSync.objects.select_related("package", "cluster").get(pk=candidate.pk)
+
+    def progress(sent: int) -> None:
+        PackageSync.objects.filter(pk=sync.pk, owner=owner).update(bytes_sent=sent, lease_until=timezone.now() + lease)
+
+    try:
+        _usable_client(sync.cluster).upload(sync.package.file.path, progress=progress)
+    except (AgentError, ObshellError, OSError) as error:
+        message = agent_refusal(error).message if isinstance(error, AgentError) else str(error)
+        PackageSync.objects.filter(pk=sync.pk).update(
+            state=PackageSync.State.FAILED, error=message[:500], finished_at=timezone.now()
+        )
+        logger.warning("push of %s to %s failed: %s", sync.package, sync.cluster, message)
+    else:
+        PackageSync.objects.filter(pk=sync.pk).update(
+            state=PackageSync.State.DONE, bytes_sent=sync.total_bytes, finished_at=timezone.now()
+        )
+    sync.refresh_from_db()
+    return sync
+
+
+def run_package_syncs() -> int:
+    """The periodic job: send queued pushes until none is left (one sender per job lease)."""
+    sent = 0
+    while package_sync_run_one(owner=f"package-push@{os.getpid()}") is not None:
+        sent += 1
+    return sent
+
+
+periodic.register("package-push", 2, run_package_syncs, lease_seconds=3600)
 
 
 # ---- starting ----------------------------------------------------------------------------------------------------
@@ -173,13 +249,21 @@ def remote_upgrade_start(
         try:
             info = client.connect()
             _version_gates(cluster, info.version, freeze_server=freeze_server, mode=plan.mode or "")
-            missing = packages_missing_on_agent(client, _route_packages(plan.packages))
+            missing = packages_missing_on_agent(client, route_packages(plan.packages))
             if missing:
                 names = ", ".join(p.rpm_name for p in missing)
+                pushing = PackageSync.objects.filter(
+                    cluster=cluster, package__in=missing, state__in=ACTIVE_SYNC
+                ).exists()
+                hint = (
+                    "their push is in progress (see the cluster page)"
+                    if pushing
+                    else (
+                        "preview the upgrade on the cluster page to push them, or use `manage.py upgrade`, which pushes first"
+                    )
+                )
                 raise bad_request(
-                    "OB.Package.NotExist",
-                    f"These packages are not on the cluster's agent yet: {names} (push them from the cluster page or "
-                    f"with `manage.py upgrade`, which pushes first)",
+                    "OB.Package.NotExist", f"These packages are not on the cluster's agent yet: {names}; {hint}"
                 )
             body: dict[str, object] = {"version": version, "release": release, "upgradeDir": upgrade_dir or None}
             if not check:

@@ -245,7 +245,7 @@ class AgentClient:
     def delete(self, path, *, timeout=SHORT_TIMEOUT):
         return self._each_address(lambda address: self._call(address, "DELETE", path, None, timeout), True, write=True)
 
-    def upload(self, file_path, *, timeout=LONG_TIMEOUT):
+    def upload(self, file_path, *, timeout=LONG_TIMEOUT, progress=None):
         """`POST /api/v1/upgrade/package` streamed from disk: the encrypted multipart body is produced chunk by
         chunk (memory stays at about one chunk) and its length is sent up front, as the SDK's request has it."""
         boundary = uuid.uuid4().hex
@@ -258,7 +258,7 @@ class AgentClient:
             info = self._info.get(address) or self.info(address)
             old = version_tuple(info.version) < (4, 2, 6)
             with open(file_path, "rb") as handle:
-                source = _Concatenated([head, handle, tail])
+                source = _Concatenated([head, _Counting(handle, progress) if progress else handle, tail])
                 return self._call(
                     address,
                     "POST",
@@ -365,6 +365,24 @@ class AgentClient:
         if response.status_code >= 400 or (isinstance(document, dict) and document.get("error")):
             raise _refusal(response.status_code, document, address)
         return document.get("data") if isinstance(document, dict) else None
+
+
+class _Counting:
+    """A file read through, reporting the bytes read so far to `progress` (at most about once a second)."""
+
+    def __init__(self, handle, progress):
+        self._handle, self._progress = handle, progress
+        self._read = 0
+        self._reported = 0.0
+
+    def read(self, size=-1):
+        chunk = self._handle.read(size)
+        self._read += len(chunk)
+        now = time.monotonic()
+        if not chunk or now - self._reported >= 1.0:
+            self._reported = now
+            self._progress(self._read)
+        return chunk
 
 
 class _Concatenated:
