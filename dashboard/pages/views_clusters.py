@@ -16,6 +16,7 @@ from upgrades.errors import ObshellError
 from upgrades.models import ApiToken, Cluster
 from upgrades.models.cluster import Backend
 from upgrades.planning.plan import plan_upgrade
+from upgrades.planning.precheck_catalogue import AGENT_ONLY_CHECKS
 from upgrades.roles import has_role
 from upgrades.security.tokens import token_create, token_revoke
 from upgrades.services.dag_start import upgrade_start
@@ -44,6 +45,10 @@ def _render_cluster(request, cluster, *, form=None, plan=None, refusal=None, not
     if plan is not None:
         context["failed_checks"] = [check for check in plan.checks if check.ok is False]
         context["skipped_checks"] = sum(1 for check in plan.checks if check.ok is None)
+        if cluster.backend == Backend.OBSHELL:
+            context["agent_checks"] = AGENT_ONLY_CHECKS
+            context["agent_check_count"] = sum(1 for check in plan.checks if check.key in AGENT_ONLY_CHECKS)
+            context["checks_here"] = len(plan.checks) - context["agent_check_count"]
     context.update(
         form=form or UpgradeForm(cluster=cluster),
         plan=plan,

@@ -174,7 +174,9 @@ def test_preview_queues_the_push_and_a_worker_sends_it(tmp_path):
         target = Package.objects.get(name="oceanbase-ce")
         preview = page.post("/clusters/prod1/", {"package": target.pk, "mode": "ROLLING", "action": "preview"})
         assert preview.status_code == 200
-        assert "Packages pushed to the agent" in preview.content.decode()
+        html = preview.content.decode()
+        assert "Packages pushed to the agent" in html
+        assert html.count("Checked by the agent at start") == 8 and "are checked by the agent at start" in html
         assert set(PackageSync.objects.values_list("state", flat=True)) == {"queued"}
         with pytest.raises(ObshellError, match="their push is in progress"):
             start(cluster)

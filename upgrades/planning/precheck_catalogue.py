@@ -116,3 +116,19 @@ CHECK_ORDER = (
     "packages",
     "python",
 )
+
+
+# What only a real cluster's agent can evaluate (its tenants, merges, compaction, backups, versions and hosts'
+# python): for an obshell-backed cluster the preview says "checked by the agent at start", never "passed".
+AGENT_ONLY_CHECKS = frozenset(
+    {
+        "agents",
+        "python",
+        "tenants_schema",
+        "tablets_merging",
+        "major_compaction",
+        "min_observer_version",
+        "tenant_compatible",
+        "backup",
+    }
+)
