@@ -135,3 +135,32 @@ def test_changed_key_stops_traffic_until_an_admin_confirms(fake, monkeypatch):
     cluster.refresh_from_db()
     assert cluster.agent_public_key[fake.addresses[0]] == fake.agents[0].public_key_b64
     assert "servers" in cluster_refresh(cluster=cluster)
+
+
+def test_refresh_shows_other_maintenance_adopts_upgrades_and_reads_health(fake, monkeypatch):
+    register(fake, addresses=fake.addresses, monkeypatch=monkeypatch)
+    cluster = Cluster.objects.get(name="prod1")
+    fake.hang.update({"Check the python environment", "Create upgrade dir"})
+    scale_out = fake.create_dag(
+        "Scale out agent", ["Create upgrade dir"], maintenance=True, target={}, agent_for_serial=fake.agents[0]
+    )
+    fake.agents[5].observer_up = False
+    cluster_refresh(cluster=cluster)
+    cluster.refresh_from_db()
+    assert cluster.agent_maintenance == {"id": f"1{scale_out.row}", "name": "Scale out agent", "state": "RUNNING"}
+    assert not cluster.dags.exists()  # shown as the holder, never mirrored
+    down = cluster.servers.get(agent_port=fake.agents[5].port)
+    assert down.process_running is False and cluster.servers.filter(process_running=True).count() == 5
+    scale_out.state, scale_out.holds_lock = "SUCCEED", False
+    upgrade = fake.create_dag(
+        "OB rolling upgrade 4.3.0.1-101000062023110109.el7",
+        ["Check the python environment"],
+        maintenance=True,
+        target={},
+        agent_for_serial=fake.agents[0],
+    )
+    cluster_refresh(cluster=cluster)
+    cluster.refresh_from_db()
+    assert cluster.agent_maintenance == {}
+    adopted = cluster.dags.get()
+    assert adopted.remote_dag_id == f"1{upgrade.row}" and adopted.started_outside

@@ -39,6 +39,9 @@ class Cluster(models.Model):
     unreachable_since = models.DateTimeField(null=True, blank=True)
     # Why traffic to the agent stopped ("credentials rejected", "public key changed"), empty while it flows.
     contact_problem = models.CharField(max_length=200, blank=True)
+    # A maintenance DAG on the agent that is not an upgrade (scale-out, tenant work): shown as the holder, never
+    # mirrored. {"id", "name", "state"}; empty when none.
+    agent_maintenance = models.JSONField(default=dict, blank=True)
     # Simulated health findings that the pre-checks read (spec 4 step 7), e.g. {"tablets_merging": true}.
     health = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

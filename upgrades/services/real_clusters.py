@@ -26,6 +26,7 @@ from upgrades.errors import ObshellError, bad_request
 from upgrades.models import AuditEntry, Cluster, Server, Zone
 from upgrades.models.cluster import Backend, Edition
 from upgrades.security.keys import field_encrypt
+from upgrades.services.real_upgrades import UPGRADE_DAG_PREFIXES, adopt_remote_upgrades
 
 logger = logging.getLogger(__name__)
 
@@ -183,16 +184,64 @@ def cluster_refresh(*, cluster: Cluster) -> str:
     except AgentRefused as refused:
         return f"{cluster.name}: the agent refused ({refused})"
     servers = servers_of(ob_info)
+    health = _agent_health(client)
+    holder = _agent_maintenance(client)
     with transaction.atomic():
         locked = Cluster.objects.select_for_update().get(pk=cluster.pk)
         if servers:  # an agent whose observer is down answers ob/info without a topology (client §4.3)
             _store_topology(locked, servers)
+            _store_health(locked, health)
+        locked.agent_maintenance = holder
         locked.unreachable_since = None
         locked.topology_refreshed_at = timezone.now()
         locked.agent_public_key = {**locked.agent_public_key, **_newly_learned_keys(client, locked)}
-        locked.save(update_fields=["unreachable_since", "topology_refreshed_at", "agent_public_key"])
+        locked.save(
+            update_fields=["unreachable_since", "topology_refreshed_at", "agent_public_key", "agent_maintenance"]
+        )
     cluster.refresh_from_db()
+    if not holder:
+        try:
+            adopt_remote_upgrades(cluster=cluster)  # an upgrade started elsewhere is mirrored, marked so
+        except ObshellError as error:
+            logger.warning("cluster %s: looking for upgrades started elsewhere failed: %s", cluster.name, error.message)
     return f"{cluster.name}: {cluster.servers.count()} servers, builds {', '.join(sorted(set(cluster.servers.values_list('build_version', flat=True))))}"
+
+
+def _agent_health(client: AgentClient) -> dict[str, bool]:
+    """`agents/status`: "ip:port" → whether that agent runs with its observer available (state 2, obState 3).
+    An agent missing from the map did not answer its peer (client §5)."""
+    try:
+        statuses = client.get("/api/v1/agents/status")
+    except AgentError:
+        return {}
+    return {
+        str(address): status.get("state") == 2 and status.get("obState") == 3
+        for address, status in (statuses or {}).items()
+        if isinstance(status, dict)
+    }
+
+
+def _store_health(cluster: Cluster, health: dict[str, bool]) -> None:
+    if not health:
+        return
+    for server in cluster.servers.all():
+        healthy = health.get(server.agent_address, False)
+        if server.process_running != healthy:
+            server.process_running = healthy
+            server.save(update_fields=["process_running"])
+
+
+def _agent_maintenance(client: AgentClient) -> dict:
+    """The agent's newest maintenance DAG when it holds the lock and is not an upgrade (client §7 "Is the lock
+    held?"): the holder to show. Upgrades are mirrored instead."""
+    try:
+        newest = client.get("/api/v1/task/dag/maintain/ob?show_details=false")
+    except AgentError:
+        return {}
+    held = newest.get("maintenance_type") == 2 and newest.get("state") != "SUCCEED"
+    if not held or str(newest.get("name") or "").startswith(UPGRADE_DAG_PREFIXES):
+        return {}
+    return {"id": str(newest.get("id")), "name": str(newest.get("name") or ""), "state": str(newest.get("state") or "")}
 
 
 def _newly_learned_keys(client: AgentClient, cluster: Cluster) -> dict[str, str]:

@@ -30,6 +30,8 @@ from upgrades.snapshots import dag_payload
 
 logger = logging.getLogger(__name__)
 
+# The names of the agent's DAGs that are upgrades (spec §5): mirrored; any other maintenance DAG is only shown.
+UPGRADE_DAG_PREFIXES = ("OB rolling upgrade", "OB stop service upgrade", "Upgrade obshell")
 _ACTION_BY_NAME = {name: (action, flags) for action, (name, flags) in ACTIONS.items() if "{" not in name}
 
 
