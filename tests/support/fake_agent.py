@@ -235,6 +235,7 @@ class FakeCluster:
         observer_down_ticks=4,
         new_agent_version=None,
         identity="CLUSTER AGENT",
+        serving=None,
     ):
         self.name, self.edition, self.build = name, edition, build
         self.password, self.agent_password = password, agent_password
@@ -244,6 +245,7 @@ class FakeCluster:
             observer_down_ticks,
         )
         self.identity = identity  # what every agent says it is: "SINGLE" before the cluster exists
+        self.serving = serving  # how many agents get an HTTP server (None: all); the rest are topology only
         self.new_agent_version = new_agent_version  # what "Restart obshell" brings up; None: the target's
         self.lock = threading.RLock()
         self.dags: dict[int, Dag] = {}
@@ -262,7 +264,7 @@ class FakeCluster:
 
     # lifecycle
     def start(self):
-        for agent in self.agents:
+        for agent in self.agents[: self.serving]:
             agent.start()
         self._ticker = threading.Thread(target=self._run, name=f"fake-cluster-{self.name}", daemon=True)
         self._ticker.start()
@@ -439,7 +441,7 @@ class FakeCluster:
             return
         if node.name == "Restart obshell":
             version = self.new_agent_version or dag.target.get("agent_version")
-            for agent in self.agents:
+            for agent in self.agents[: self.serving]:
                 agent.restart(version=version)
         elif node.name == "Reinstall and restart observer":
             node.down_ticks = self.observer_down_ticks  # type: ignore[attr-defined]
@@ -450,7 +452,7 @@ class FakeCluster:
         if node.name in self.hang:
             return False
         if node.name == "Restart obshell" and dag.operator != "ROLLBACK":
-            if not all(agent.serving for agent in self.agents):
+            if not all(agent.serving for agent in self.agents[: self.serving]):
                 return False
             for task in node.sub_tasks:
                 if task.state == "RUNNING" and not any("continue" in text for _, _, text in task.logs):

@@ -241,6 +241,7 @@ class AesEncryptingReader:
         self._padder = sym_padding.PKCS7(BLOCK * 8).padder()
         self._pending = b""  # ciphertext not yet base64-encoded (less than 3 bytes, or the tail)
         self._out = b""
+        self._pos = 0
         self._done = False
 
     def __len__(self):
@@ -258,9 +259,17 @@ class AesEncryptingReader:
         self._out += base64.b64encode(cipher_text[:usable])
 
     def read(self, size=-1):
-        while not self._done and (size < 0 or len(self._out) < size):
-            self._fill()
+        """Up to `size` bytes (all that is left for -1); short reads happen at chunk edges, b"" at the end. The
+        buffer is consumed by position, never re-sliced, so a caller reading 8 KiB at a time stays linear."""
         if size < 0:
-            size = len(self._out)
-        piece, self._out = self._out[:size], self._out[size:]
+            while not self._done:
+                self._fill()
+            piece = bytes(self._out[self._pos :])
+            self._out, self._pos = b"", 0
+            return piece
+        while self._pos >= len(self._out) and not self._done:
+            self._out, self._pos = b"", 0
+            self._fill()
+        piece = self._out[self._pos : self._pos + size]
+        self._pos += len(piece)
         return piece
