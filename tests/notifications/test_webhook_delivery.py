@@ -2,6 +2,7 @@
 last log lines) and stalled; a target answering 500 is retried with backoff; a final failure is kept."""
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,9 +11,21 @@ from django.utils import timezone
 
 from tests.notifications.helpers import SECRET, run_upgrade, signature_ok, subscribe
 from tests.support.factories import make_cluster
+from tests.support.waiting import wait_until
 from upgrades import events
+from upgrades.engine import periodic
+from upgrades.engine.worker import Worker
 from upgrades.models import Delivery
 from upgrades.notifications import jobs, outbox, sender
+
+
+def _worker_loop(stop):
+    from django.db import connections
+
+    try:
+        Worker(name="notifier", dag_ids=[], stop_event=stop).run_forever()
+    finally:
+        connections.close_all()
 
 
 def _bodies(requests):
@@ -39,9 +52,18 @@ def test_success_failure_and_stall_reach_the_receiver_signed(receiver):
                 "p90_seconds": 41.0,
             },
         )
-    jobs.notifications()  # what a worker's periodic job does: queue, then wake the sender thread
-    requests = receiver.wait_for(5)
-    jobs.join_sender()
+    # A worker loop's periodic job queues the deliveries and wakes this process's sender thread.
+    periodic.register("notifications", jobs.INTERVAL_SECONDS, jobs.notifications)
+    stop = threading.Event()
+    worker = threading.Thread(target=_worker_loop, args=(stop,))
+    worker.start()
+    try:
+        requests = receiver.wait_for(5)
+        wait_until(lambda: Delivery.objects.filter(state="succeeded").count() == 5, what="5 recorded deliveries")
+    finally:
+        stop.set()
+        worker.join(30)
+        jobs.join_sender()
     for request in requests:
         assert signature_ok(SECRET, request.body, request.headers["X-OB-Dashboard-Signature"])
         assert request.headers["Content-Type"].startswith("application/json")
