@@ -18,6 +18,10 @@ class Command(BaseCommand):
         "the environment variable named by --secret-env, never from the command line."
     )
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # No abbreviations: `--secret VALUE` must not pass for `--secret-env` (a secret never goes in argv).
+        return super().create_parser(prog_name, subcommand, allow_abbrev=False, **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument("url", help="the webhook URL (http:// or https://)")
         parser.add_argument(
