@@ -59,7 +59,9 @@ def test_add_webhook_errors_are_one_line(receiver, monkeypatch, args, env, messa
 def test_add_webhook_refuses_a_private_target(settings, monkeypatch):
     settings.WEBHOOK_ALLOW_PRIVATE = False
     monkeypatch.setenv("S", "x")
-    with pytest.raises(CommandError, match=r"^target refused: 169\.254\.169\.254 resolves to 169\.254\.169\.254, a link-local"):
+    with pytest.raises(
+        CommandError, match=r"^target refused: 169\.254\.169\.254 resolves to 169\.254\.169\.254, a link-local"
+    ):
         _run("http://169.254.169.254/latest", "--secret-env", "S")
 
 
