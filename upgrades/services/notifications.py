@@ -211,7 +211,7 @@ TEST_NOTE_EVENT = "test"
 
 def subscription_send_test(*, subscription: Subscription, actor: Actor) -> Delivery:
     """Send a test message now (one attempt, no retries), kept like every delivery; audited with its outcome."""
-    note = {
+    note: dict[str, Any] = {
         "event": TEST_NOTE_EVENT,
         "summary": f"Test message from the OB Upgrade Dashboard ({subscription.name})",
         "cluster": "",
