@@ -16,7 +16,7 @@ from upgrades import events
 from upgrades.engine import periodic
 from upgrades.engine.worker import Worker
 from upgrades.models import Delivery
-from upgrades.notifications import jobs, outbox, sender
+from upgrades.notifications import formats, jobs, outbox, sender
 
 
 def _worker_loop(stop):
@@ -43,13 +43,19 @@ def test_success_failure_and_stall_reach_the_receiver_signed(receiver):
         events.emit(
             failed.pk,
             "node.stalled",
-            {
+            {  # the payload of the durations work's node.stalled (usual durations of that action and size)
                 "node_id": node.pk,
-                "name": node.name,
+                "node_generic_id": node.generic_id,
+                "node_name": node.name,
+                "node_seq": node.seq,
                 "action": node.action,
+                "servers": 3,
+                "started_at": node.start_time.isoformat(),
                 "running_seconds": 95.0,
-                "median_seconds": 30.0,
-                "p90_seconds": 41.0,
+                "usual_median_seconds": 30.0,
+                "usual_p90_seconds": 41.0,
+                "usual_samples": 12,
+                "usual_size_bucket": "1-10",
             },
         )
     # A worker loop's periodic job queues the deliveries and wakes this process's sender thread.
@@ -82,6 +88,10 @@ def test_success_failure_and_stall_reach_the_receiver_signed(receiver):
     assert "Stop zone2" in failure["summary"]
     stall = notes[("bad", "upgrade.stalled")]["stalled"]
     assert (stall["node_name"], stall["running_seconds"], stall["median_seconds"]) == ("Stop zone2", 95.0, 30.0)
+    assert stall["p90_seconds"] == 41.0 and stall["node_seq"] == node.seq
+    assert notes[("bad", "upgrade.stalled")]["summary"].endswith("is stalled at “Stop zone2”")
+    text = formats.body_for("email", notes[("bad", "upgrade.stalled")])
+    assert "Stage “Stop zone2” has run 95 s, usually 30 s (p90 41 s)" in text
     # The delivery id header is the row's stable id, and every row is recorded as delivered once.
     assert Delivery.objects.filter(state="succeeded", attempts=1).count() == 5
     assert {r.headers["X-OB-Dashboard-Delivery"] for r in requests} == {

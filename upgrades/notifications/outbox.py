@@ -86,7 +86,8 @@ def notification(event: str, dag: dict, *, at: datetime, seq: int | None, **extr
 
 
 def _stalled(payload: dict) -> dict:
-    """node.stalled's payload (the durations work): read leniently, node as a dict or flat keys."""
+    """node.stalled's payload (upgrades/operations/durations.stall_payload: node_id, node_name, node_seq,
+    action, running_seconds, usual_median_seconds, usual_p90_seconds), read leniently."""
     node = payload.get("node") if isinstance(payload.get("node"), dict) else {}
 
     def pick(*names: str) -> Any:
@@ -98,6 +99,7 @@ def _stalled(payload: dict) -> dict:
 
     return {
         "node_id": pick("node_id", "id"),
+        "node_seq": pick("node_seq", "seq"),
         "node_name": pick("node_name", "name") or "",
         "action": pick("action") or "",
         "running_seconds": pick("running_seconds", "running"),
