@@ -29,6 +29,27 @@ def _add(client, receiver, **extra):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/notifications/", "/notifications/1/"])
+def test_anonymous_is_sent_to_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.mark.django_db
+def test_the_pages_carry_no_inline_script_or_style(client, as_role, receiver):
+    import re
+
+    as_role("admin")
+    _add(client, receiver)
+    subscription = Subscription.objects.get()
+    client.post(f"/notifications/{subscription.pk}/test/")
+    for path in ("/notifications/", f"/notifications/{subscription.pk}/"):
+        html = client.get(path).content.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html, re.I), path
+        assert not re.search(r"<[^>]+\s(style|on[a-z]+)=", html, re.I), path
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("role", ["viewer", "operator"])
 def test_only_admins_see_or_change_notifications(client, as_role, role):
     as_role(role)

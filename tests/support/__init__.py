@@ -17,4 +17,6 @@ that folder's helpers.py; shared fixtures are registered for every test by tests
 - fixtures.py     fixtures for every folder (`live_server_factory`).
 - environment.py  what the machine provides: `IN_CI`, `CHROMIUM`, `missing_service()`.
 - spec_nodes.py   spec 5's node names, written out independently of the planner.
+- webhook_receiver.py  `WebhookReceiver`: a real HTTP server in a thread that records what webhooks POST and
+                  answers what a test queues (notification tests, pages, browser).
 """

@@ -5,6 +5,7 @@ checked against the SSRF guard (upgrades.notifications.net) here and again at ev
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -222,6 +223,7 @@ def subscription_send_test(*, subscription: Subscription, actor: Actor) -> Deliv
     }
     delivery = outbox.delivery_for(subscription, note, kind=TEST_NOTE_EVENT, event=None, dag_id=None)
     delivery.state = Delivery.State.SENDING
+    delivery.lease_expires_at = timezone.now() + timedelta(seconds=sender.claim_seconds())  # claimed by this request
     delivery.save()
     delivery = sender.attempt(delivery)
     ok = delivery.state == Delivery.State.SUCCEEDED
