@@ -332,3 +332,24 @@ LOGGING = {
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # Outermost, so every request is counted by route pattern and timed, whatever answers it.
 MIDDLEWARE = ["dashboard.health.RequestMetricsMiddleware", *MIDDLEWARE]
+
+# Notifications (README: Notifications). DASHBOARD_URL makes the links in messages absolute.
+DASHBOARD_URL = env_str("DASHBOARD_URL", "").rstrip("/")
+if DASHBOARD_URL and not DASHBOARD_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"DASHBOARD_URL={DASHBOARD_URL!r} must start with http:// or https://")
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+NOTIFY_TIMEOUT_SECONDS = env_float("NOTIFY_TIMEOUT_SECONDS", 10.0, minimum=1)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
+NOTIFY_RETRY_SECONDS = env_float("NOTIFY_RETRY_SECONDS", 10.0, minimum=0)
+# Email goes through Django's backend; SMTP from the environment, with a bounded timeout.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them")
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ob-upgrade-dashboard@localhost")

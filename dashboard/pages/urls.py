@@ -7,6 +7,7 @@ from dashboard.pages import (
     views_firstrun,
     views_history,
     views_login_link,
+    views_notifications,
     views_packages,
     views_real_clusters,
     views_runs,
@@ -38,4 +39,17 @@ urlpatterns = [
     path("packages/<int:package_id>/delete/", views_packages.package_delete_view, name="package_delete"),
     path("audit/", views_history.audit_list, name="audit"),
     path("workers/", views_workers.worker_list, name="workers"),
+    path("notifications/", views_notifications.subscription_list, name="notifications"),
+    path("notifications/<int:subscription_id>/", views_notifications.subscription_detail, name="notification"),
+    path(
+        "notifications/<int:subscription_id>/toggle/",
+        views_notifications.subscription_toggle,
+        name="notification_toggle",
+    ),
+    path("notifications/<int:subscription_id>/test/", views_notifications.subscription_test, name="notification_test"),
+    path(
+        "notifications/<int:subscription_id>/delete/",
+        views_notifications.subscription_delete_view,
+        name="notification_delete",
+    ),
 ]

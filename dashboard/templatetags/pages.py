@@ -84,6 +84,7 @@ NAV_SECTIONS = {
     "packages": ("/packages/",),
     "audit": ("/audit/",),
     "workers": ("/workers/",),
+    "notifications": ("/notifications/",),
 }
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 PUBLIC = {"login", "login_link", "logout"}
 # Pages only admins read (the viewer is refused like a user without a role).
-ADMIN_READS = {"workers": "/workers/"}
+ADMIN_READS = {"workers": "/workers/", "notifications": "/notifications/"}
 
 
 @pytest.fixture
@@ -50,6 +50,11 @@ def world():
         "run_operate": (f"/runs/{d}/operate/", {"action": "cancel", "reason": "x"}),
         "package_upload": ("/packages/upload/", {}),
         "package_delete": ("/packages/1/delete/", {}),
+        "notifications": ("/notifications/", {"name": "x"}),
+        "notification": ("/notifications/1/", {"name": "x"}),
+        "notification_toggle": ("/notifications/1/toggle/", {"enabled": "0"}),
+        "notification_test": ("/notifications/1/test/", {}),
+        "notification_delete": ("/notifications/1/delete/", {}),
     }
     return {"reads": reads, "exports": exports, "writes": writes, "dag": dag}
 

@@ -19,4 +19,6 @@ that folder's helpers.py; shared fixtures are registered for every test by tests
 - spec_nodes.py   spec 5's node names, written out independently of the planner.
 - fake_agent.py   `FakeCluster`: obshell agents over HTTP, written from the two reference documents and importing
                   nothing from `upgrades` (v1/v2 auth, 512/1024-bit keys, restarts, re-keying, observer outages).
+- webhook_receiver.py  `WebhookReceiver`: a real HTTP server in a thread that records what webhooks POST and
+                  answers what a test queues (notification tests, pages, browser).
 """

@@ -19,6 +19,7 @@ from upgrades.engine.executor import WorkerCrashed, execute
 from upgrades.engine.heartbeat import WorkerGroup, forget_stale_workers
 from upgrades.engine.scheduler import advance_active_dags, dag_advance
 from upgrades.models import Dag
+from upgrades.notifications import jobs as notification_jobs
 from upgrades.operations.metrics import LEASES_REAPED
 
 logger = logging.getLogger(__name__)
@@ -160,3 +161,5 @@ def reap_expired_leases(*, dag_ids: Collection[int] | None = None) -> int:
 
 periodic.register("reap-expired-leases", REAP_EVERY, reap_expired_leases)
 periodic.register("forget-stale-workers", 60, forget_stale_workers)
+# Notifications (README: Notifications): queue deliveries of new events; sending runs in its own thread.
+periodic.register("notifications", notification_jobs.INTERVAL_SECONDS, notification_jobs.notifications)

@@ -2,6 +2,7 @@ from upgrades.models.audit import AuditEntry
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.firstrun import Dismissal, LoginLink
+from upgrades.models.notifications import Delivery, NotificationCursor, Subscription
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package, PackageSync
 from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
@@ -13,10 +14,12 @@ __all__ = [
     "Cluster",
     "Dag",
     "DagEvent",
+    "Delivery",
     "Dismissal",
     "Fault",
     "LoginLink",
     "Node",
+    "NotificationCursor",
     "Package",
     "PackageSync",
     "PeriodicJobLease",
@@ -24,6 +27,7 @@ __all__ = [
     "SeenHeader",
     "Server",
     "SubTask",
+    "Subscription",
     "TaskLog",
     "WorkerHeartbeat",
     "Zone",

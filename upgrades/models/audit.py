@@ -23,6 +23,10 @@ class AuditEntry(models.Model):
         LOGIN_LINK_CREATE = "login_link.create"
         LOGIN_LINK_USE = "login_link.use"
         API_AUTH = "api.auth"
+        SUBSCRIPTION_CREATE = "subscription.create"
+        SUBSCRIPTION_UPDATE = "subscription.update"
+        SUBSCRIPTION_DELETE = "subscription.delete"
+        SUBSCRIPTION_TEST = "subscription.test"
 
     class Outcome(models.TextChoices):
         OK = "ok"

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from upgrades.models import Cluster, RsaKeyPair
+from upgrades.models import Cluster, RsaKeyPair, Subscription
 from upgrades.security.keys import FieldDecryptError, field_reencrypt
 
 
@@ -13,7 +13,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **opts):
-        counts = {"rsa keys": 0, "agent passwords": 0}
+        counts = {"rsa keys": 0, "agent passwords": 0, "notification subscriptions": 0}
         try:
             with transaction.atomic():
                 for row in RsaKeyPair.objects.select_for_update():
@@ -24,6 +24,12 @@ class Command(BaseCommand):
                     cluster.agent_password_encrypted = field_reencrypt(cluster.agent_password_encrypted)
                     cluster.save(update_fields=["agent_password_encrypted"])
                     counts["agent passwords"] += 1
+                for subscription in Subscription.objects.select_for_update():
+                    subscription.target_encrypted = field_reencrypt(subscription.target_encrypted)
+                    if subscription.secret_encrypted:
+                        subscription.secret_encrypted = field_reencrypt(subscription.secret_encrypted)
+                    subscription.save(update_fields=["target_encrypted", "secret_encrypted"])
+                    counts["notification subscriptions"] += 1
         except FieldDecryptError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(

@@ -1,0 +1,197 @@
+"""Notifications (admins): the subscriptions page (list and add), one subscription's page (edit, enable or
+disable, send a test, delete, and every delivery with its request, answer and attempts). Every change goes
+through upgrades.services.notifications, which audits it."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from dashboard.pages.access import role_required
+from upgrades.audit import Actor, source_address
+from upgrades.errors import ObshellError
+from upgrades.models import Cluster, Subscription
+from upgrades.notifications.selectors import deliveries_of, subscription_rows
+from upgrades.services.notifications import (
+    subscription_create,
+    subscription_delete,
+    subscription_send_test,
+    subscription_update,
+)
+
+PAGE_SIZE = 25
+
+
+class SubscriptionForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    format = forms.ChoiceField(choices=Subscription.Format.choices)
+    target = forms.CharField(max_length=2000, required=False)
+    secret = forms.CharField(max_length=500, required=False, widget=forms.PasswordInput(render_value=False))
+    all_clusters = forms.BooleanField(required=False, initial=True)
+    clusters = forms.ModelMultipleChoiceField(queryset=Cluster.objects.all(), required=False, to_field_name="name")
+    events = forms.MultipleChoiceField(choices=Subscription.Event.choices, initial=list(Subscription.Event.values))
+
+    def __init__(self, *args, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.editing = editing
+        if editing:
+            self.fields["format"].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        if not self.editing and not data.get("target"):
+            self.add_error("target", "Give the webhook URL or the email addresses.")
+        if not data.get("all_clusters") and not data.get("clusters"):
+            self.add_error("clusters", "Choose clusters, or tick all clusters.")
+        return data
+
+
+def _choices(form):
+    """What the form's checkboxes show ticked: what was posted, else the initial values."""
+    if form.is_bound:
+        return {
+            "selected_clusters": form.data.getlist("clusters"),
+            "selected_events": form.data.getlist("events"),
+            "all_clusters_checked": bool(form.data.get("all_clusters")),
+        }
+    clusters = form.initial.get("clusters", [])
+    return {
+        "selected_clusters": [c.name for c in clusters],
+        "selected_events": form.initial.get("events", form.fields["events"].initial),
+        "all_clusters_checked": form.initial.get("all_clusters", True),
+    }
+
+
+def _actor(request):
+    return Actor.for_user(request.user, source_address=source_address(request))
+
+
+def _list(request, form, status=200):
+    context = {
+        "rows": subscription_rows(),
+        "form": form,
+        "clusters": Cluster.objects.order_by("name"),
+        "dashboard_url": settings.DASHBOARD_URL,
+        "allow_private": settings.WEBHOOK_ALLOW_PRIVATE,
+        "events": Subscription.Event.choices,
+        "formats": Subscription.Format.choices,
+        **_choices(form),
+    }
+    return render(request, "pages/notifications.html", context, status=status)
+
+
+@role_required("admin")
+def subscription_list(request):
+    if request.method != "POST":
+        return _list(request, SubscriptionForm())
+    form = SubscriptionForm(request.POST)
+    if not form.is_valid():
+        return _list(request, form, status=400)
+    data = form.cleaned_data
+    try:
+        subscription = subscription_create(
+            actor=_actor(request),
+            name=data["name"],
+            format=data["format"],
+            target=data["target"],
+            secret=data["secret"],
+            clusters=None if data["all_clusters"] else list(data["clusters"]),
+            events=data["events"],
+        )
+    except ObshellError as error:
+        form.add_error(None, error.message)
+        return _list(request, form, status=400)
+    messages.success(request, f"Subscription “{subscription.name}” added. Send a test to check the target.")
+    return redirect("notification", subscription.pk)
+
+
+def _detail(request, subscription, form, status=200):
+    page = Paginator(deliveries_of(subscription), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "subscription": subscription,
+        "form": form,
+        "page": page,
+        "clusters": Cluster.objects.order_by("name"),
+        "dashboard_url": settings.DASHBOARD_URL,
+        "allow_private": settings.WEBHOOK_ALLOW_PRIVATE,
+        "events": Subscription.Event.choices,
+        "formats": Subscription.Format.choices,
+        **_choices(form),
+    }
+    return render(request, "pages/notification.html", context, status=status)
+
+
+def _edit_form(subscription):
+    return SubscriptionForm(
+        editing=True,
+        initial={
+            "name": subscription.name,
+            "format": subscription.format,
+            "all_clusters": subscription.all_clusters,
+            "clusters": list(subscription.clusters.all()),
+            "events": subscription.events,
+        },
+    )
+
+
+@role_required("admin")
+def subscription_detail(request, subscription_id):
+    subscription = get_object_or_404(Subscription, pk=subscription_id)
+    if request.method != "POST":
+        return _detail(request, subscription, _edit_form(subscription))
+    form = SubscriptionForm(request.POST, editing=True, initial={"format": subscription.format})
+    if not form.is_valid():
+        return _detail(request, subscription, form, status=400)
+    data = form.cleaned_data
+    try:
+        subscription = subscription_update(
+            subscription=subscription,
+            actor=_actor(request),
+            name=data["name"],
+            target=data["target"] or None,
+            secret=data["secret"] or None,
+            clusters=None if data["all_clusters"] else list(data["clusters"]),
+            events=data["events"],
+        )
+    except ObshellError as error:
+        form.add_error(None, error.message)
+        return _detail(request, subscription, form, status=400)
+    messages.success(request, f"Subscription “{subscription.name}” saved.")
+    return redirect("notification", subscription.pk)
+
+
+@require_POST
+@role_required("admin")
+def subscription_toggle(request, subscription_id):
+    subscription = get_object_or_404(Subscription, pk=subscription_id)
+    enable = request.POST.get("enabled") == "1"
+    subscription_update(subscription=subscription, actor=_actor(request), enabled=enable)
+    if enable:
+        messages.success(request, f"“{subscription.name}” enabled: it hears of events from now on.")
+    else:
+        messages.success(request, f"“{subscription.name}” disabled: nothing is sent to it until it is enabled again.")
+    return redirect("notification", subscription.pk)
+
+
+@require_POST
+@role_required("admin")
+def subscription_test(request, subscription_id):
+    subscription = get_object_or_404(Subscription, pk=subscription_id)
+    delivery = subscription_send_test(subscription=subscription, actor=_actor(request))
+    if delivery.state == delivery.State.SUCCEEDED:
+        status = f"HTTP {delivery.response_status}" if delivery.response_status else "accepted"
+        messages.success(request, f"Test message delivered ({status}).")
+    else:
+        messages.error(request, f"Test message not delivered: {delivery.last_error}")
+    return redirect(f"/notifications/{subscription.pk}/#delivery-{delivery.pk}")
+
+
+@require_POST
+@role_required("admin")
+def subscription_delete_view(request, subscription_id):
+    subscription = get_object_or_404(Subscription, pk=subscription_id)
+    detail = subscription_delete(subscription=subscription, actor=_actor(request))
+    messages.success(request, f"Subscription “{detail['name']}” deleted with its {detail['deliveries']} deliveries.")
+    return redirect("notifications")
