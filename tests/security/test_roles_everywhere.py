@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 PUBLIC = {"login", "login_link", "logout"}
 # Pages only admins read (the viewer is refused like a user without a role).
-ADMIN_READS = {"workers": "/workers/", "notifications": "/notifications/"}
+ADMIN_READS = {"workers": "/workers/", "notifications": "/notifications/", "register_cluster": "/register-cluster/"}
 
 
 @pytest.fixture
@@ -55,6 +55,9 @@ def world():
         "notification_toggle": ("/notifications/1/toggle/", {"enabled": "0"}),
         "notification_test": ("/notifications/1/test/", {}),
         "notification_delete": ("/notifications/1/delete/", {}),
+        "cluster_refresh": (f"/clusters/{c}/refresh/", {}),
+        "cluster_password": (f"/clusters/{c}/password/", {"password": "x"}),
+        "cluster_key_confirm": (f"/clusters/{c}/agent-key/", {"reason": "x"}),
     }
     return {"reads": reads, "exports": exports, "writes": writes, "dag": dag}
 
