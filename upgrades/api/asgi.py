@@ -141,6 +141,8 @@ def _delaying(send):
 
 
 UPLOAD_API_RE = re.compile(r"^(?:/clusters/[-a-zA-Z0-9_]+)?/api/v1/upgrade/package$")
+# POST /api/v1/package: the same upload with a body that is never encrypted.
+PLAIN_UPLOAD_API_RE = re.compile(r"^(?:/clusters/[-a-zA-Z0-9_]+)?/api/v1/package$")
 UPLOAD_PAGE_PATH = "/packages/upload/"
 API_RE = re.compile(r"^(?:/clusters/[^/]+)?/api/")
 
@@ -162,6 +164,8 @@ def body_door(method, path):
 
     if method == "POST" and UPLOAD_API_RE.match(path):
         return Door(limits.wire_allowance(encrypted=True), upload=True, api=True)  # the larger of v2's and plain
+    if method == "POST" and PLAIN_UPLOAD_API_RE.match(path):
+        return Door(limits.wire_allowance(encrypted=False), upload=True, api=True)
     if method == "POST" and path == UPLOAD_PAGE_PATH:
         return Door(limits.wire_allowance(encrypted=False), upload=True, api=False)
     return Door(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440, upload=False, api=bool(API_RE.match(path)))
