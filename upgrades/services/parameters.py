@@ -19,58 +19,22 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from upgrades.audit import Actor, audit, audit_refusals
-from upgrades.errors import bad_request
+from upgrades.backends.simulated.parameters import ROW_KEYS, UPGRADE_PARAMETERS, parameter_rows
+from upgrades.errors import bad_request, server_error
 from upgrades.models import AuditEntry, Cluster, Server
+from upgrades.models.cluster import Backend
+
+__all__ = ["ROW_KEYS", "params_backup", "params_restore"]
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-# The names obshell backs up, in its order, with OceanBase's defaults.
-UPGRADE_PARAMETERS = {
-    "server_permanent_offline_time": "3600s",
-    "enable_rebalance": "True",
-    "enable_rereplication": "True",
-}
 _BOOLEAN = ("enable_rebalance", "enable_rereplication")
 _BOOLEAN_VALUES = {"true", "false", "1", "0", "on", "off", "yes", "no"}
-ROW_KEYS = (
-    "SvrIp",
-    "SvrPort",
-    "Zone",
-    "Scope",
-    "Name",
-    "Value",
-    "TenantId",
-    "EditLevel",
-    "DefaultValue",
-    "Section",
-    "Info",
-    "DataType",
-)
 
 
 def _mysql_error(text: str) -> Exception:
     return bad_request("MySQL.Error", text)
-
-
-def parameter_rows(cluster: Cluster) -> list[dict[str, Any]]:
-    """GetObParametersForUpgrade: SVR_IP, SVR_PORT, ZONE, SCOPE, TENANT_ID, NAME, VALUE of the three names (a
-    cluster-scope row has TENANT_ID NULL, which Go reads as 0), server by server."""
-    rows = []
-    for server in cluster.servers.select_related("zone").order_by("zone__position", "id"):
-        for name, default in UPGRADE_PARAMETERS.items():
-            row = dict.fromkeys(ROW_KEYS, "")
-            row.update(
-                SvrIp=server.ip,
-                SvrPort=server.rpc_port,
-                Zone=server.zone.name,
-                Scope="CLUSTER",
-                Name=name,
-                Value=str((server.parameters or {}).get(name, default)),
-                TenantId=0,
-            )
-            rows.append(row)
-    return rows
 
 
 def params_backup(*, cluster: Cluster, actor: Actor | None = None) -> list[dict[str, Any]]:
@@ -78,7 +42,8 @@ def params_backup(*, cluster: Cluster, actor: Actor | None = None) -> list[dict[
     actor = actor or Actor.system()
     with transaction.atomic():
         locked = Cluster.objects.select_for_update().get(pk=cluster.pk)
-        rows = parameter_rows(locked)
+        _require_simulated(locked)
+        rows = parameter_rows(locked.pk)
         locked.parameters_backup = rows
         locked.save(update_fields=["parameters_backup"])
         audit(
@@ -88,6 +53,14 @@ def params_backup(*, cluster: Cluster, actor: Actor | None = None) -> list[dict[
             detail={"parameters": len(rows)},
         )
     return rows
+
+
+def _require_simulated(cluster: Cluster) -> None:
+    # A real cluster's parameters live on its agent, which the obshell backend does not reach yet.
+    if cluster.backend != Backend.SIMULATED:
+        raise server_error(
+            "Common.Unexpected", f"Unexpected error: no execution backend is available for {cluster.backend!r} clusters"
+        )
 
 
 def _set_on_server(servers: dict[str, Server], row: dict[str, Any]) -> None:
