@@ -208,3 +208,13 @@ def test_translations_need_no_gettext_tools(tmp_path):
         [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.strip() == "重试 DAG 失败：DAG 未失败"
+
+
+def test_a_body_refused_at_the_door_answers_in_the_requests_language():
+    """Refused in upgrades/api/asgi.py before Django sees the request: the same language rule."""
+    from upgrades.api.asgi import Door, refusal
+
+    _status, _type, body = refusal(Door(10, upload=False, api=True), accept_language="zh-CN")
+    assert json.loads(body)["error"]["message"] == "绑定 JSON 失败：http: request body too large"
+    _status, _type, body = refusal(Door(10, upload=True, api=True))
+    assert not CJK.search(json.loads(body)["error"]["message"])
