@@ -249,7 +249,11 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
-USE_I18N = False
+# Translations: the API's error messages follow Accept-Language (upgrades/api/i18n.py); the pages stay in
+# LANGUAGE_CODE (no LocaleMiddleware yet). Catalogs in locale/, compiled .mo committed (no gettext needed).
+USE_I18N = True
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

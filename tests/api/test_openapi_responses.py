@@ -1,13 +1,14 @@
 """Real answers of every route, success and error, validated against the route's documented schema in
 /api/schema (jsonschema, draft 2020-12 as OpenAPI 3.1 uses): an answer outside the document fails."""
 
+import hashlib
 import json
 
 import jsonschema
 import pytest
 
 from tests.api.helpers import multipart
-from tests.api.signing import as_meta, v2_request
+from tests.api.signing import as_meta, rsa_encrypt_chunks, v2_request
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.builds import OB_4_3_0_1_20240322 as SPARE
 from tests.support.packages import write_rpms
@@ -56,7 +57,20 @@ class Driver:
         self.prefix = prefix
         self.seen = {}  # (method, template) -> statuses
 
-    def call(self, method, route, *, params=None, query="", body=None, signed=True, content_type=None, raw=None):
+    def call(
+        self,
+        method,
+        route,
+        *,
+        params=None,
+        query="",
+        body=None,
+        signed=True,
+        content_type=None,
+        raw=None,
+        encrypt_body=True,
+        extra_meta=None,
+    ):
         template = self.prefix_template() + "/api/v1/" + route
         path = template.replace("{cluster_name}", self.cluster_name()).format(**(params or {}))
         uri = path + (f"?{query}" if query else "")
@@ -65,10 +79,14 @@ class Driver:
         if raw is not None:
             body = raw
         if signed:
-            headers, data = v2_request(self.api.public_key, password=self.api.password, uri=uri, body=body)
+            encrypted = body if encrypt_body else None
+            headers, data = v2_request(self.api.public_key, password=self.api.password, uri=uri, body=encrypted)
             meta = as_meta(headers)
+            if not encrypt_body and body is not None:
+                data = body
         elif body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        meta.update(extra_meta or {})
         response = self.api.client.generic(method, uri, data=data, content_type=content_type or "text/plain", **meta)
         check_answer(self.document, method, template, response)
         self.seen.setdefault((method, template), set()).add(response.status_code)
@@ -84,6 +102,21 @@ class Driver:
 def upload(driver, path, **kw):
     data, content_type = multipart(path)
     return driver.call("POST", "upgrade/package", body=data, content_type=content_type, **kw)
+
+
+def plain_upload(driver, path, *, sha256=None):
+    """POST /api/v1/package: the multipart body unencrypted, the file's SHA-256 RSA-encrypted in a header."""
+    data, content_type = multipart(path)
+    digest = sha256 if sha256 is not None else hashlib.sha256(path.read_bytes()).hexdigest()
+    header = rsa_encrypt_chunks(driver.api.public_key, digest.encode())
+    return driver.call(
+        "POST",
+        "package",
+        body=data,
+        content_type=content_type,
+        encrypt_body=False,
+        extra_meta={"HTTP_X_OCS_FILE_SHA256": header},
+    )
 
 
 def expect(response, status, err_code=None):
@@ -122,9 +155,23 @@ def test_every_route_answers_as_documented(client, api, cluster, tmp_path, prefi
         expect(upload(drive, rpm), 200)
     (tmp_path / "junk.rpm").write_bytes(b"not an rpm at all")
     expect(upload(drive, tmp_path / "junk.rpm"), 500, "Common.Unexpected")
-    expect(call("POST", "upgrade/package", body=b"x", content_type="application/json"), 400)
+    expect(call("POST", "upgrade/package", body=b"x", content_type="application/json"), 500, "Request.File.Missing")
     listing = expect(call("GET", "upgrade/package/info"), 200)["data"]["contents"]
     assert listing
+    # The unencrypted upload: the same file again (the stored package answers), a wrong SHA-256.
+    expect(plain_upload(drive, rpms[0]), 200)
+    expect(plain_upload(drive, rpms[0], sha256="0" * 64), 401, "Security.Authentication.File.Sha256Mismatch")
+
+    # Parameters and environment: backup, restore (the backup, rows, a bad scope), the python check, agents.
+    expect(call("POST", "upgrade/params/backup"), 200)
+    expect(call("POST", "upgrade/params/backup", signed=False), 400, "Request.Header.NotFound")
+    expect(call("POST", "upgrade/params/restore"), 200)
+    rows = [{"SvrIp": "1.2.3.4", "SvrPort": 2882, "Scope": "NODE", "Name": "enable_rebalance", "Value": "False"}]
+    expect(call("POST", "upgrade/params/restore", body={"params": rows}), 400, "OB.Parameter.Scope.Invalid")
+    expect(call("POST", "upgrade/env/check"), 200)
+    expect(call("POST", "upgrade/env/check", signed=False), 400, "Request.Header.NotFound")
+    expect(call("GET", "agents/status"), 200)
+    expect(call("GET", "agents/status", signed=False), 400, "Request.Header.NotFound")
 
     # Check DAGs that ran (with logs), failed at one node: a node passed, a whole DAG passed.
     def failed_check_dag():
@@ -180,7 +227,8 @@ def test_every_route_answers_as_documented(client, api, cluster, tmp_path, prefi
     needed = next(p["pkg_id"] for p in listing if p["name"] == "oceanbase-ce")
     expect(call("DELETE", "upgrade/package/{package_id}", params={"package_id": needed}), 500, "OB.Package.InUse")
     expect(call("DELETE", "upgrade/package/{package_id}", params={"package_id": "x1"}), 400)
-    expect(call("DELETE", "upgrade/package/{package_id}", params={"package_id": 999999}), 404)
+    expect(call("DELETE", "upgrade/package/{package_id}", params={"package_id": 0}), 400)
+    expect(call("DELETE", "upgrade/package/{package_id}", params={"package_id": 999999}), 200)
     cancel = {"operator": "CANCEL"}
     expect(call("POST", "task/dag/{generic_id}", params={"generic_id": started["id"]}, body=cancel), 200)
     spare = expect(upload(drive, write_rpms(SPARE, tmp_path / "spare")[0]), 200)["data"]

@@ -101,14 +101,20 @@ def test_not_an_rpm(api, tmp_path):
 def test_missing_file_field(api, tmp_path):
     ce = write_rpms(TARGET, tmp_path)[0]
     response = upload(api, ce, field="package")
-    assert response.status_code == 400
-    assert response.json()["error"]["errCode"] == "Common.IllegalArgument"
+    assert response.status_code == 500
+    assert response.json()["error"] == {
+        "errCode": "Request.File.Missing",
+        "message": "File 'file' in the request is missing: http: no such file",
+    }
 
 
 def test_not_multipart(api):
     response = api.post(UPLOAD, {"file": "x"})
-    assert response.status_code == 400
-    assert response.json()["error"]["errCode"] == "Common.IllegalArgument"
+    assert response.status_code == 500
+    assert response.json()["error"] == {
+        "errCode": "Request.File.Missing",
+        "message": "File 'file' in the request is missing: request Content-Type isn't multipart/form-data",
+    }
 
 
 def test_encrypted_garbage_upload(api):
@@ -116,8 +122,8 @@ def test_encrypted_garbage_upload(api):
     response = api.client.generic(
         "POST", UPLOAD, data=encrypted, content_type="multipart/form-data; boundary=abc", **as_meta(headers)
     )
-    assert response.status_code == 400
-    assert response.json()["error"]["errCode"] == "Common.IllegalArgument"
+    assert response.status_code == 500
+    assert response.json()["error"]["errCode"] == "Request.File.Missing"
 
 
 def test_listing_and_delete(api, tmp_path, cluster):
@@ -130,10 +136,46 @@ def test_listing_and_delete(api, tmp_path, cluster):
     response = api.call("DELETE", f"/api/v1/upgrade/package/{libs.pk}")
     assert response.status_code == 200 and "data" not in response.json()
     assert not Package.objects.filter(pk=libs.pk).exists()
+    # obshell deletes no row for an id that names nothing, and succeeds.
     missing = api.call("DELETE", f"/api/v1/upgrade/package/{libs.pk}")
-    assert missing.status_code == 404
-    bad = api.call("DELETE", "/api/v1/upgrade/package/abc")
-    assert bad.status_code == 400
+    assert missing.status_code == 200 and missing.json()["successful"] is True
+
+
+@pytest.mark.parametrize(
+    ("package_id", "status", "error"),
+    [
+        (
+            "abc",
+            400,
+            {
+                "errCode": "Request.Query.Param.Illegal",
+                "message": "Query parameter 'id' is illegal%!(EXTRA string=strconv.Atoi: parsing \"abc\": invalid syntax)",
+            },
+        ),
+        (
+            "99999999999999999999",
+            400,
+            {
+                "errCode": "Request.Query.Param.Illegal",
+                "message": "Query parameter 'id' is illegal%!(EXTRA string=strconv.Atoi: parsing "
+                '"99999999999999999999": value out of range)',
+            },
+        ),
+        ("0", 400, {"errCode": "Request.Path.Param.Empty", "message": "Path parameter 'pkg_id' is empty"}),
+        ("-3", 400, {"errCode": "Request.Path.Param.Empty", "message": "Path parameter 'pkg_id' is empty"}),
+    ],
+)
+def test_delete_id_edges_answer_as_obshell(api, package_id, status, error):
+    response = api.call("DELETE", f"/api/v1/upgrade/package/{package_id}")
+    assert response.status_code == status and response.json()["error"] == error
+
+
+def test_delete_of_an_unknown_id_succeeds_and_deletes_nothing(api, tmp_path):
+    for path in write_rpms(TARGET, tmp_path):
+        assert upload(api, path).status_code == 200
+    response = api.call("DELETE", "/api/v1/upgrade/package/+999999")
+    assert response.status_code == 200 and "data" not in response.json()
+    assert Package.objects.count() == 2
 
 
 def test_delete_refused_while_an_unfinished_dag_needs_it(api, tmp_path, cluster):

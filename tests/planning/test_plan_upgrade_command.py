@@ -82,7 +82,7 @@ def test_a_failed_check_exits_non_zero_with_its_err_code():
         )
     assert info.value.returncode == 1
     assert str(info.value) == (
-        "OB.Upgrade.UnableToRollingUpgrade: Rolling upgrade is not supported when zone number is lower than 3"
+        "OB.Upgrade.UnableToRollingUpgrade: Rolling upgrade requires at least 3 zones (or 2 zones for shared storage mode)"
     )
     text = out.getvalue()
     assert "✗ Zones for a rolling upgrade" in text

@@ -43,14 +43,6 @@ def test_stopped_observers_are_unavailable():
 @pytest.mark.parametrize(
     ("health", "key", "err_code", "status", "message"),
     [
-        ({"python_missing": True}, "python", "Environment.WithoutPython", 500, "Please check if Python is installed"),
-        (
-            {"mysql_connector_missing": True},
-            "python",
-            "Environment.WithoutModule",
-            500,
-            "Please check if Python module 'mysql.connector' is installed",
-        ),
         (
             {"tenants_schema_not_refreshed": ["t1", "t2"]},
             "tenants_schema",
@@ -100,6 +92,49 @@ def test_health_findings_fail_their_check(health, key, err_code, status, message
     assert (result.error.err_code, result.error.message) == (err_code, message)
     assert sum(c.ok is False for c in result.checks) == 1
     assert result.nodes  # the route and node list are still previewed
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("health", "err_code", "inner"),
+    [
+        ({"python_missing": True}, "Environment.WithoutPython", "Please check if Python is installed"),
+        (
+            {"mysql_connector_missing": True},
+            "Environment.WithoutModule",
+            "Please check if Python module 'mysql.connector' is installed",
+        ),
+    ],
+)
+def test_python_missing_on_the_cluster_agents_host_is_wrapped_with_its_address(health, err_code, inner):
+    cluster = make_cluster(zones=3)
+    stock_packages(TARGET, cluster.edition)
+    cluster.health = health
+    cluster.save()
+    result = plan(cluster)
+    address = cluster.agent_server().agent_address
+    check = checks_by_key(result)["python"]
+    # obshell's current text (checkPythonEnvOnRealExecuteAgents wraps the local check with the agent).
+    message = f"python environment check failed on agent {address}: {inner}"
+    assert (check.ok, check.err_code, check.status, check.message) == (False, err_code, 500, message)
+    assert sum(c.ok is False for c in result.checks) == 1
+
+
+@pytest.mark.django_db
+def test_python_missing_on_another_host_comes_back_through_its_env_check_route():
+    cluster = make_cluster(zones=3)
+    stock_packages(TARGET, cluster.edition)
+    remote = cluster.servers.order_by("zone__position", "id").last()
+    cluster.health = {"mysql_connector_missing": [remote.ip]}
+    cluster.save()
+    check = checks_by_key(plan(cluster))["python"]
+    address = remote.agent_address
+    assert (check.ok, check.err_code, check.status) == (False, "Agent.RPC.RequestError", 500)
+    assert check.message == (
+        f"python environment check failed on agent {address}: failed to check python environment on agent "
+        f"{address}: Request [POST]/api/v1/upgrade/env/check to {address} error: Please check if Python module "
+        "'mysql.connector' is installed"
+    )
 
 
 @pytest.mark.django_db

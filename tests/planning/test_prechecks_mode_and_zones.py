@@ -53,7 +53,7 @@ def test_rolling_needs_three_zones_or_two_with_shared_storage(zones, shared, ok)
         assert (check.err_code, check.status, check.message) == (
             "OB.Upgrade.UnableToRollingUpgrade",
             400,
-            "Rolling upgrade is not supported when zone number is lower than 3",
+            "Rolling upgrade requires at least 3 zones (or 2 zones for shared storage mode)",
         )
 
 

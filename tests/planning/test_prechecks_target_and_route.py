@@ -180,12 +180,35 @@ def test_deprecated_releases_of_a_hop_version_are_not_used():
 
 
 @pytest.mark.django_db
-def test_an_unreadable_server_version_fails_the_comparison_instead_of_crashing():
+def test_a_non_numeric_server_version_part_compares_as_zero_as_in_obshell():
+    # obshell's CompareVersion ignores Atoi errors (ob/agent/lib/pkg/version.go): 4.2.x reads as 4.2.0, so
+    # the target is newer; the route search then finds no start node for the literal "4.2.x".
     cluster = make_cluster(zones=3)
     stock_packages(TARGET, cluster.edition)
     cluster.servers.update(build_version="4.2.x_100000102023092807")
     result = plan(cluster)
-    check = checks_by_key(result)["newer"]
-    assert (check.ok, check.err_code, check.status) == (False, "Common.Unexpected", 500)
-    assert check.message == "Unexpected error: '4.2.x' is not a dotted numeric version"
-    assert checks_by_key(result)["route"].ok is None
+    assert checks_by_key(result)["newer"].ok is True
+    assert result.error.err_code == "OB.Upgrade.Path.NotExist"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("version", "err_code", "message"),
+    [
+        (
+            "4.x.0.0",
+            "Agent.OBVersionNotSupported",
+            "Unsupported OB version '4.x.0.0-100000242024032211', the minimum supported version is '4.2.0.0'",
+        ),
+        ("4.3.x.1", "Common.Unexpected", None),
+    ],
+)
+def test_non_numeric_version_parts_in_the_request_compare_as_zero(version, err_code, message):
+    cluster = make_cluster(zones=3)
+    stock_packages(TARGET, cluster.edition)
+    error = plan(cluster, version=version).error
+    assert error.err_code == err_code
+    if message:
+        assert error.message == message
+    else:  # passes the comparisons, then no package has that version
+        assert error.message.endswith(f"-{version}-{TARGET.release}.x86_64.rpm: record not found")

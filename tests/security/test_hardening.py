@@ -220,7 +220,9 @@ def test_a_viewer_gets_the_full_answer_and_404_for_an_unknown_cluster(client):
     cluster = make_cluster("alpha")
     client.force_login(make_user("viewer"))
     info = _data(client.get(f"/clusters/{cluster.name}/api/v1/info"))
-    assert info["pid"] == os.getpid() and info["homePath"] == str(django_settings.BASE_DIR) and info["zone"]
+    assert info["zone"] and info["obVersion"]
+    # pid and homePath carry no detail of this server for anyone (the SDK ignores both).
+    assert (info["pid"], info["homePath"]) == (0, "")
     assert client.get("/clusters/no-such-cluster/api/v1/info").status_code == 404
 
 

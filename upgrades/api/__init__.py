@@ -14,8 +14,8 @@ Decisions where obshell gives no answer or where this server goes beyond it:
   cluster is a wrong password (401 Security.Authentication.IncorrectOceanbasePassword, code 10008); an
   unknown <name> is 404 Common.NotFound for session users with the viewer role (info, status and secret
   alike). A <name> that is not a slug matches no route: 404 Common.NotFound, in the envelope like any /api/ path.
-* Open routes (info, status, secret) tell an anonymous caller nothing of the fleet or the host: pid 0,
-  homePath "", no zone or cluster version; under /clusters/<name>/ the answer is the same whether <name>
+* Open routes (info, status, secret) tell an anonymous caller nothing of the fleet or the host: no zone or
+  cluster version; under /clusters/<name>/ the answer is the same whether <name>
   exists or not (anonymous callers cannot probe cluster names; authenticated routes refuse a missing header
   or a wrong token before any cluster is looked up, so they cannot either). A signed-in viewer gets
   obshell's full answer.
@@ -44,8 +44,18 @@ Decisions where obshell gives no answer or where this server goes beyond it:
   replaced by a generated id (obshell echoes any value). Anonymous auth failures are tallied per source and
   minute (AuthFailureTally) with one audit entry per source and minute; refusals naming a real token or a
   signed-in user are audited per request (upgrades/security/authenticate.py).
-* DELETE /api/v1/upgrade/package/:id: a non-numeric id is 400 Common.IllegalArgument, an unknown one 404
-  Common.NotFound, a package an unfinished DAG needs 500 OB.Package.InUse (obshell's conflicts are 500).
+* DELETE /api/v1/upgrade/package/:id as obshell (views_packages.py): Go's Atoi error is 400
+  Request.Query.Param.Illegal, a non-positive id 400 Request.Path.Param.Empty, an id that names nothing (or
+  another cluster's package) deletes nothing and succeeds; a package an unfinished DAG needs is 500
+  OB.Package.InUse (obshell's conflicts are 500).
+* POST /api/v1/package (unencrypted multipart, X-OCS-File-SHA256): obshell leaves it outside Verify, so anyone
+  with the public key may upload; here it needs a token or a session like every other upload.
+* POST /api/v1/upgrade/params/restore reads its documented body `{"params": [...]}` (obshell's handler never
+  binds it and so restores nothing); an empty body restores the cluster's last params backup.
+* Error messages follow Accept-Language (i18n.py): Chinese for zh*, from the header only, on the API only; a
+  header listing several languages is read by q-value (obshell reads one tag). Where obshell panics (a 500 with
+  no envelope) the answer here is the envelope.
+* /api/v1/info and /api/v1/status carry pid 0 and homePath "" for everyone (no detail of this server).
 * `reason` (upgrade and operators) is at most 2000 characters, as in the pages (upgrades.audit.REASON_MAX_LENGTH):
   400 Common.BindJsonFailed with gin's message for a failed `max` tag.
 * JSON bodies are limited to DATA_UPLOAD_MAX_MEMORY_SIZE (400 Common.BindJsonFailed beyond it; a declared

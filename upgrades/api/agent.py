@@ -1,6 +1,5 @@
 """What this server says about itself as an obshell agent (spec 2.4, 3.3)."""
 
-import os
 import platform
 import time
 
@@ -16,6 +15,7 @@ AGENT_RELEASE = "100000012026111818"
 VERSION = f"{AGENT_VERSION}-{AGENT_RELEASE}"
 STATE_RUNNING = 2
 OB_STATE_AVAILABLE = 3
+OB_STATE_NOT_RUNNING = 0
 OB_STATE_CONNECTED = 1
 STARTED_AT_NS = time.time_ns()
 
@@ -57,10 +57,11 @@ def info(request, cluster=None):
         zone = server.zone.name if server else ""
         ob_version = cluster_ob_version(cluster)
     return {
-        "pid": os.getpid(),
+        # No server details (the SDK ignores both): no pid, no path of this installation.
+        "pid": 0,
         "state": STATE_RUNNING,
         "startAt": STARTED_AT_NS,
-        "homePath": str(settings.BASE_DIR),
+        "homePath": "",
         "obVersion": ob_version,
         "architecture": platform.machine() or "x86_64",
         "ip": ip,
@@ -86,9 +87,33 @@ def status(request, cluster=None):
         "agent": {"ip": ip, "port": port, "identity": IDENTITY},
         "state": STATE_RUNNING,
         "version": VERSION,
-        "pid": os.getpid(),
+        "pid": 0,
         "startAt": STARTED_AT_NS,
         "port": port,
         "obState": ob_state,
         "underMaintenance": locked.exists(),
     }
+
+
+def agents_status(cluster):
+    """GET /api/v1/agents/status (GetAllAgentStatus, ob/agent/api/info_handler.go): "ip:port" -> the status
+    each agent of the cluster answers. An agent that does not answer (its server not ACTIVE, as the upgrade
+    pre-check reads it: Agent.Unavailable) is left out, as obshell only logs the failed request; obState is
+    3 (available) while the observer runs, else 0. Every agent of an initialised cluster is a CLUSTER AGENT."""
+    under_maintenance = Dag.objects.filter(cluster=cluster, holds_lock=True).exists()
+    answers = {}
+    for server in cluster.servers.all():
+        if server.status != server.Status.ACTIVE:
+            continue
+        answers[server.agent_address] = {
+            "agent": {"ip": server.ip, "port": server.agent_port, "identity": IDENTITY},
+            "state": STATE_RUNNING,
+            "version": server.agent_version or VERSION,
+            "pid": 0,
+            "startAt": STARTED_AT_NS,
+            "port": server.agent_port,
+            "obState": OB_STATE_AVAILABLE if server.process_running else OB_STATE_NOT_RUNNING,
+            "sqlPort": server.sql_port,
+            "underMaintenance": under_maintenance,
+        }
+    return answers

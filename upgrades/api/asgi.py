@@ -94,7 +94,11 @@ def _twisted_refuse(request):
     """Answer a Twisted request whose body is over its door now, and close the connection: the rest of the
     body is never read into memory or a temporary file."""
     request._ocs_refused = True
-    status, content_type, body = refusal(request._ocs_door)
+    try:
+        accept_language = (request.getHeader(b"accept-language") or b"").decode("latin-1")
+    except (AttributeError, UnicodeError):
+        accept_language = ""
+    status, content_type, body = refusal(request._ocs_door, accept_language=accept_language)
     reason = {400: b"Bad Request", 413: b"Content Too Large"}.get(status, b"Error")
     head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (
         status,
@@ -141,6 +145,8 @@ def _delaying(send):
 
 
 UPLOAD_API_RE = re.compile(r"^(?:/clusters/[-a-zA-Z0-9_]+)?/api/v1/upgrade/package$")
+# POST /api/v1/package: the same upload with a body that is never encrypted.
+PLAIN_UPLOAD_API_RE = re.compile(r"^(?:/clusters/[-a-zA-Z0-9_]+)?/api/v1/package$")
 UPLOAD_PAGE_PATH = "/packages/upload/"
 API_RE = re.compile(r"^(?:/clusters/[^/]+)?/api/")
 
@@ -162,6 +168,8 @@ def body_door(method, path):
 
     if method == "POST" and UPLOAD_API_RE.match(path):
         return Door(limits.wire_allowance(encrypted=True), upload=True, api=True)  # the larger of v2's and plain
+    if method == "POST" and PLAIN_UPLOAD_API_RE.match(path):
+        return Door(limits.wire_allowance(encrypted=False), upload=True, api=True)
     if method == "POST" and path == UPLOAD_PAGE_PATH:
         return Door(limits.wire_allowance(encrypted=False), upload=True, api=False)
     return Door(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440, upload=False, api=bool(API_RE.match(path)))
@@ -177,15 +185,19 @@ def _declared_length(scope):
     return None
 
 
-def refusal(door):
-    """(status, content type, body) of the answer to a body over `door`'s allowance."""
+def refusal(door, *, accept_language=""):
+    """(status, content type, body) of the answer to a body over `door`'s allowance (an API answer's message in
+    the request's Accept-Language, as every API error)."""
     from upgrades.api import envelope
     from upgrades.api.body import too_large as json_too_large
+    from upgrades.api.i18n import api_language
     from upgrades.packages import limits
 
     error = limits.too_large() if door.upload else json_too_large()
     if door.api:
-        response = envelope.fail(SimpleNamespace(ocs_trace_id=secrets.token_hex(8)), error)
+        language = api_language({"HTTP_ACCEPT_LANGUAGE": accept_language})
+        request = SimpleNamespace(ocs_trace_id=secrets.token_hex(8), ocs_language=language)
+        response = envelope.fail(request, error)
         return error.status, b"application/json", response.content
     if door.upload:
         return error.status, b"text/plain; charset=utf-8", error.message.encode()
@@ -193,8 +205,8 @@ def refusal(door):
     return 413, b"text/plain; charset=utf-8", message.encode()
 
 
-async def _refuse_too_large(send, door):
-    status, content_type, body = refusal(door)
+async def _refuse_too_large(send, door, accept_language=""):
+    status, content_type, body = refusal(door, accept_language=accept_language)
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -229,7 +241,10 @@ def stamp_receipt_time(app):
             door = body_door(scope.get("method", ""), scope.get("path", ""))
             declared = _declared_length(scope)
             if declared is not None and declared > door.allowance:
-                await _refuse_too_large(send, door)
+                accept_language = next(
+                    (value.decode("latin-1") for name, value in headers if name.lower() == b"accept-language"), ""
+                )
+                await _refuse_too_large(send, door, accept_language)
                 return
             receive = _capped(receive, door.allowance)
         await app(scope, receive, send)

@@ -25,8 +25,9 @@ def read_small_body(request, caller):
 
 
 def copy_body(request, caller, sink):
-    """Write the (decrypted) body to `sink` chunk by chunk; returns the number of plaintext bytes."""
-    if caller.aes_keys is not None:
+    """Write the (decrypted) body to `sink` chunk by chunk; returns the number of plaintext bytes. `caller`
+    None: the body is plain whatever the auth header carries (POST /api/v1/package)."""
+    if caller is not None and caller.aes_keys is not None:
         return aes_decrypt_stream(request, sink, caller.aes_keys)
     total = 0
     while chunk := request.read(READ_CHUNK):

@@ -12,6 +12,7 @@ import time
 from django.http import HttpResponse
 
 from upgrades.api.gotime import go_now
+from upgrades.api.i18n import api_language, localize
 from upgrades.errors import not_found, server_error
 
 NO_DATA = object()
@@ -40,6 +41,7 @@ def begin(request):
     scope = getattr(request, "scope", None) or {}
     request.ocs_received_at = scope.get("ocs_received_at") or time.time()
     request.ocs_trace_id = trace_id(request.META)
+    request.ocs_language = api_language(request.META)
 
 
 def new_trace_id():
@@ -70,6 +72,9 @@ def _render(request, status, *, data=NO_DATA, error=None, trace=True, duration=T
     if data is not NO_DATA:
         body["data"] = data
     if error is not None:
+        language = getattr(request, "ocs_language", None)
+        if language is not None:
+            error = {**error, "message": localize(error["errCode"], error["message"], language)}
         body["error"] = error
     response = HttpResponse(
         json.dumps(body, separators=(",", ":"), ensure_ascii=False),

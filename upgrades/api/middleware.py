@@ -3,6 +3,9 @@
 import logging
 import time
 
+from django.conf import settings
+from django.utils import translation
+
 from upgrades.api import envelope
 from upgrades.api.asgi import DELAY_HEADER
 from upgrades.errors import ObshellError, bad_request
@@ -40,7 +43,11 @@ class ApiEnvelopeMiddleware:
         if not envelope.is_api_path(request.path):
             return self.get_response(request)
         envelope.begin(request)
-        response = self._enveloped(request, self.get_response(request))
+        # The API's language is its Accept-Language header alone (upgrades/api/i18n.py); the pages keep
+        # LANGUAGE_CODE (no LocaleMiddleware).
+        with translation.override(request.ocs_language or settings.LANGUAGE_CODE):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self._enveloped(request, self.get_response(request))
         delay = getattr(request, "ocs_auth_delay", 0)
         if delay:
             _answer_late(request, response, delay)

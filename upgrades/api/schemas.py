@@ -121,6 +121,12 @@ def _request_components():
         "NodeOperatorParam": request_body(
             OPERATOR_FIELDS, description="POST /api/v1/task/node/:id: PASS only (spec 6.4)"
         ),
+        "RestoreParams": {
+            "type": "object",
+            "properties": {"params": {"type": "array", "items": ref("ObParameters")}},
+            "description": "POST /api/v1/upgrade/params/restore: the rows to set (keys matched case-insensitively); "
+            "an empty body or no `params` restores the last backup (obshell never reads this body)",
+        },
         "PackageUploadForm": {
             "type": "object",
             "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream"}},
@@ -263,6 +269,30 @@ AGENT_STATUS = strict(
     optional=("sqlPort",),
     description="GET /api/v1/status (spec 3.3)",
 )
+OB_PARAMETERS = strict(
+    {
+        "SvrIp": STR,
+        "SvrPort": INT,
+        "Zone": STR,
+        "Scope": STR,
+        "Name": STR,
+        "Value": STR,
+        "TenantId": INT,
+        "EditLevel": STR,
+        "DefaultValue": STR,
+        "Section": STR,
+        "Info": STR,
+        "DataType": STR,
+    },
+    description="A GV$OB_PARAMETERS row (oceanbase.ObParameters: no JSON tags, so Go field names; the columns "
+    "the backup does not select are empty)",
+)
+AGENTS_STATUS = {
+    "type": "object",
+    "additionalProperties": ref("AgentStatus"),
+    "description": 'GET /api/v1/agents/status: "ip:port" -> that agent\'s status; agents that do not answer are '
+    "left out",
+}
 PUBLIC_KEY = strict(
     {"ip": STR, "port": INT, "public_key": {"type": "string", "contentEncoding": "base64"}},
     description="GET /api/v1/secret: the RSA public key, PKCS#1 DER in base64 (spec 2.1)",
@@ -322,13 +352,16 @@ DATA_COMPONENTS = {
     "UpgradePkg": UPGRADE_PKG,
     "UpgradePkgInfo": UPGRADE_PKG_INFO,
     "UpgradePkgInfoList": contents("UpgradePkgInfo"),
+    "ObParameters": OB_PARAMETERS,
+    "ObParametersList": contents("ObParameters", nil=True),
+    "AgentsStatus": AGENTS_STATUS,
     "AgentInfo": AGENT_INFO,
     "AgentStatus": AGENT_STATUS,
     "PublicKey": PUBLIC_KEY,
     "ObInfo": OB_INFO,
 }
 # Envelopes whose `data` is a component: <data>Response.
-ENVELOPED = [name for name in DATA_COMPONENTS if name not in ("TaskLogDTO", "UpgradePkgInfo")]
+ENVELOPED = [name for name in DATA_COMPONENTS if name not in ("TaskLogDTO", "ObParameters")]
 
 
 def envelope(data=None, *, failure=False):

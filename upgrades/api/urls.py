@@ -5,7 +5,7 @@ The OpenAPI document is at /api/schema, plain (not enveloped), so OpenAPI tools 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from upgrades.api import views_info, views_packages, views_tasks, views_upgrade
+from upgrades.api import views_info, views_packages, views_tasks, views_upgrade, views_upgrade_support
 
 v1 = [
     path("info", views_info.InfoView.as_view()),
@@ -17,6 +17,11 @@ v1 = [
     path("upgrade/package", views_packages.PackageUploadView.as_view()),
     path("upgrade/package/info", views_packages.PackageInfoView.as_view()),
     path("upgrade/package/<str:package_id>", views_packages.PackageDeleteView.as_view()),
+    path("package", views_packages.PlainPackageUploadView.as_view()),
+    path("upgrade/params/backup", views_upgrade_support.ParamsBackupView.as_view()),
+    path("upgrade/params/restore", views_upgrade_support.ParamsRestoreView.as_view()),
+    path("upgrade/env/check", views_upgrade_support.EnvCheckView.as_view()),
+    path("agents/status", views_upgrade_support.AgentsStatusView.as_view()),
     path("task/dag/maintain/ob", views_tasks.MaintainObView.as_view()),
     path("task/dag/maintain/agent", views_tasks.MaintainAgentView.as_view()),
     path("task/dag/maintain/agents", views_tasks.AgentDagsView.as_view()),

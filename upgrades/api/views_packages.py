@@ -1,6 +1,7 @@
 """Package routes (spec 3.1): upload (the body decrypted to disk, then the multipart parsed from there),
-listing and deletion."""
+the unencrypted upload `POST /api/v1/package`, listing and deletion."""
 
+import hashlib
 import tempfile
 from pathlib import Path
 
@@ -9,21 +10,28 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 
 from upgrades.api import package_store
 from upgrades.api.base import ObshellView
-from upgrades.api.body import copy_body
+from upgrades.api.body import READ_CHUNK, copy_body
 from upgrades.api.envelope import contents
 from upgrades.api.schemas import BODY_500, documented
-from upgrades.errors import bad_request
+from upgrades.errors import ObshellError, bad_request, server_error, unauthorized
 from upgrades.models.cluster import Backend
 from upgrades.packages import limits
+from upgrades.planning.gostrconv import go_atoi
+from upgrades.security.crypto import HeaderDecryptError, rsa_decrypt
 from upgrades.services.packages import package_delete, package_upload
 from upgrades.services.real_upgrades import packages_push
 
 
 def _form_error(detail):
-    return bad_request("Common.IllegalArgument", f"Illegal argument: {detail}")
+    """obshell's answer when `c.Request.FormFile("file")` fails (ob/agent/api/obcluster_handler.go): a missing
+    part, a body that is not multipart or a malformed one alike, 500 (the code's kind is `unexpected`)."""
+    return server_error("Request.File.Missing", f"File 'file' in the request is missing: {detail}")
 
 
 class PackageUploadView(ObshellView):
+    # POST /api/v1/upgrade/package: under v2 the whole multipart body is AES-encrypted (spec 2.2).
+    body_encrypted = True
+
     def initial(self, request, *args, **kwargs):
         # Set before anything reads the body (a session's CSRF check parses the form): the upload goes to a
         # temporary file and stops at PACKAGE_MAX_BYTES.
@@ -35,16 +43,23 @@ class PackageUploadView(ObshellView):
         summary="Upload an rpm (multipart field 'file'; the whole body AES-encrypted under v2)",
         request={"multipart/form-data": "PackageUploadForm"},
         data="UpgradePkg",
-        errors_500=(*BODY_500, "OB.Package.MissingFile", "OB.Package.Keyring.Unavailable", "Common.Unexpected"),
+        errors_500=(
+            *BODY_500,
+            "Request.File.Missing",
+            "OB.Package.MissingFile",
+            "OB.Package.Keyring.Unavailable",
+            "Common.Unexpected",
+        ),
     )
     def post(self, request, **kwargs):
         cluster = self.require_cluster()
         django_request = self.django_request
         if not django_request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
             raise _form_error("request Content-Type isn't multipart/form-data")
-        limits.refuse_declared(django_request.META, encrypted=self.caller.aes_keys is not None)
+        limits.refuse_declared(django_request.META, encrypted=self._encrypted())
         upload = self._uploaded_file(django_request)
         try:
+            self.verify_file(upload)
             package, _created = package_upload(
                 fileobj=upload, filename=Path(upload.name).name, cluster=cluster, actor=self.caller.actor
             )
@@ -54,7 +69,16 @@ class PackageUploadView(ObshellView):
             # A real cluster's agent gets the file in the same request, so the SDK's flow (upload, then upgrade)
             # works unchanged through us.
             packages_push(cluster=cluster, packages=[package])
-        return self.ok(package_store.upload_record(package))
+        return self.ok(self.record(package))
+
+    def _encrypted(self):
+        return self.body_encrypted and self.caller.aes_keys is not None
+
+    def verify_file(self, upload):
+        """Checks of the received file before it is stored (none on this route)."""
+
+    def record(self, package):
+        return package_store.upload_record(package)
 
     def _uploaded_file(self, django_request):
         if hasattr(django_request, "_files"):
@@ -62,11 +86,9 @@ class PackageUploadView(ObshellView):
             files = django_request.FILES
         else:
             handlers = [self.upload_handler]
-            body = limits.LimitedReader(
-                django_request, limits.wire_allowance(encrypted=self.caller.aes_keys is not None)
-            )
+            body = limits.LimitedReader(django_request, limits.wire_allowance(encrypted=self._encrypted()))
             with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as plain:
-                size = copy_body(body, self.caller, plain)
+                size = copy_body(body, self.caller if self._encrypted() else None, plain)
                 plain.seek(0)
                 meta = {"CONTENT_TYPE": django_request.META["CONTENT_TYPE"], "CONTENT_LENGTH": str(size)}
                 try:
@@ -85,6 +107,58 @@ class PackageUploadView(ObshellView):
         return upload
 
 
+FILE_SHA256_HEADER = "HTTP_X_OCS_FILE_SHA256"
+
+
+class PlainPackageUploadView(PackageUploadView):
+    """POST /api/v1/package (obshell's newPkgUploadHandler and VerifyFile middleware, ob/agent/api/): the
+    multipart body travels unencrypted, and `X-OCS-File-SHA256` carries the file's lowercase hex SHA-256,
+    RSA-encrypted with the public key in the auth header's block scheme; the answer is snake_case.
+
+    Deviation: obshell puts this route outside its Verify group, so anyone holding the public key (which
+    /api/v1/secret gives to anyone) may upload. Here it needs a token or a session like every other upload
+    (the same package rules, audit and limits as POST /api/v1/upgrade/package); a valid token's header body
+    is simply not decrypted. The checks keep obshell's order: the `file` part (500 Request.File.Missing),
+    then the SHA-256 header (an empty one is a mismatch, 401 Security.Authentication.File.Sha256Mismatch; an
+    unreadable one 401 Common.Unauthorized, code 10008)."""
+
+    body_encrypted = False
+
+    @documented(
+        summary="Upload an rpm unencrypted (multipart field 'file', X-OCS-File-SHA256 header)",
+        request={"multipart/form-data": "PackageUploadForm"},
+        data="UpgradePkgInfo",
+        errors_500=(
+            *BODY_500,
+            "Request.File.Missing",
+            "OB.Package.MissingFile",
+            "OB.Package.Keyring.Unavailable",
+            "Common.Unexpected",
+        ),
+    )
+    def post(self, request, **kwargs):
+        return super().post(request, **kwargs)
+
+    def verify_file(self, upload):
+        digest = hashlib.sha256()
+        upload.seek(0)
+        while chunk := upload.read(READ_CHUNK):
+            digest.update(chunk)
+        upload.seek(0)
+        claimed = self.django_request.META.get(FILE_SHA256_HEADER, "")
+        accepted = ""
+        if claimed:
+            try:
+                accepted = rsa_decrypt(claimed).decode("utf-8", "replace")
+            except HeaderDecryptError as exc:
+                raise unauthorized("Common.Unauthorized", f"Unauthorized: decrypt file sha256 failed: {exc}") from None
+        if accepted != digest.hexdigest():
+            raise unauthorized("Security.Authentication.File.Sha256Mismatch", "File SHA256 mismatch", code=None)
+
+    def record(self, package):
+        return package_store.package_info(package)
+
+
 class PackageInfoView(ObshellView):
     @documented(summary="Uploaded packages, newest first", data="UpgradePkgInfoList")
     def get(self, request, **kwargs):
@@ -97,7 +171,18 @@ class PackageDeleteView(ObshellView):
         errors_500=("OB.Package.InUse",),
     )
     def delete(self, request, package_id, **kwargs):
-        if not package_id.isascii() or not package_id.isdigit():
-            raise bad_request("Common.IllegalArgument", f"Illegal argument: package id '{package_id}' is not a number")
-        package_delete(package_id=int(package_id), actor=self.caller.actor)
+        # pkgDeleteHandler and DeleteUpgradePkgInfoAndChunkTx (ob/agent/api/obcluster_handler.go,
+        # ob/agent/service/obcluster/obcluster.go): strconv.Atoi first (its error appended by gin's Sprintf as
+        # Go prints an extra argument), then a non-positive id is "empty"; deleting an id that names nothing
+        # deletes no row and succeeds. Another cluster's package answers the same (audited as refused).
+        pkg_id, error = go_atoi(package_id)
+        if error:
+            raise bad_request("Request.Query.Param.Illegal", f"Query parameter 'id' is illegal%!(EXTRA string={error})")
+        if pkg_id <= 0:
+            raise bad_request("Request.Path.Param.Empty", "Path parameter 'pkg_id' is empty")
+        try:
+            package_delete(package_id=pkg_id, actor=self.caller.actor)
+        except ObshellError as exc:
+            if exc.err_code != "Common.NotFound":
+                raise
         return self.ok()

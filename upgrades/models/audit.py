@@ -16,6 +16,8 @@ class AuditEntry(models.Model):
         CLUSTER_CONTACT_STOPPED = "cluster.contact_stopped"
         PACKAGE_UPLOAD = "package.upload"
         PACKAGE_DELETE = "package.delete"
+        PARAMS_BACKUP = "params.backup"
+        PARAMS_RESTORE = "params.restore"
         TOKEN_CREATE = "token.create"
         TOKEN_REVOKE = "token.revoke"
         FAULT_INJECT = "fault.inject"

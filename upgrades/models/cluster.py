@@ -42,8 +42,12 @@ class Cluster(models.Model):
     # A maintenance DAG on the agent that is not an upgrade (scale-out, tenant work): shown as the holder, never
     # mirrored. {"id", "name", "state"}; empty when none.
     agent_maintenance = models.JSONField(default=dict, blank=True)
-    # Simulated health findings that the pre-checks read (spec 4 step 7), e.g. {"tablets_merging": true}.
+    # Simulated health findings that the pre-checks read (spec 4 steps 5 and 7), e.g. {"tablets_merging": true};
+    # `python_missing` / `mysql_connector_missing` are true (every host) or a list of host IPs.
     health = models.JSONField(default=dict, blank=True)
+    # The last POST /api/v1/upgrade/params/backup: GV$OB_PARAMETERS rows in obshell's ObParameters shape, which
+    # POST /api/v1/upgrade/params/restore applies when its body names none (upgrades/services/parameters.py).
+    parameters_backup = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     topology_refreshed_at = models.DateTimeField(null=True, blank=True)
 
@@ -103,6 +107,9 @@ class Server(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     process_running = models.BooleanField(default=True)
     with_rootserver = models.BooleanField(default=False)
+    # Simulated cluster-scope parameter values set on this server (ALTER SYSTEM SET ... SERVER = ...); a
+    # parameter not here has its default (upgrades/services/parameters.py).
+    parameters = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["cluster", "zone__position", "id"]

@@ -15,13 +15,13 @@ from upgrades.errors import ObshellError, bad_request, maintenance_in_progress, 
 from upgrades.models import Dag
 from upgrades.packages import selectors
 from upgrades.planning import route as routes
+from upgrades.planning.environment import MODULE, cluster_environment_error, real_execute_agents
 from upgrades.planning.precheck_catalogue import CATALOGUE
 from upgrades.planning.stages import dag_name
 from upgrades.planning.versions import (
     COMPATIBLE_SYNC_BELOW,
     MIN_SUPPORTED_VERSION,
     compare_build_versions,
-    is_version,
     split_release,
     split_server_build,
 )
@@ -210,21 +210,19 @@ class Prechecks:
         if zones < needed:
             raise bad_request(
                 "OB.Upgrade.UnableToRollingUpgrade",
-                "Rolling upgrade is not supported when zone number is lower than 3",
+                # obshell's current text (ob/agent/assets/i18n/error/en.json, err.ob.upgrade.unable.to.rolling.upgrade)
+                "Rolling upgrade requires at least 3 zones (or 2 zones for shared storage mode)",
             )
         return f"{zones} zones"
 
     # --- step 5 ---
     def check_python(self):
-        health = self.cluster.health or {}
-        if health.get("python_missing"):
-            raise server_error("Environment.WithoutPython", "Please check if Python is installed")
-        if health.get("mysql_connector_missing"):
-            raise server_error(
-                "Environment.WithoutModule", "Please check if Python module 'mysql.connector' is installed"
-            )
-        hosts = len({s.ip for s in self.topology.servers})
-        return f"python and mysql.connector found on {hosts} host(s)"
+        servers = self.topology.servers
+        error = cluster_environment_error(self.cluster, servers, self.topology.agent_server)
+        if error is not None:
+            raise error
+        hosts = len(real_execute_agents(servers))
+        return f"python and {MODULE} found on {hosts} host(s)"
 
     # --- step 6 ---
     def check_upgrade_dir(self):
@@ -283,12 +281,8 @@ class Prechecks:
         return f"build {self.target_build}, distribution {self.distribution}"
 
     def check_min_version(self):
-        if not is_version(self.version) or not self.target_build.isdigit():
-            raise bad_request(
-                "Common.IllegalArgument",
-                f"The input parameter 'version' is illegal: '{self.version}-{self.target_build}' is not "
-                "<A.B.C.D>-<build number>",
-            )
+        # A part that is not a number compares as 0, as in obshell (upgrades/planning/versions.py): no refusal
+        # of its own, the comparisons below answer.
         target = self.target_build_version
         if compare_build_versions(target, MIN_SUPPORTED_VERSION) < 0:
             raise bad_request(
@@ -298,7 +292,7 @@ class Prechecks:
 
     def check_newer(self):
         target, current = self.target_build_version, self.current_build_version
-        if not is_version(self.version) or compare_build_versions(target, current) <= 0:
+        if compare_build_versions(target, current) <= 0:
             raise bad_request(
                 "OB.Upgrade.ToLowerVersion",
                 f"Target version {target} is not greater than current version {current}. "

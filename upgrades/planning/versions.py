@@ -8,6 +8,7 @@
 import re
 
 from upgrades.errors import bad_request
+from upgrades.planning.gostrconv import go_atoi_lenient
 
 MIN_SUPPORTED_VERSION = "4.2.0.0"
 # Below this min_observer_version obshell also requires every tenant's `compatible` to agree (spec 4 step 7).
@@ -34,13 +35,19 @@ def version_sort_key(version):
 
 
 def build_version_key(build_version):
-    """Sort key of `<version>-<build>`: the version's integers first, then the build number as an integer."""
-    version, _, build = build_version.partition("-")
-    return version_tuple(version), int(build) if build.isdigit() else 0
+    """Sort key of `<version>-<build>` as obshell's CompareVersion reads it (ob/agent/lib/pkg/version.go): the
+    dot-separated parts as integers, then the build as an integer, where a part that is not a number counts as
+    0 (`v, _ := strconv.Atoi(part)`), and a longer version is greater when the common parts agree. So a
+    version with a non-numeric part is not refused for its form: it compares as if that part were 0 (e.g.
+    `4.x.0.0` is below 4.2.0.0: Agent.OBVersionNotSupported), as obshell answers."""
+    parts = build_version.split("-")
+    version = parts[0]
+    build = go_atoi_lenient(parts[1]) if len(parts) > 1 else 0
+    return tuple(go_atoi_lenient(part) for part in version.split(".")), build
 
 
 def compare_build_versions(left, right):
-    """-1, 0 or 1, comparing two `<version>[-<build>]` strings numerically."""
+    """-1, 0 or 1, comparing two `<version>[-<build>]` strings as obshell does."""
     a, b = build_version_key(left), build_version_key(right)
     return (a > b) - (a < b)
 

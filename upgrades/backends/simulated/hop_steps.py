@@ -2,17 +2,39 @@
 reinstalled with the hop's build. Each step is `step(ctx, layout)`, as in package_steps."""
 
 from upgrades.backends.base import StepFailed
-from upgrades.models import Server, Zone
+from upgrades.backends.simulated.parameters import (
+    DURING_UPGRADE,
+    UPGRADE_PARAMETERS,
+    parameter_rows,
+    set_on_all_servers,
+    set_rows,
+)
+from upgrades.models import Server, SubTask, Zone
+from upgrades.models.dag import State
 from upgrades.packages.names import OB_HOME
+
+PARAMETERS_KEY = "parameters"
 
 
 def backup_parameters(ctx, layout):
+    """obshell's BackupParametersTask: the three parameters of every server, kept in the sub-task's context for
+    this hop's Restore parameters."""
+    ctx.log("Starting backup of parameters.")
+    ctx.log(f"backup [{' '.join(UPGRADE_PARAMETERS)}]")
     ctx.log(
-        "SELECT name, value, scope, svr_ip, svr_port, tenant_id FROM GV$OB_PARAMETERS WHERE name IN "
-        "('server_permanent_offline_time', 'enable_rebalance', 'enable_rereplication')"
+        "SELECT SVR_IP, SVR_PORT, ZONE, SCOPE, TENANT_ID, NAME, VALUE FROM oceanbase.GV$OB_PARAMETERS WHERE NAME IN "
+        f"({', '.join(repr(name) for name in UPGRADE_PARAMETERS)})"
     )
     ctx.fault_point()
+    rows = parameter_rows(ctx.dag.cluster_id)
+    sub_task = ctx.sub_task
+
+    def keep():
+        sub_task.context = {**sub_task.context, PARAMETERS_KEY: rows}
+        SubTask.objects.filter(pk=sub_task.pk).update(context=sub_task.context)
+
     ctx.sleep(0.5)
+    ctx.effect(keep)
     ctx.log("backup parameters success")
 
 
@@ -36,6 +58,10 @@ def upgrade_pre_script(ctx, layout):
     _run_script(ctx, layout)
     ctx.sleep(1.5)
     ctx.fault_point()
+    cluster_id = ctx.dag.cluster_id
+    for name, value in DURING_UPGRADE.items():
+        ctx.log(f"[upgrade_pre] ALTER SYSTEM SET {name} = '{value}'")
+    ctx.effect(lambda: set_on_all_servers(cluster_id, DURING_UPGRADE))
     ctx.log("[upgrade_pre] do upgrade pre actions for all tenants")
     ctx.sleep(1.0)
     ctx.log("[upgrade_pre] upgrade pre success")
@@ -145,15 +171,33 @@ def start_zone(ctx, layout):
     ctx.log(f"zone {zone} is ACTIVE")
 
 
+def _hop_backup(ctx):
+    """The rows this hop's Backup parameters kept: the nearest succeeded one before this node."""
+    backup = (
+        SubTask.objects.filter(
+            dag_id=ctx.dag.pk,
+            node__name="Backup parameters",
+            node__seq__lt=ctx.node.seq,
+            state=State.SUCCEED,
+        )
+        .order_by("-node__seq")
+        .first()
+    )
+    return (backup.context or {}).get(PARAMETERS_KEY, []) if backup is not None else []
+
+
 def restore_parameters(ctx, layout):
+    """obshell's RestoreParametersTask: ALTER SYSTEM SET each backed-up value on its server."""
     ctx.fault_point()
-    for name, value in (
-        ("server_permanent_offline_time", "3600s"),
-        ("enable_rebalance", "True"),
-        ("enable_rereplication", "True"),
-    ):
-        ctx.log(f"ALTER SYSTEM SET {name} = '{value}'")
+    rows = _hop_backup(ctx)
+    ctx.log("start to restore parameters")
+    for row in rows:
+        # obshell logs the name alone; with the server, each line says something new (one row per server).
+        ctx.log(f"restore param: {row['Name']} on {row['SvrIp']}:{row['SvrPort']}")
+        ctx.log(f"ALTER SYSTEM SET {row['Name']} = '{row['Value']}' SERVER = '{row['SvrIp']}:{row['SvrPort']}'")
+    cluster_id = ctx.dag.cluster_id
     ctx.sleep(0.5)
+    ctx.effect(lambda: set_rows(cluster_id, rows))
     ctx.log("restore parameters success")
 
 
