@@ -182,3 +182,53 @@ TEMPLATES = {
         "Agent is not under maintenance",
     ),
 }
+
+# Real clusters (the obshell backend), the codes an agent's refusal may carry, and notifications.
+_MORE = {
+    "Agent.Unreachable": ("no obshell agent answered at %s",),
+    "Security.Authentication.KeyChanged": ("the public key of the agent at %s changed",),
+    "Security.Authentication.IncorrectOceanbasePassword": ("the agent rejected the %s password",),
+    "Agent.Identify.NotSupportOperation": ("the agent at %s is %s, not a cluster agent",),
+    "Common.Unexpected": ("the agent's answer could not be read: %s",),
+    "Agent.Unavailable": (
+        "the agent reported no servers (is its observer running?)",
+        "cluster %s: %s; see its page",
+        "the cluster's agent did not answer: %s",
+    ),
+    "Common.IllegalArgument": (
+        "give at least one --agent HOST:PORT",
+        "agent address %s is not HOST:PORT",
+        "the agent (%s) does not report its edition: give --edition community|business|standalone",
+        "cluster %s is simulated: it has no password",
+        "no key change is waiting on cluster %s",
+        "freeze_server needs obshell 4.4.0 or later (the agent is %s)",
+    ),
+    "OB.Package.Name.NotSupport": ("business-edition upgrades need obshell 4.4.0 (the agent is %s)",),
+    "OB.Upgrade.UnableToRollingUpgrade": (
+        "a 2-zone shared-storage rolling upgrade needs obshell 4.4.2 (the agent is %s)",
+    ),
+    "OB.Package.NotExist": ("These packages are not on the cluster's agent yet: %s; %s",),
+    "OB.Server.Process.NotExist": (
+        "Observer process does not exist",
+        "Task not found: Observer process does not exist",
+    ),
+    "Common.Known": ("Known error: %s",),
+    "Task.CreateFailed": ("Create task '%s' failed: %s",),
+    "Common.PermissionDenied": ("Permission denied: %s",),
+    "Notification.Subscription.Invalid": (
+        "a subscription needs a name of 1 to 100 characters",
+        "unknown format %s: use one of %s",
+        "an email subscription needs at least one address",
+        "at most %s addresses",
+        "%s is not an email address",
+        "the secret is longer than %s characters",
+        "a %s subscription has no signing secret (its URL or addresses are the credential)",
+        "a generic webhook needs a secret: its requests are signed with it",
+        "unknown event %s: use %s",
+        "choose at least one event",
+        "choose at least one cluster, or all clusters",
+    ),
+    "Notification.Target.Refused": ("target refused: %s",),
+}
+for _code, _templates in _MORE.items():
+    TEMPLATES[_code] = TEMPLATES.get(_code, ()) + _templates
