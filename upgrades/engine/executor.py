@@ -3,6 +3,7 @@ timeouts, injected faults and the attempt's outcome."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -148,8 +149,10 @@ class RunContext:
         if change is not None:
             self.effects += 1
         self._last_beat = self._last_check = time.monotonic()
-        # A long step keeps its worker group's heartbeat fresh too (the loop does not turn meanwhile).
-        self.worker.beat()
+        # A long step keeps its worker group's heartbeat fresh too (the loop does not turn meanwhile); that
+        # row is for the /workers/ page only, so a database error here waits for the next beat.
+        with contextlib.suppress(*DATABASE_ERRORS):
+            self.worker.beat()
 
     def still_mine(self) -> bool:
         return retry_database(

@@ -3,7 +3,7 @@
 A worker thread keeps its own connection for as long as it lives (no request cycle closes it), so after a
 cut every query on it fails until it is closed: `reset_connections()` closes this thread's broken
 connections and Django opens a fresh one on the next query. `retry_database(fn)` calls `fn` until it gets
-through, backing off from 0.2 s to 5 s; the executor wraps every database touch of a running step in it
+through, backing off from 0.2 s to 5 s (a third of a lease at most); the executor wraps every database touch of a running step in it
 (heartbeat, effect, ownership check, finish), so an outage only pauses the step.
 
 Leases expire while nobody can renew them. The worker that first gets through after an outage pushes the
@@ -30,6 +30,14 @@ logger = logging.getLogger(__name__)
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 BACKOFF_MIN = 0.2
 BACKOFF_MAX = 5.0
+
+
+def backoff_max() -> float:
+    """The longest wait between tries: 5 s, or a third of a lease if that is shorter, so a step's worker is
+    back well within the lease the reaper waits after the outage."""
+    return min(BACKOFF_MAX, max(BACKOFF_MIN, lease_seconds() / 3))
+
+
 REAPER_JOB = "reap-expired-leases"
 
 T = TypeVar("T")
@@ -59,7 +67,7 @@ def after_outage() -> None:
 
 
 def retry_database(fn: Callable[[], T], *, what: str, stop_event: threading.Event | None = None) -> T:
-    """`fn()`, called again after each database connection error (connection reset, backoff) until it gets
+    """`fn()`, called again after each database connection error (connection reset, backoff up to `backoff_max()`) until it gets
     through; DatabaseWaitAbandoned when `stop_event` is set meanwhile."""
     delay = BACKOFF_MIN
     failing_since: float | None = None
@@ -76,7 +84,7 @@ def retry_database(fn: Callable[[], T], *, what: str, stop_event: threading.Even
                     raise DatabaseWaitAbandoned(what) from exc
             else:
                 time.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX)
+            delay = min(delay * 2, backoff_max())
             continue
         if failing_since is not None:
             logger.warning("%s: database back after %.1fs", what, time.monotonic() - failing_since)

@@ -17,7 +17,7 @@ from upgrades.engine import periodic
 from upgrades.engine import transitions as t
 from upgrades.engine.executor import WorkerCrashed, execute
 from upgrades.engine.heartbeat import WorkerGroup, forget_stale_workers
-from upgrades.engine.resilience import BACKOFF_MAX, DATABASE_ERRORS, after_outage, reset_connections
+from upgrades.engine.resilience import DATABASE_ERRORS, after_outage, backoff_max, reset_connections
 from upgrades.engine.scheduler import advance_active_dags, dag_advance
 from upgrades.models import Dag
 from upgrades.operations.metrics import LEASES_REAPED
@@ -140,11 +140,11 @@ class Worker:
             except WorkerCrashed:
                 return False
             except DATABASE_ERRORS as exc:
-                # Connections cut or the server restarting: reconnect on the next try, backing off up to 5 s.
+                # Connections cut or the server restarting: reconnect on the next try, backing off (resilience.py).
                 if not outage:
                     logger.warning("worker %s: database unreachable (%s); backing off", self.owner, exc)
                 reset_connections()
-                outage = min(max(outage * 2, IDLE_MAX), BACKOFF_MAX)
+                outage = min(max(outage * 2, IDLE_MAX), backoff_max())
                 self.stop_event.wait(outage)
                 continue
             except Exception:
