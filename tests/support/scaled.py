@@ -239,3 +239,12 @@ class DagWatcher:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout}s waiting for {what} (at seq {self.seq}, {self.state})")
             await asyncio.sleep(0.05)
+
+
+async def wait(predicate, *, timeout, what):
+    """wait_until for async tests: `predicate` (blocking, e.g. a query) runs in a thread."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await asyncio.to_thread(predicate):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.1)

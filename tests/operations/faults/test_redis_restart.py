@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.support.scaled import DagWatcher, ScaledProfile, require_private_services
+from tests.support.scaled import DagWatcher, ScaledProfile, require_private_services, wait
 
 pytestmark = [pytest.mark.postgres, pytest.mark.faults]
 
@@ -48,11 +48,3 @@ async def test_events_resume_and_every_watcher_converges_after_a_redis_restart()
         finally:
             for watcher in watchers:
                 await watcher.stop()
-
-
-async def wait(predicate, *, timeout, what):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await asyncio.to_thread(predicate):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.1)
