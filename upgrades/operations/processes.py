@@ -209,20 +209,19 @@ class Member:
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM (a graceful stop), then SIGKILL after `timeout` seconds."""
-        if self.process is None:
+        if self.process is None or self.process.poll() is not None:
             return
-        if self.process.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGKILL)
-                self.process.wait(timeout)
-        self._signal_group(signal.SIGKILL)  # anything it left in its session
+        self._signal_group(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            self.process.wait(timeout)
+        self._signal_group(signal.SIGKILL)  # anything it left in its session (just now: its id is not reused yet)
 
     def kill(self) -> None:
         """SIGKILL, as a crash: no handler runs."""
-        if self.process is None:
+        if self.process is None or self.process.poll() is not None:
             return
         self._signal_group(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
