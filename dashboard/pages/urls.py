@@ -18,6 +18,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views_clusters.cluster_list, name="clusters"),
     path("clusters/<slug:name>/", views_clusters.cluster_detail, name="cluster"),
+    path("clusters/<slug:name>/obshell/", views_clusters.cluster_agent_upgrade, name="cluster_agent_upgrade"),
     path("clusters/<slug:name>/tokens/", views_clusters.token_create_view, name="token_create"),
     path("clusters/<slug:name>/tokens/<int:token_id>/revoke/", views_clusters.token_revoke_view, name="token_revoke"),
     path("clusters/<slug:name>/faults/", views_faults.fault_arm_view, name="fault_arm"),

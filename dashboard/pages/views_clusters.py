@@ -9,15 +9,16 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
-from dashboard.pages.forms import TokenCreateForm, UpgradeForm, rolling_possible
+from dashboard.pages.forms import AgentUpgradeForm, TokenCreateForm, UpgradeForm, rolling_possible
 from dashboard.pages.selectors import cluster_page, cluster_rows, run_counters
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import ApiToken, Cluster
+from upgrades.planning.agent_plan import plan_agent_upgrade
 from upgrades.planning.plan import plan_upgrade
 from upgrades.roles import has_role
 from upgrades.security.tokens import token_create, token_revoke
-from upgrades.services.dag_start import upgrade_start
+from upgrades.services.dag_start import agent_upgrade_start, upgrade_start
 
 
 @role_required("viewer")
@@ -32,7 +33,9 @@ def counters(request):
     return HttpResponse(f'<div data-live-region="counters">{html}</div>')
 
 
-def _render_cluster(request, cluster, *, form=None, plan=None, refusal=None, notice="", status=200, **extra):
+def _render_cluster(
+    request, cluster, *, form=None, agent_form=None, plan=None, refusal=None, notice="", status=200, **extra
+):
     context = cluster_page(cluster)
     if has_role(request.user, "admin"):
         context["tokens"] = list(cluster.api_tokens.select_related("created_by").order_by("revoked_at", "-created_at"))
@@ -42,6 +45,9 @@ def _render_cluster(request, cluster, *, form=None, plan=None, refusal=None, not
         context["skipped_checks"] = sum(1 for check in plan.checks if check.ok is None)
     context.update(
         form=form or UpgradeForm(cluster=cluster),
+        agent_form=agent_form or AgentUpgradeForm(cluster=cluster),
+        # The form the plan's Upgrade button submits: the OB upgrade's or obshell's.
+        plan_form="agent-upgrade-form" if plan is not None and plan.kind == "agent_upgrade" else "upgrade-form",
         plan=plan,
         refusal=refusal,
         notice=notice,
@@ -89,6 +95,46 @@ def _upgrade(request, cluster):
             request, cluster, form=form, plan=plan, refusal=error, status=409 if error.status >= 500 else error.status
         )
     messages.success(request, f"Upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
+    return redirect("run", dag_id=dag.pk)
+
+
+@require_POST
+@role_required("operator")
+def cluster_agent_upgrade(request, name):
+    """Preview (action=preview) or start (action=upgrade) obshell's own upgrade: the same flow as an OB upgrade's
+    (plan, pre-checks, confirmation with a reason, then the run page), through agent_upgrade_start."""
+    cluster = get_object_or_404(Cluster, name=name)
+    form = AgentUpgradeForm(request.POST, cluster=cluster)
+    if not form.is_valid():
+        return _render_cluster(request, cluster, agent_form=form, status=400)
+    params = form.parameters()
+    plan = plan_agent_upgrade(cluster=cluster, **params)
+    key = form.parameters_key()
+    previewed_key = form.cleaned_data["plan_key"]
+    form = AgentUpgradeForm({**request.POST.dict(), "obshell-plan_key": key}, cluster=cluster)
+    form.is_valid()
+    if request.POST.get("action") != "upgrade":
+        return _render_cluster(request, cluster, agent_form=form, plan=plan)
+    reason = form.cleaned_data["reason"].strip()
+    if previewed_key != key:
+        notice = "The parameters changed since the preview. Review this plan, then click Upgrade obshell again."
+        return _render_cluster(request, cluster, agent_form=form, plan=plan, notice=notice)
+    if not reason:
+        form.add_error("reason", "Say why you are upgrading: the reason is kept with the run and in the audit log.")
+        return _render_cluster(request, cluster, agent_form=form, plan=plan, status=400)
+    actor = Actor.for_user(request.user, source_address=source_address(request))
+    try:
+        dag = agent_upgrade_start(cluster=cluster, actor=actor, reason=reason, **params)
+    except ObshellError as error:
+        return _render_cluster(
+            request,
+            cluster,
+            agent_form=form,
+            plan=plan,
+            refusal=error,
+            status=409 if error.status >= 500 else error.status,
+        )
+    messages.success(request, f"obshell upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
     return redirect("run", dag_id=dag.pk)
 
 

@@ -40,8 +40,8 @@ class Dag(models.Model):
         UPGRADE = "upgrade"
         UPGRADE_CHECK = "upgrade_check"
         # obshell's own upgrade (spec 3.1, 5.7): `Upgrade obshell <v>-<r>` and `Upgrade check obshell <v>-<r>`.
-        AGENT_UPGRADE = "agent_upgrade"
-        AGENT_UPGRADE_CHECK = "agent_upgrade_check"
+        AGENT_UPGRADE = "agent_upgrade", "obshell upgrade"
+        AGENT_UPGRADE_CHECK = "agent_upgrade_check", "obshell upgrade check"
 
     class Mode(models.TextChoices):
         ROLLING = "ROLLING"
