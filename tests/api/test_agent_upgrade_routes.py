@@ -155,7 +155,9 @@ def test_an_upgrade_of_obshell_and_of_ob_exclude_each_other(api, cluster, obshel
 
     started = api.post(UPGRADE, body())
     assert started.status_code == 200, started.content
-    ob_refused = api.post("/api/v1/ob/upgrade", {"version": OB_TARGET.version, "release": OB_TARGET.release, "mode": "ROLLING"})
+    ob_refused = api.post(
+        "/api/v1/ob/upgrade", {"version": OB_TARGET.version, "release": OB_TARGET.release, "mode": "ROLLING"}
+    )
     assert ob_refused.status_code == 500
     assert error_of(ob_refused)["errCode"] == "OB.Cluster.UnderMaintenanceWithDag"
     assert f"under maintenance by DAG: Upgrade obshell {OBSHELL.version}" in error_of(ob_refused)["message"]
@@ -206,7 +208,7 @@ def test_the_prefixed_routes_serve_a_session_operator(client, cluster, obshell_r
 
 
 def test_an_ob_upgrade_installs_the_obshell_it_carries(cluster):
-    """"Install new obshell" then "Restart obshell" of an OB upgrade leave every agent on the target build."""
+    """ "Install new obshell" then "Restart obshell" of an OB upgrade leave every agent on the target build."""
     stock_packages(OB_TARGET)
     dag = run_dag_to_end(start_upgrade(cluster, OB_TARGET).pk)
     assert dag.state == State.SUCCEED
