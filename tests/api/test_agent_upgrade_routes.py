@@ -10,7 +10,7 @@ from tests.support.builds import OB_4_3_0_1_20231101 as OB_TARGET
 from tests.support.builds import OBSHELL_4_2_2_0_20240108 as OBSHELL
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_user
-from tests.support.packages import add_obshell_package, stock_packages
+from tests.support.packages import add_obshell_package, stock_packages, write_obshell_rpm
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import AuditEntry, Dag, Server
 from upgrades.models.dag import MaintenanceType, State
@@ -225,3 +225,42 @@ def test_business_edition_ob_upgrade_keeps_obshell(db):
     dag = run_dag_to_end(start_upgrade(business, OB_TARGET).pk)
     assert dag.state == State.SUCCEED
     assert set(business.servers.values_list("agent_version", flat=True)) == {CURRENT_AGENT}
+
+
+@pytest.mark.parametrize("edition", ["community", "business", "standalone"])
+def test_an_obshell_rpm_uploads_to_a_cluster_of_any_edition(client, tmp_path, edition):
+    """obshell's upload allows the `obshell` name whatever the edition and requires bin/obshell in it
+    (ob/agent/executor/ob/upgrade_pkg_upload.go; spec 3.1)."""
+    from tests.api.helpers import Api, multipart
+    from tests.api.signing import as_meta, v2_request
+    from tests.support.factories import make_cluster
+    from upgrades.packages.rpmwriter import write_rpm
+    from upgrades.security.tokens import token_create
+
+    zones = 1 if edition == "standalone" else 3
+    target = make_cluster(edition=edition, zones=zones)
+    api = Api(client, token_create(cluster=target, label="t")[1])
+
+    def upload(path):
+        data, content_type = multipart(path)
+        uri = "/api/v1/upgrade/package"
+        headers, encrypted = v2_request(api.public_key, password=api.password, uri=uri, body=data)
+        return client.generic("POST", uri, data=encrypted, content_type=content_type, **as_meta(headers))
+
+    stored = upload(write_obshell_rpm(OBSHELL, tmp_path / "ok"))
+    assert stored.status_code == 200, stored.content
+    assert stored.json()["data"]["Name"] == "obshell"
+    broken = write_rpm(
+        tmp_path / "obshell-4.2.3.0-1.el7.x86_64.rpm",
+        name="obshell",
+        version="4.2.3.0",
+        release="1.el7",
+        arch="x86_64",
+        files={"/home/admin/oceanbase/bin/obshell.bak": b"x"},
+    )
+    refused = upload(broken)
+    assert refused.status_code == 500
+    assert error_of(refused) == {
+        "errCode": "OB.Package.MissingFile",
+        "message": "These files are missing in package 'obshell': '[/home/admin/oceanbase/bin/obshell]'",
+    }
