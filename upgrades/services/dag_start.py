@@ -86,7 +86,7 @@ def agent_upgrade_check_start(
 
 
 # The audit action of starting each kind of DAG.
-START_ACTIONS = {
+START_ACTIONS: dict[str, str] = {
     Dag.Kind.UPGRADE: AuditEntry.Action.UPGRADE_START,
     Dag.Kind.UPGRADE_CHECK: AuditEntry.Action.UPGRADE_CHECK_START,
     Dag.Kind.AGENT_UPGRADE: AuditEntry.Action.AGENT_UPGRADE_START,
