@@ -69,3 +69,21 @@ def test_a_missing_rpm_of_one_architecture_is_named_but_not_a_refusal():
     assert plan.missing_packages == [f"obshell-{OBSHELL.version}-{OBSHELL.release}.aarch64.rpm"]
     package_check = next(c for c in plan.checks if c.key == "agent_package")
     assert "not uploaded: obshell-4.2.2.0-100000032024010818.el7.aarch64.rpm" in package_check.message
+
+
+def test_hostile_version_parts_compare_in_bounded_time():
+    assert compare_versions_as_obshell("9" * 100_000 + "-1", "4.2.1.0-1") == 1
+    assert compare_versions_as_obshell("4.2.1.0-" + "9" * 100_000, "4.2.1.0-1") == 1
+    assert compare_versions_as_obshell("-" + "9" * 5000, "0") == 1  # an empty version (0), a clamped release
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("version", "4." + "9" * 70), ("release", "1" * 130 + ".el7"), ("upgrade_dir", "/" + "d" * 600)],
+)
+def test_values_longer_than_the_run_records_are_refused(field, value):
+    cluster = make_cluster(zones=3)
+    params = {"version": OBSHELL.version, "release": OBSHELL.release, "upgrade_dir": "", field: value}
+    plan = plan_agent_upgrade(cluster=cluster, **params)
+    assert plan.error.err_code == "Common.BindJsonFailed" and "failed on the 'max' tag" in plan.error.message

@@ -98,7 +98,23 @@ class AgentPrechecks(Prechecks):
 
     def check_agent_params(self):
         self.require_mode = False
-        return self.check_params()
+        self.check_params()
+        # Beyond obshell: what the run records must fit its columns (obshell has no limit; neither does its bind).
+        too_long = [
+            go_name
+            for go_name, value, column in (
+                ("Version", self.version, "version"),
+                ("Release", self.release, "release"),
+                ("UpgradeDir", self.raw_upgrade_dir, "upgrade_dir"),
+            )
+            if len(value) > Dag._meta.get_field(column).max_length
+        ]
+        if too_long:
+            detail = "\n".join(
+                f"Key: 'UpgradeCheckParam.{f}' Error:Field validation for '{f}' failed on the 'max' tag"
+                for f in too_long
+            )
+            raise bad_request("Common.BindJsonFailed", f"Bind JSON failed: {detail}")
 
     def check_agent_states(self):
         servers = self.topology.servers

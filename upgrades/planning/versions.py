@@ -80,6 +80,8 @@ def _go_atoi(text):
     digits = text[1:] if text[:1] in "+-" else text
     if not digits.isascii() or not digits.isdigit():
         return 0
+    if len(digits.lstrip("0")) > 19:  # past int64 (and short of Python's int() digit limit on hostile input)
+        return -(2**63) if text[0] == "-" else 2**63 - 1
     value = int(text)
     return max(min(value, 2**63 - 1), -(2**63))
 
