@@ -46,7 +46,7 @@ def test_topology_shows_each_agents_obshell_version(client, as_role, cluster):
     as_role("viewer")
     Server.objects.filter(pk=cluster.agent_server().pk).update(agent_version=OBSHELL.label)
     html = client.get(f"/clusters/{cluster.name}/").content.decode()
-    versions = re.findall(r"data-agent-version>obshell ([^<]+)<", html)
+    versions = re.findall(r'data-agent-version>obshell <span class="mono">([^<]+)<', html)
     assert sorted(versions) == sorted([OBSHELL.label, "4.2.1.0-100000102023092807", "4.2.1.0-100000102023092807"])
     assert "Upgrading obshell needs the operator role." in html
 
