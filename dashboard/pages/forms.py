@@ -6,7 +6,14 @@ from django import forms
 
 from upgrades.audit import REASON_MAX_LENGTH
 from upgrades.models import Package, Server
-from upgrades.planning.versions import build_version_key, join_build_version, split_server_build
+from upgrades.packages.names import OBSHELL
+from upgrades.planning.versions import (
+    build_version_key,
+    compare_versions_as_obshell,
+    join_build_version,
+    split_server_build,
+    version_sort_key,
+)
 
 MODE_CHOICES = [("ROLLING", "Rolling (recommended)"), ("STOPSERVICE", "Stop service")]
 
@@ -146,3 +153,65 @@ class AuditFilterForm(_DateRangeForm):
         self.fields["action"].choices = _choices("action", actions)
         self.fields["cluster"].choices = _choices("cluster", clusters)
         self.fields["outcome"].choices = _choices("outcome", AuditEntry.Outcome.values)
+
+
+def agent_upgrade_targets(cluster):
+    """obshell rpms newer than the cluster agent's obshell (obshell's own lenient comparison), newest first."""
+    agent = cluster.agent_server()
+    current = agent.agent_version if agent is not None else ""
+    newer = [
+        p for p in Package.objects.filter(name=OBSHELL) if compare_versions_as_obshell(p.build_version, current) > 0
+    ]
+    newest_first = sorted(newer, key=lambda p: p.pk, reverse=True)
+    return sorted(newest_first, key=lambda p: build_version_key_lenient(p.build_version), reverse=True)
+
+
+def build_version_key_lenient(build_version):
+    version, _, build = build_version.partition("-")
+    return version_sort_key(version), int(build) if build.isdigit() else 0
+
+
+class AgentUpgradeForm(forms.Form):
+    """Upgrade obshell (POST /api/v1/agent/upgrade): the obshell rpm, the upgrade directory and the reason."""
+
+    obshell_package = forms.TypedChoiceField(label="obshell package", coerce=int, empty_value=None)
+    upgrade_dir = forms.CharField(
+        label="Upgrade directory",
+        required=False,
+        max_length=512,
+        help_text="Where agents unpack the rpm. Empty: obshell's default under the agent's home.",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. CHG-1235: obshell fixes"}),
+        help_text="Required to start: it goes into the run and the audit log.",
+    )
+    plan_key = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, cluster, **kwargs):
+        kwargs.setdefault("prefix", "obshell")  # its fields must not collide with the OB upgrade form's
+        super().__init__(*args, **kwargs)
+        self.cluster = cluster
+        self.targets = agent_upgrade_targets(cluster)
+        self.fields["obshell_package"].choices = [
+            (p.pk, f"{p.version}-{p.release_distribution} · {p.arch}") for p in self.targets
+        ]
+        if not self.is_bound and self.targets:
+            self.initial.setdefault("obshell_package", self.targets[0].pk)
+
+    def parameters(self):
+        """The request as plan_agent_upgrade and agent_upgrade_start take it."""
+        pk = self.cleaned_data.get("obshell_package")
+        package = next(p for p in self.targets if p.pk == pk)
+        return {
+            "version": package.version,
+            "release": package.release_distribution,
+            "upgrade_dir": self.cleaned_data["upgrade_dir"].strip(),
+        }
+
+    def parameters_key(self):
+        params = self.parameters()
+        text = "obshell|" + "|".join(str(params[k]) for k in sorted(params)) + f"|{self.cluster.pk}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -20,6 +20,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views_clusters.cluster_list, name="clusters"),
     path("clusters/<slug:name>/", views_clusters.cluster_detail, name="cluster"),
+    path("clusters/<slug:name>/obshell/", views_clusters.cluster_agent_upgrade, name="cluster_agent_upgrade"),
     path("clusters/<slug:name>/tokens/", views_clusters.token_create_view, name="token_create"),
     path("register-cluster/", views_real_clusters.register_cluster, name="register_cluster"),
     path("clusters/<slug:name>/refresh/", views_real_clusters.cluster_refresh_view, name="cluster_refresh"),

@@ -9,17 +9,18 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
-from dashboard.pages.forms import TokenCreateForm, UpgradeForm, rolling_possible
+from dashboard.pages.forms import AgentUpgradeForm, TokenCreateForm, UpgradeForm, rolling_possible
 from dashboard.pages.selectors import cluster_page, cluster_rows, run_counters
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import ApiToken, Cluster
 from upgrades.models.cluster import Backend
+from upgrades.planning.agent_plan import plan_agent_upgrade
 from upgrades.planning.plan import plan_upgrade
 from upgrades.planning.precheck_catalogue import AGENT_ONLY_CHECKS
 from upgrades.roles import has_role
 from upgrades.security.tokens import token_create, token_revoke
-from upgrades.services.dag_start import upgrade_start
+from upgrades.services.dag_start import agent_upgrade_start, upgrade_start
 from upgrades.services.real_upgrades import package_sync_request, route_packages
 
 
@@ -35,7 +36,9 @@ def counters(request):
     return HttpResponse(f'<div data-live-region="counters">{html}</div>')
 
 
-def _render_cluster(request, cluster, *, form=None, plan=None, refusal=None, notice="", status=200, **extra):
+def _render_cluster(
+    request, cluster, *, form=None, agent_form=None, plan=None, refusal=None, notice="", status=200, **extra
+):
     context = cluster_page(cluster)
     if has_role(request.user, "admin"):
         context["tokens"] = list(cluster.api_tokens.select_related("created_by").order_by("revoked_at", "-created_at"))
@@ -51,6 +54,9 @@ def _render_cluster(request, cluster, *, form=None, plan=None, refusal=None, not
             context["checks_here"] = len(plan.checks) - context["agent_check_count"]
     context.update(
         form=form or UpgradeForm(cluster=cluster),
+        agent_form=agent_form or AgentUpgradeForm(cluster=cluster),
+        # The form the plan's Upgrade button submits: the OB upgrade's or obshell's.
+        plan_form="agent-upgrade-form" if plan is not None and plan.kind == "agent_upgrade" else "upgrade-form",
         plan=plan,
         refusal=refusal,
         notice=notice,
@@ -111,6 +117,46 @@ def _push_for_preview(cluster, plan):
     except ObshellError as error:
         return {"push_error": error.message}
     return {"preview_syncs": syncs}
+
+
+@require_POST
+@role_required("operator")
+def cluster_agent_upgrade(request, name):
+    """Preview (action=preview) or start (action=upgrade) obshell's own upgrade: the same flow as an OB upgrade's
+    (plan, pre-checks, confirmation with a reason, then the run page), through agent_upgrade_start."""
+    cluster = get_object_or_404(Cluster, name=name)
+    form = AgentUpgradeForm(request.POST, cluster=cluster)
+    if not form.is_valid():
+        return _render_cluster(request, cluster, agent_form=form, status=400)
+    params = form.parameters()
+    plan = plan_agent_upgrade(cluster=cluster, **params)
+    key = form.parameters_key()
+    previewed_key = form.cleaned_data["plan_key"]
+    form = AgentUpgradeForm({**request.POST.dict(), "obshell-plan_key": key}, cluster=cluster)
+    form.is_valid()
+    if request.POST.get("action") != "upgrade":
+        return _render_cluster(request, cluster, agent_form=form, plan=plan)
+    reason = form.cleaned_data["reason"].strip()
+    if previewed_key != key:
+        notice = "The parameters changed since the preview. Review this plan, then click Upgrade obshell again."
+        return _render_cluster(request, cluster, agent_form=form, plan=plan, notice=notice)
+    if not reason:
+        form.add_error("reason", "Say why you are upgrading: the reason is kept with the run and in the audit log.")
+        return _render_cluster(request, cluster, agent_form=form, plan=plan, status=400)
+    actor = Actor.for_user(request.user, source_address=source_address(request))
+    try:
+        dag = agent_upgrade_start(cluster=cluster, actor=actor, reason=reason, **params)
+    except ObshellError as error:
+        return _render_cluster(
+            request,
+            cluster,
+            agent_form=form,
+            plan=plan,
+            refusal=error,
+            status=409 if error.status >= 500 else error.status,
+        )
+    messages.success(request, f"obshell upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
+    return redirect("run", dag_id=dag.pk)
 
 
 @require_POST

@@ -1,13 +1,15 @@
-// The upgrade form: show the stop-service warning with its choice, and once a plan is shown, keep the
-// Upgrade button tied to the previewed parameters (changing any of them asks for a new preview).
+// The upgrade forms (OceanBase, and obshell's own): show the stop-service warning with its choice, and once a
+// plan is shown, keep its Upgrade button tied to the previewed parameters (changing any asks for a new preview).
 
-const form = document.querySelector("[data-upgrade-form]");
-if (form) {
+const DEFAULT_PLAN_FIELDS = ["package", "mode", "upgrade_dir", "freeze_server"];
+
+for (const form of document.querySelectorAll("[data-upgrade-form]")) {
   const warning = form.querySelector("[data-stopservice-warning]");
   const stale = form.querySelector("[data-preview-stale]");
-  const upgrade = document.querySelector("[data-upgrade-button]");
+  // The plan's Upgrade button names the form it submits.
+  const upgrade = document.querySelector(`[data-upgrade-button][form="${form.id}"]`);
   const planned = new FormData(form);
-  const planFields = ["package", "mode", "upgrade_dir", "freeze_server"];
+  const planFields = form.dataset.planFields ? form.dataset.planFields.split(" ") : DEFAULT_PLAN_FIELDS;
 
   const changedSincePreview = () => {
     const now = new FormData(form);
@@ -25,14 +27,14 @@ if (form) {
   });
   form.addEventListener("input", () => form.dispatchEvent(new Event("change")));
 
-  // Stop service interrupts traffic: the final click asks once more, in words.
+  // Stop service interrupts traffic, obshell restarts every agent: the final click asks once more, in words.
   if (upgrade && upgrade.dataset.confirm) {
     upgrade.addEventListener("click", (event) => {
       if (!window.confirm(upgrade.dataset.confirm)) event.preventDefault();
     });
   }
-
-  // A preview (or a refused start) answers with the plan: bring it into view and put focus there.
-  const plan = document.getElementById("plan");
-  if (plan) plan.focus();
 }
+
+// A preview (or a refused start) answers with the plan: bring it into view and put focus there.
+const plan = document.getElementById("plan");
+if (plan) plan.focus();

@@ -11,7 +11,8 @@ from tests.api.helpers import multipart
 from tests.api.signing import as_meta, rsa_encrypt_chunks, v2_request
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.builds import OB_4_3_0_1_20240322 as SPARE
-from tests.support.packages import write_rpms
+from tests.support.builds import OBSHELL_4_2_2_0_20240108 as OBSHELL
+from tests.support.packages import write_obshell_rpm, write_rpms
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.models import SubTask
@@ -212,6 +213,18 @@ def test_every_route_answers_as_documented(client, api, cluster, tmp_path, prefi
     expect(
         call("POST", "task/dag/{generic_id}", params={"generic_id": again.generic_id}, body={"operator": "PASS"}), 200
     )
+
+    # obshell's own upgrade: an uploaded obshell rpm, a check, a refused one, a start, a conflicting second start,
+    # then the run finishes (releasing the lock) before the OB upgrade below.
+    obshell = write_obshell_rpm(OBSHELL, tmp_path / "obshell")
+    expect(upload(drive, obshell), 200)
+    agent_target = {"version": OBSHELL.version, "release": OBSHELL.release}
+    expect(call("POST", "agent/upgrade/check", body=agent_target), 200)
+    expect(call("POST", "agent/upgrade/check", body={"release": OBSHELL.release}), 400, "Common.BindJsonFailed")
+    agent_run = expect(call("POST", "agent/upgrade", body={**agent_target, "reason": "fixes"}), 200)["data"]
+    expect(call("POST", "agent/upgrade", body=agent_target), 500, "OB.Cluster.UnderMaintenanceWithDag")
+    expect(call("POST", "agent/upgrade", body={"version": "4.2.1.0", "release": "1.el7"}), 400)
+    assert run_dag_to_end(agent_run["dag_id"]).state == "SUCCEED"
 
     # Upgrades through the API: a check, a start, a conflicting second start (obshell's 500), a bad body.
     target = {"version": TARGET.version, "release": TARGET.release}

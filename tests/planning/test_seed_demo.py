@@ -5,8 +5,9 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from upgrades.demo.fleet import DEMO_CLUSTERS, TARGET, release_of
+from upgrades.demo.fleet import DEMO_CLUSTERS, DEMO_OBSHELL, TARGET, release_of
 from upgrades.models import Cluster, Package
+from upgrades.planning.agent_plan import plan_agent_upgrade
 from upgrades.planning.plan import plan_upgrade
 from upgrades.roles import user_role
 
@@ -24,7 +25,8 @@ def test_seed_demo_builds_an_upgradable_fleet_once():
     elapsed = time.monotonic() - started
     assert Cluster.objects.count() == 3
     packages = Package.objects.count()
-    assert packages == 6  # community 4.2.1.2 + 4.3.0.1 (ce, libs), standalone 4.2.1.2 + 4.3.0.1
+    # community 4.2.1.2 + 4.3.0.1 (ce, libs), standalone 4.2.1.2 + 4.3.0.1, one obshell
+    assert packages == 7
     # Passwords are printed once and work.
     lines = [line.split() for line in first.splitlines() if line.startswith("  ") and len(line.split()) == 2]
     creds = dict(lines)
@@ -51,6 +53,9 @@ def test_every_demo_cluster_has_a_passing_plan_and_one_has_a_barrier_hop():
         assert plan.ok, (demo.name, plan.error)
         hops[demo.name] = [r["build_version"] for r in plan.route]
         assert any(r["require_from_binary"] for r in plan.route) == (len(plan.route) > 1)
+        version, build = DEMO_OBSHELL
+        agent_plan = plan_agent_upgrade(cluster=cluster, version=version, release=f"{build}.el7")
+        assert agent_plan.ok and not agent_plan.missing_packages, (demo.name, agent_plan.error)
     assert hops == {
         "demo-hangzhou": ["4.3.0.1-100000242024032211"],
         "demo-shanghai": ["4.2.1.2", "4.3.0.1-100000242024032211"],

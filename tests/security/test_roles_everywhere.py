@@ -42,6 +42,7 @@ def world():
     exports = ["/runs/?format=csv", "/audit/?format=csv"]
     writes = {
         "cluster": (f"/clusters/{c}/", {"action": "preview"}),
+        "cluster_agent_upgrade": (f"/clusters/{c}/obshell/", {"action": "preview"}),
         "token_create": (f"/clusters/{c}/tokens/", {"label": "x"}),
         "token_revoke": (f"/clusters/{c}/tokens/{token.pk}/revoke/", {}),
         "fault_arm": (f"/clusters/{c}/faults/", {}),

@@ -42,3 +42,7 @@ OB_4_2_1_2_20231205 = Build("4.2.1.2", "102000042023120514.el7")
 OB_4_3_0_1_20231101 = Build("4.3.0.1", "101000062023110109.el7")
 # The released 4.3.0.1 CE build: the planning tests' target.
 OB_4_3_0_1_20240322 = Build("4.3.0.1", "100000242024032211.el7")
+
+# obshell rpms (`obshell-<version>-<release>.<arch>.rpm`) for obshell's own upgrade. A cluster from make_cluster()
+# runs obshell 4.2.1.0-100000102023092807 (its agents report the OB build they came with).
+OBSHELL_4_2_2_0_20240108 = Build("4.2.2.0", "100000032024010818.el7")

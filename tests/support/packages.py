@@ -82,3 +82,16 @@ def ingest_rpms(build, directory, **kw):
     from upgrades.services.packages import package_upload
 
     return [package_upload(path=path, filename=path.name)[0] for path in write_rpms(build, directory, **kw)]
+
+
+def add_obshell_package(build, *, arch="x86_64"):
+    """A stored `obshell` rpm row of `build` (a tests.support.builds.Build)."""
+    return add_package("obshell", build.version, build.release, arch=arch, size=31_457_280, payload_size=31_000_000)
+
+
+def write_obshell_rpm(build, directory, *, arch="x86_64"):
+    """A real `obshell` rpm of `build`, carrying /home/admin/oceanbase/bin/obshell as obshell requires."""
+    from upgrades.demo.rpms import write_obshell_rpm as write
+
+    directory.mkdir(parents=True, exist_ok=True)
+    return write(directory, version=build.version, release=build.release, arch=arch)

@@ -67,4 +67,10 @@ Decisions where obshell gives no answer or where this server goes beyond it:
   Common.BindJsonFailed (gin would accept it; nothing valid has one and PostgreSQL stores none). Elsewhere a NUL
   that reaches the audit (a request path, say) is written as the four characters \\x00.
 * Agent-local task ids (prefixes 2-5) are well-formed but name nothing here: 404 Task.NotFound.
+* GET /api/v1/info (and status) at the root carries no token and therefore names no cluster: it describes this
+  server itself (its own version, 4.5.0.0-..., and start time), which is what the SDK reads to choose its auth.
+  Under /clusters/<name>/ a signed-in viewer gets that cluster's agent instead: the cluster agent's recorded
+  obshell version and the time it last started (upgrades/api/agent.py). ob/info lists every agent's version.
+* POST /api/v1/agent/upgrade[/check] (views_upgrade.py, upgrades/planning/agent_plan.py) check what obshell's
+  preCheckForAgentUpgrade checks, in its order; the upgrade also accepts `reason`, as ob/upgrade does.
 """

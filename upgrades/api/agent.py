@@ -48,19 +48,32 @@ def cluster_ob_version(cluster):
     return versions[0] if versions else ""
 
 
+def cluster_agent_version(server):
+    """(version, startAt) of a cluster's agent: what it records, or this server's own when it records none."""
+    if server is None:
+        return VERSION, STARTED_AT_NS
+    started = server.agent_started_at
+    return server.agent_version or VERSION, int(started.timestamp() * 1e9) if started else STARTED_AT_NS
+
+
 def info(request, cluster=None):
+    """Without a cluster (the root /api/v1/info, which carries no token) this describes this server itself: its
+    own version and start. With one (/clusters/<name>/api/v1/info, for a signed-in viewer) it describes that
+    cluster's agent: the version obshell would report and when that agent last started."""
     ip, port = client_address(request)
     zone = ""
     ob_version = ""
+    version, started_at = VERSION, STARTED_AT_NS
     if cluster is not None:
         server = cluster.agent_server()
         zone = server.zone.name if server else ""
         ob_version = cluster_ob_version(cluster)
+        version, started_at = cluster_agent_version(server)
     return {
         # No server details (the SDK ignores both): no pid, no path of this installation.
         "pid": 0,
         "state": STATE_RUNNING,
-        "startAt": STARTED_AT_NS,
+        "startAt": started_at,
         "homePath": "",
         "obVersion": ob_version,
         "architecture": platform.machine() or "x86_64",
@@ -68,7 +81,7 @@ def info(request, cluster=None):
         "port": port,
         "zone": zone,
         "identity": IDENTITY,
-        "version": VERSION,
+        "version": version,
         "isObproxyAgent": False,
         "security": False,
         "supportedAuth": supported_auth(),
@@ -78,7 +91,9 @@ def info(request, cluster=None):
 def status(request, cluster=None):
     ip, port = client_address(request)
     locked = Dag.objects.filter(holds_lock=True)
+    version, started_at = VERSION, STARTED_AT_NS
     if cluster is not None:
+        version, started_at = cluster_agent_version(cluster.agent_server())
         locked = locked.filter(cluster=cluster)
         ob_state = OB_STATE_AVAILABLE if not cluster.servers.exclude(status="ACTIVE").exists() else OB_STATE_CONNECTED
     else:
@@ -86,9 +101,9 @@ def status(request, cluster=None):
     return {
         "agent": {"ip": ip, "port": port, "identity": IDENTITY},
         "state": STATE_RUNNING,
-        "version": VERSION,
+        "version": version,
         "pid": 0,
-        "startAt": STARTED_AT_NS,
+        "startAt": started_at,
         "port": port,
         "obState": ob_state,
         "underMaintenance": locked.exists(),

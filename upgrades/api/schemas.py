@@ -108,10 +108,15 @@ def request_body(fields, *, description):
 def _request_components():
     # Imported here: the views import this module for their decorators.
     from upgrades.api.views_tasks import OPERATOR_FIELDS
-    from upgrades.api.views_upgrade import CHECK_FIELDS, UPGRADE_FIELDS
+    from upgrades.api.views_upgrade import AGENT_UPGRADE_FIELDS, CHECK_FIELDS, UPGRADE_FIELDS
 
     return {
-        "UpgradeCheckParam": request_body(CHECK_FIELDS, description="POST /api/v1/ob/upgrade/check (spec 3.1)"),
+        "UpgradeCheckParam": request_body(
+            CHECK_FIELDS, description="POST /api/v1/ob/upgrade/check and /api/v1/agent/upgrade/check (spec 3.1)"
+        ),
+        "AgentUpgradeParam": request_body(
+            AGENT_UPGRADE_FIELDS, description="POST /api/v1/agent/upgrade (spec 3.1): UpgradeCheckParam and a reason"
+        ),
         "ObUpgradeParam": request_body(
             UPGRADE_FIELDS, description="POST /api/v1/ob/upgrade (spec 3.1); mode ROLLING or STOPSERVICE"
         ),

@@ -14,6 +14,9 @@ v1 = [
     path("ob/info", views_info.ObInfoView.as_view()),
     path("ob/upgrade/check", views_upgrade.UpgradeCheckView.as_view()),
     path("ob/upgrade", views_upgrade.UpgradeView.as_view()),
+    # obshell's own upgrade (spec 5.7)
+    path("agent/upgrade/check", views_upgrade.AgentUpgradeCheckView.as_view()),
+    path("agent/upgrade", views_upgrade.AgentUpgradeView.as_view()),
     path("upgrade/package", views_packages.PackageUploadView.as_view()),
     path("upgrade/package/info", views_packages.PackageInfoView.as_view()),
     path("upgrade/package/<str:package_id>", views_packages.PackageDeleteView.as_view()),

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, User
 
 from upgrades import planning
 from upgrades.audit import Actor
-from upgrades.demo.rpms import write_oceanbase_rpms
+from upgrades.demo.rpms import write_obshell_rpm, write_oceanbase_rpms
 from upgrades.models import Cluster, Dag
 from upgrades.models.cluster import REQUIRED_PACKAGES, Edition
 from upgrades.packages.selectors import find_package
@@ -76,6 +76,9 @@ DEMO_CLUSTERS = (
 )
 # Every version a demo route installs, per edition (the barrier and the target).
 DEMO_PACKAGES = {Edition.COMMUNITY: ("4.2.1.2", TARGET), Edition.STANDALONE: ("4.2.1.2", TARGET)}
+# The obshell rpm "Upgrade obshell" offers: a later build of the target's obshell, newer than every demo agent
+# (each runs the obshell its OB build came with) before and after the demo's OB upgrade.
+DEMO_OBSHELL = ("4.3.0.1", "100000252024041516")
 
 
 def release_of(version):
@@ -136,6 +139,17 @@ def _ensure_packages(actor):
                     package, was_created = package_upload(path=path, filename=path.name, actor=actor)
                     stored.append(package)
                     created += was_created
+    version, build = DEMO_OBSHELL
+    release = f"{build}.{DISTRIBUTION}"
+    existing = find_package(name="obshell", version=version, release_distribution=release, arch=ARCH)
+    if existing is not None:
+        stored.append(existing)
+    else:
+        with tempfile.TemporaryDirectory(prefix="seed-demo-") as tmp:
+            path = write_obshell_rpm(Path(tmp), version=version, release=release, arch=ARCH)
+            package, was_created = package_upload(path=path, filename=path.name, actor=actor)
+        stored.append(package)
+        created += was_created
     return stored, created
 
 

@@ -8,6 +8,8 @@ class AuditEntry(models.Model):
     class Action(models.TextChoices):
         UPGRADE_START = "upgrade.start"
         UPGRADE_CHECK_START = "upgrade_check.start"
+        AGENT_UPGRADE_START = "agent_upgrade.start"
+        AGENT_UPGRADE_CHECK_START = "agent_upgrade_check.start"
         DAG_OPERATE = "dag.operate"
         NODE_PASS = "node.pass"
         CLUSTER_CREATE = "cluster.create"

@@ -103,7 +103,10 @@ class Server(models.Model):
     distribution = models.CharField(max_length=16, default="el7")
     # OB's BUILD_VERSION form without the tail: "<version>_<build>", e.g. 4.2.1.0_100000102023092807.
     build_version = models.CharField(max_length=64)
+    # The obshell agent's VERSION-RELEASE, e.g. 4.2.1.0-100000102023092807 (obshell's all_agent.version), and when
+    # it last (re)started: "Restart obshell" (of an obshell or an OB upgrade) changes both.
     agent_version = models.CharField(max_length=64, blank=True)
+    agent_started_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     process_running = models.BooleanField(default=True)
     with_rootserver = models.BooleanField(default=False)

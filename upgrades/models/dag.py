@@ -39,13 +39,16 @@ class Dag(models.Model):
     class Kind(models.TextChoices):
         UPGRADE = "upgrade"
         UPGRADE_CHECK = "upgrade_check"
+        # obshell's own upgrade (spec 3.1, 5.7): `Upgrade obshell <v>-<r>` and `Upgrade check obshell <v>-<r>`.
+        AGENT_UPGRADE = "agent_upgrade", "obshell upgrade"
+        AGENT_UPGRADE_CHECK = "agent_upgrade_check", "obshell upgrade check"
 
     class Mode(models.TextChoices):
         ROLLING = "ROLLING"
         STOPSERVICE = "STOPSERVICE"
 
     cluster = models.ForeignKey("upgrades.Cluster", on_delete=models.CASCADE, related_name="dags")
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.UPGRADE)
+    kind = models.CharField(max_length=24, choices=Kind.choices, default=Kind.UPGRADE)
     name = models.CharField(max_length=255)
     stage = models.PositiveIntegerField(default=1)
     max_stage = models.PositiveIntegerField()

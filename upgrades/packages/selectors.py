@@ -35,3 +35,14 @@ def find_package_any_release(
 
 def list_packages() -> QuerySet[Package]:
     return Package.objects.order_by("-id")
+
+
+def find_package_by_build(*, name: str, version: str, build: str, distribution: str, arch: str) -> Package | None:
+    """The newest package of this version, build number, distribution and arch, or None: obshell's
+    GetUpgradePkgInfoByVersionAndRelease (ob/agent/service/obcluster/obcluster.go), which the obshell upgrade
+    uses to find its rpm."""
+    return (
+        Package.objects.filter(name=name, version=version, release=build, distribution=distribution, arch=arch)
+        .order_by("-id")
+        .first()
+    )

@@ -35,6 +35,8 @@ class Plan:
     max_stage: int = 0
     dag_name: str = ""
     maintenance_type: int = MaintenanceType.GLOBAL
+    # An obshell upgrade's rpms not uploaded for some architecture (obshell starts the run anyway).
+    missing_packages: list = field(default_factory=list)
 
     @property
     def ok(self):
@@ -78,6 +80,7 @@ class Plan:
             "max_stage": self.max_stage,
             "dag_name": self.dag_name,
             "maintenance_type": self.maintenance_type,
+            "missing_packages": list(self.missing_packages),
             "ok": self.ok,
             "error": error.as_dict() if error is not None else None,
         }

@@ -60,6 +60,11 @@ PREFIX_OBSHELL = (
 )
 PREFIX_BUSINESS = PREFIX_OBSHELL[:5]
 CHECK_DAG = (*PREFIX_BUSINESS, "remove_upgrade_dir")
+# obshell's own upgrade (spec 5.7; ob/agent/executor/ob/upgrade_agent_check.go buildAgentUpgradeCheckTemplate and
+# upgrade_agent.go buildAgentUpgradeTemplate): the check has no python check and no lock; the upgrade is the
+# "Check and upgrade obshell" sub-template (stages 2-9 of the OB upgrade's prefix) plus the clean-up.
+AGENT_CHECK_DAG = (*PREFIX_OBSHELL[1:5], "remove_upgrade_dir")
+AGENT_UPGRADE_DAG = (*PREFIX_OBSHELL[1:], "remove_upgrade_dir")
 
 
 @dataclass
@@ -188,6 +193,16 @@ def check_nodes(*, topology):
     return [_node(action, agents=topology.servers, parallel=True) for action in CHECK_DAG]
 
 
+def agent_check_nodes(*, topology):
+    """The 5 parallel nodes of `Upgrade check obshell …` (spec 5.7)."""
+    return [_node(action, agents=topology.servers, parallel=True) for action in AGENT_CHECK_DAG]
+
+
+def agent_upgrade_nodes(*, topology):
+    """The 9 parallel nodes of `Upgrade obshell …` (spec 5.7)."""
+    return [_node(action, agents=topology.servers, parallel=True) for action in AGENT_UPGRADE_DAG]
+
+
 def max_stage(*, edition, mode, hops, zones, freeze_server=False):
     """Spec 5.6's arithmetic, independent of the node builder (tests compare the two)."""
     f = 1 if freeze_server else 0
@@ -203,3 +218,11 @@ def dag_name(*, mode, version, release):
 
 def check_dag_name(*, version, release):
     return f"Upgrade check OB {version}-{release}"
+
+
+def agent_check_dag_name(*, version, release):
+    return f"Upgrade check obshell {version}-{release}"
+
+
+def agent_dag_name(*, version, release):
+    return f"Upgrade obshell {version}-{release}"

@@ -79,3 +79,35 @@ def require_version(value, field="version"):
             f"The input parameter '{field}' is illegal: {value!r} is not a dotted numeric version",
         )
     return value
+
+
+def _go_atoi(text):
+    """strconv.Atoi with its error ignored, as obshell's CompareVersion uses it: 0 for anything that is not an
+    optionally signed decimal, clamped to int64 on overflow."""
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits.isascii() or not digits.isdigit():
+        return 0
+    if len(digits.lstrip("0")) > 19:  # past int64 (and short of Python's int() digit limit on hostile input)
+        return -(2**63) if text[0] == "-" else 2**63 - 1
+    value = int(text)
+    return max(min(value, 2**63 - 1), -(2**63))
+
+
+def compare_versions_as_obshell(left, right):
+    """obshell's pkg.CompareVersion (ob/agent/lib/pkg/version.go) on two `<version>-<release>` strings: -1, 0
+    or 1. Lenient, as obshell is: a part that is not a number counts as 0, a longer version wins a tie of the
+    common parts, and only the text between the first and second `-` is the release. The agent-upgrade checks
+    use it (upgrade_agent_check.go checkTargetVersionSupport), where obshell validates nothing else."""
+
+    def split(text):
+        pieces = text.split("-")
+        release = _go_atoi(pieces[1]) if len(pieces) > 1 else 0
+        return [_go_atoi(part) for part in pieces[0].split(".")], release
+
+    (a, a_rel), (b, b_rel) = split(left or ""), split(right or "")
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return 1 if x > y else -1
+    if len(a) != len(b):
+        return 1 if len(a) > len(b) else -1
+    return (a_rel > b_rel) - (a_rel < b_rel)

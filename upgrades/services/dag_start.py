@@ -80,6 +80,41 @@ def upgrade_check_start(*, cluster: Cluster, version: str, release: str, upgrade
     return dag_create_from_plan(plan=plan, actor=actor)
 
 
+def agent_upgrade_start(
+    *, cluster: Cluster, version: str, release: str, upgrade_dir: str = "", actor: Actor, reason: str = ""
+) -> Dag:
+    """`Upgrade obshell <v>-<r>` (spec 5.7): obshell's agent pre-checks, then the 9-node DAG under the cluster's
+    maintenance lock, the lock an OB upgrade takes (so each refuses the other while it holds it)."""
+    from upgrades.planning.agent_plan import plan_agent_upgrade
+
+    reason = reason_checked(reason)
+    plan = plan_agent_upgrade(cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir)
+    _refuse_failed_plan(plan, actor=actor, action=AuditEntry.Action.AGENT_UPGRADE_START, reason=reason)
+    return dag_create_from_plan(plan=plan, actor=actor, reason=reason)
+
+
+def agent_upgrade_check_start(
+    *, cluster: Cluster, version: str, release: str, upgrade_dir: str = "", actor: Actor
+) -> Dag:
+    """`Upgrade check obshell <v>-<r>` (spec 5.7): the same pre-checks, 5 nodes, no lock."""
+    from upgrades.planning.agent_plan import plan_agent_upgrade
+
+    plan = plan_agent_upgrade(
+        cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir, check_only=True
+    )
+    _refuse_failed_plan(plan, actor=actor, action=AuditEntry.Action.AGENT_UPGRADE_CHECK_START, reason="")
+    return dag_create_from_plan(plan=plan, actor=actor)
+
+
+# The audit action of starting each kind of DAG.
+START_ACTIONS: dict[str, str] = {
+    Dag.Kind.UPGRADE: AuditEntry.Action.UPGRADE_START,
+    Dag.Kind.UPGRADE_CHECK: AuditEntry.Action.UPGRADE_CHECK_START,
+    Dag.Kind.AGENT_UPGRADE: AuditEntry.Action.AGENT_UPGRADE_START,
+    Dag.Kind.AGENT_UPGRADE_CHECK: AuditEntry.Action.AGENT_UPGRADE_CHECK_START,
+}
+
+
 def _refuse_failed_plan(plan: "Plan", *, actor: Actor, action: str, reason: str) -> None:
     if plan.error is None:
         return
@@ -98,7 +133,7 @@ def dag_create_from_plan(*, plan: "Plan", actor: Actor, reason: str = "", timeou
         )
     cluster = plan.cluster
     takes_lock = plan.maintenance_type == MaintenanceType.GLOBAL
-    action = AuditEntry.Action.UPGRADE_START if takes_lock else AuditEntry.Action.UPGRADE_CHECK_START
+    action = START_ACTIONS[plan.kind]
     timeout = timeout_seconds or getattr(plan, "timeout_seconds", None) or DEFAULT_TIMEOUT_SECONDS
     try:
         with transaction.atomic():

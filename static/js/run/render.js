@@ -8,6 +8,10 @@ import { openConfirm } from "./operate.js";
 import { canOperate, el, icons, role, root } from "./page.js";
 import { logStore, sortedNodes, state, tasksOf } from "./store.js";
 
+// A DAG without a mode says what kind of run it is (obshell's own upgrade reads better than its kind key).
+const KIND_LABELS = { agent_upgrade: "obshell upgrade", agent_upgrade_check: "obshell upgrade check" };
+const kindLabel = (kind) => KIND_LABELS[kind] || kind;
+
 // What is shown: open stages and sub-tasks, and the elements built for each.
 export const ui = { open: new Set(), openTasks: new Set(), rendered: new Map(), tasks: new Map() };
 
@@ -76,7 +80,7 @@ function renderHeader() {
   role("route").textContent = route.length
     ? `${[dag.from_version.split("-")[0], ...route].join(" → ")} (${route.length} hop${route.length > 1 ? "s" : ""})`
     : "—";
-  role("mode").textContent = dag.mode ? dag.mode.toLowerCase().replace("stopservice", "stop-service") : dag.kind;
+  role("mode").textContent = dag.mode ? dag.mode.toLowerCase().replace("stopservice", "stop-service") : kindLabel(dag.kind);
   role("actor").textContent = dag.actor || "—";
   role("reason").textContent = dag.reason || "—";
   role("progress-text").textContent = `stage ${dag.stage} of ${dag.max_stage}`;

@@ -80,7 +80,11 @@ class RunLayout:
         return version, build_version.partition("-")[2]
 
     def packages(self):
-        return self.plan.get("packages", [])
+        packages = self.plan.get("packages", [])
+        if self.dag.kind in ("agent_upgrade", "agent_upgrade_check") and self.server is not None:
+            # obshell's own upgrade fetches the obshell rpm of the agent's architecture only (global.Architecture).
+            return [p for p in packages if p.get("arch") == self.server.arch]
+        return packages
 
     def package_file(self, package):
         name = package.get("rpm_name") or f"{package.get('name')}.rpm"

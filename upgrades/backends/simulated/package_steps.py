@@ -2,8 +2,20 @@
 
 Each step is `step(ctx, layout)`: ctx is the engine's StepContext, layout the sub-task's RunLayout."""
 
-from upgrades.models import Server
-from upgrades.packages.names import OB_HOME
+from django.utils import timezone
+
+from upgrades.backends.base import StepFailed
+from upgrades.models import Dag, Server
+from upgrades.packages.names import OB_HOME, OBSHELL
+
+AGENT_KINDS = (Dag.Kind.AGENT_UPGRADE, Dag.Kind.AGENT_UPGRADE_CHECK)
+# A real agent's restart: the old process exits, the new one waits for it, sleeps 5 s and only then listens
+# (ob/agent/cmd/server: WaitServerProcKilled); clients see about 6 s of refused connections.
+AGENT_RESTART_SECONDS = 6.0
+
+
+def _for_agent(layout):
+    return layout.dag.kind in AGENT_KINDS
 
 
 def check_python(ctx, layout):
@@ -31,7 +43,31 @@ def rollback_create_upgrade_dir(ctx, layout):
     ctx.sleep(0.2)
 
 
+def _agent_download(ctx, layout):
+    """obshell's GetAllRequiredPkgsTask with onlyForAgent (ob/agent/executor/ob/upgrade_pkg_download.go): the
+    obshell rpm of the one-node route, for this agent's own architecture. Its pre-check never refused a
+    missing rpm, so this is where a missing one fails, with gorm's `record not found`."""
+    version, build = layout.hop_target()
+    ctx.log(f"The required upgrade package is [{OBSHELL}]")
+    ctx.log(f"The 1th version in the upgrade route is: {version}-{build}")
+    ctx.log(f"The directory for this upgrade check task is {layout.scratch}")
+    ctx.log("Confirm that all the required packages have been uploaded.")
+    ctx.fault_point()
+    packages = layout.packages()
+    if not packages:
+        raise StepFailed("Common.Unexpected", "record not found")
+    ctx.log("Check the remaining disk space.")
+    ctx.log(f"The directory being checked is {layout.upgrade_dir}")
+    ctx.log(f"Download all packages to {layout.scratch}")
+    for package in packages:
+        ctx.sleep(1.0)
+        ctx.log(f"Downloaded pkg '{package.get('name')}' to '{layout.package_file(package)}'")
+
+
 def download_packages(ctx, layout):
+    if _for_agent(layout):
+        _agent_download(ctx, layout)
+        return
     packages = layout.packages()
     ctx.log(f"check disk space of {layout.upgrade_dir}: enough for {len(packages)} packages")
     for index, package in enumerate(packages):
@@ -62,6 +98,17 @@ def check_packages(ctx, layout):
 
 
 def unpack_packages(ctx, layout):
+    if _for_agent(layout):
+        # onlyForAgent: unpacked, but no observer binary to try (upgrade_pkg_install.go).
+        ctx.log("Unpack and check all packages")
+        for package in layout.packages():
+            path = layout.package_file(package)
+            ctx.log(f"Unpack '{path}'")
+            ctx.sleep(0.5)
+            ctx.log(f"Successfully installed {path}")
+        ctx.fault_point()
+        ctx.log("install all required pkgs success")
+        return
     for package in layout.packages():
         path = layout.package_file(package)
         ctx.log(f"unpack {path} to {path.rsplit('/', 1)[0]}")
@@ -105,27 +152,50 @@ def rollback_install_obshell(ctx, layout):
 
 
 def restart_obshell(ctx, layout):
+    """obshell's RestartAgentTask (ob/agent/executor/ob/upgrade_agent_restart.go): run `obshell admin restart`,
+    and the new process continues the still-RUNNING sub-task, checks its own version, reconnects, records the
+    version in OB and re-publishes its public key.
+
+    The simulated agent restarts in place, inside the same attempt (the sub-task stays RUNNING throughout, as
+    obshell's does). Nothing of this server goes down meanwhile: its API keeps answering, so a client polling
+    the DAG (the SDK's wait_dag_succeed) simply sees the stage running, where a client of a real agent sees
+    about 6 s of refused connections and retries them. The restarted agent's version and start time change
+    (Server.agent_version, agent_started_at: the topology, ob/info and the cluster's /info show them)."""
     version, build = layout.hop_target(len(layout.hops()) - 1)
+    target = f"{version}-{build}"
     server = ctx.server
+    previous = server.agent_version if server is not None else ""
     if not ctx.continuing:
+        ctx.log("restart agent")
         ctx.log(
-            f"{OB_HOME}/bin/obshell admin restart --ip {layout.ip} --port {ctx.sub_task.agent_port} "
+            f"cmd is {OB_HOME}/bin/obshell admin restart --ip {layout.ip} --port {ctx.sub_task.agent_port} "
             f"--pid {layout.observer_pid() + 1} --takeover 0"
         )
         ctx.fault_point()
-        ctx.sleep(1.2)
-    ctx.log(f"check obshell version: {version}-{build}")
+        ctx.sleep(AGENT_RESTART_SECONDS)
+    ctx.log("restart agent task continue")
+    ctx.log(f"current obshell version is {target}")
+    if _for_agent(layout):
+        # No target agent version is set for obshell's own upgrade: it compares with the backed-up binary.
+        ctx.log("upgrade from version which not set target version, check previous version.")
+        ctx.log(f"previous version is {previous}")
+    else:
+        ctx.log(f"target obshell version is {target}")
+    ctx.log("Connecting to the database.")
+    ctx.sleep(0.4)
+    ctx.log("Updating version.")
     if server is not None:
-        ctx.effect(lambda: Server.objects.filter(pk=server.pk).update(agent_version=f"{version}-{build}"))
-    ctx.sleep(0.8)
-    ctx.log("update agent version and public key success")
+        ctx.effect(
+            lambda: Server.objects.filter(pk=server.pk).update(agent_version=target, agent_started_at=timezone.now())
+        )
+    ctx.log("Syncing agent public key to oceanbase.")
+    ctx.sleep(0.4)
 
 
 def upgrade_post_table(ctx, layout):
-    ctx.log("upgrade post table maintain")
+    ctx.log("Start to upgrade post table maintain")
     ctx.fault_point()
     ctx.sleep(1.0)
-    ctx.log("upgrade post table maintain success")
 
 
 def remove_upgrade_dir(ctx, layout):
