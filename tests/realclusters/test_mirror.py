@@ -187,3 +187,32 @@ def test_preview_queues_the_push_and_a_worker_sends_it(tmp_path):
         assert all(s.bytes_sent == s.total_bytes > 0 for s in PackageSync.objects.all())
         assert {p["name"] for p in fake.packages} == {"oceanbase-ce", "oceanbase-ce-libs"}
         mirror_until(start(cluster), ("SUCCEED",))
+
+
+def test_agent_self_upgrade_on_a_real_cluster_is_forwarded_and_mirrored(tmp_path):
+    from tests.support.builds import Build
+    from tests.support.packages import write_obshell_rpm
+    from upgrades.services.dag_start import agent_upgrade_start
+    from upgrades.services.packages import package_upload
+
+    obshell = Build("4.4.2.0", "100000012026041611.el7")
+    with FakeCluster(build=START_BUILD, key_bits=512) as fake:  # 4.3.1 agents with 512-bit keys
+        cluster = real_cluster(fake, tmp_path, push=False)
+        path = write_obshell_rpm(obshell, tmp_path / "obshell")
+        package = package_upload(path=path, filename=path.name)[0]
+        with pytest.raises(ObshellError, match="not on the cluster's agent yet"):
+            agent_upgrade_start(cluster=cluster, version=obshell.version, release=obshell.release, actor=ACTOR)
+        assert packages_push(cluster=cluster, packages=[package]) == 1
+        dag = agent_upgrade_start(
+            cluster=cluster, version=obshell.version, release=obshell.release, actor=ACTOR, reason="obshell 4.4.2"
+        )
+        assert (dag.kind, dag.max_stage, dag.name) == (
+            "agent_upgrade",
+            9,
+            f"Upgrade obshell {obshell.version}-{obshell.release}",
+        )
+        mirror_until(dag, ("SUCCEED",))
+        assert {agent.version for agent in fake.agents} == {f"{obshell.version}-{obshell.build_number}"}
+        cluster.refresh_from_db()
+        assert cluster.contact_problem == ""  # the re-key of its Restart obshell was accepted
+        assert AuditEntry.objects.filter(action="agent_upgrade.start", outcome="ok", dag=dag).exists()

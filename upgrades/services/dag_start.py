@@ -88,6 +88,12 @@ def agent_upgrade_start(
     from upgrades.planning.agent_plan import plan_agent_upgrade
 
     reason = reason_checked(reason)
+    if cluster.backend == Backend.OBSHELL:
+        from upgrades.services.real_upgrades import remote_agent_upgrade_start
+
+        return remote_agent_upgrade_start(
+            cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir, actor=actor, reason=reason
+        )
     plan = plan_agent_upgrade(cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir)
     _refuse_failed_plan(plan, actor=actor, action=AuditEntry.Action.AGENT_UPGRADE_START, reason=reason)
     return dag_create_from_plan(plan=plan, actor=actor, reason=reason)
@@ -99,6 +105,12 @@ def agent_upgrade_check_start(
     """`Upgrade check obshell <v>-<r>` (spec 5.7): the same pre-checks, 5 nodes, no lock."""
     from upgrades.planning.agent_plan import plan_agent_upgrade
 
+    if cluster.backend == Backend.OBSHELL:
+        from upgrades.services.real_upgrades import remote_agent_upgrade_start
+
+        return remote_agent_upgrade_start(
+            cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir, actor=actor, check=True
+        )
     plan = plan_agent_upgrade(
         cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir, check_only=True
     )

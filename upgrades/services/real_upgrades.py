@@ -25,7 +25,7 @@ from upgrades.events import emit
 from upgrades.models import AuditEntry, Cluster, Dag, DagEvent, Node, Package, PackageSync, Server, SubTask
 from upgrades.models.dag import MaintenanceType, State
 from upgrades.planning.stages import ACTIONS, Flags
-from upgrades.services.dag_start import maintenance_refusal
+from upgrades.services.dag_start import START_ACTIONS, maintenance_refusal
 from upgrades.snapshots import dag_payload
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,17 @@ def _action_of(name: str) -> tuple[str, Flags | None, str]:
         if name.startswith(prefix):
             return action, ACTIONS[action][1], name[len(prefix) :]
     return "remote", None, ""
+
+
+def _kind_of(name: str) -> str:
+    """A remote DAG's kind, from its name (spec §5, §5.7)."""
+    if name.startswith("Upgrade check obshell"):
+        return Dag.Kind.AGENT_UPGRADE_CHECK
+    if name.startswith("Upgrade obshell"):
+        return Dag.Kind.AGENT_UPGRADE
+    if name.startswith("Upgrade check"):
+        return Dag.Kind.UPGRADE_CHECK
+    return Dag.Kind.UPGRADE
 
 
 def agent_refusal(error: AgentError) -> ObshellError:
@@ -124,6 +135,7 @@ def route_packages_push(
 
 
 ACTIVE_SYNC = (PackageSync.State.QUEUED, PackageSync.State.SENDING)
+PUSH_HINT = "preview the upgrade on the cluster page to push them, or use `manage.py upgrade`, which pushes first"
 
 
 def package_sync_request(*, cluster: Cluster, packages: list[Package]) -> list[PackageSync]:
@@ -280,6 +292,45 @@ def remote_upgrade_start(
     return dag_create_mirror(cluster=cluster, remote=detailed, actor=actor, reason=reason, plan=plan.as_dict())
 
 
+def remote_agent_upgrade_start(
+    *,
+    cluster: Cluster,
+    version: str,
+    release: str,
+    upgrade_dir: str = "",
+    actor: Actor,
+    reason: str = "",
+    check: bool = False,
+) -> Dag:
+    """The agent's own self-upgrade (or its check) started on the agent and mirrored: `POST /api/v1/agent/upgrade`
+    [`/check`], refused as the agent refuses, audited here."""
+    from upgrades.planning.agent_plan import plan_agent_upgrade
+
+    reason = reason_checked(reason)
+    action = AuditEntry.Action.AGENT_UPGRADE_CHECK_START if check else AuditEntry.Action.AGENT_UPGRADE_START
+    detail = {"version": version, "release": release}
+    with audit_refusals(actor=actor, action=action, cluster=cluster, reason=reason, detail=detail):
+        plan = plan_agent_upgrade(
+            cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir, check_only=check
+        )
+        if plan.error is not None:
+            raise plan.error
+        client = _usable_client(cluster)
+        try:
+            missing = packages_missing_on_agent(client, route_packages(plan.packages))
+            if missing:
+                names = ", ".join(p.rpm_name for p in missing)
+                raise bad_request(
+                    "OB.Package.NotExist", f"These packages are not on the cluster's agent yet: {names}; {PUSH_HINT}"
+                )
+            body = {"version": version, "release": release, "upgradeDir": upgrade_dir or None}
+            created = client.post("/api/v1/agent/upgrade/check" if check else "/api/v1/agent/upgrade", body)
+            detailed = client.get(f"/api/v1/task/dag/{created['id']}?show_details=true")
+        except AgentError as error:
+            raise agent_refusal(error) from None
+    return dag_create_mirror(cluster=cluster, remote=detailed, actor=actor, reason=reason, plan=plan.as_dict())
+
+
 def dag_create_mirror(
     *, cluster: Cluster, remote: dict, actor: Actor, reason: str = "", plan: dict | None = None, outside: bool = False
 ) -> Dag:
@@ -287,7 +338,7 @@ def dag_create_mirror(
     the remote ids; takes our maintenance lock for a maintenance DAG."""
     maintenance = int(remote.get("maintenance_type") or 1) == MaintenanceType.GLOBAL
     name = str(remote.get("name") or "")
-    kind = Dag.Kind.UPGRADE_CHECK if name.startswith("Upgrade check") else Dag.Kind.UPGRADE
+    kind = _kind_of(name)
     version_release = name.rsplit(" ", 1)[-1] if " " in name else ""
     version, _, release = version_release.partition("-")
     servers = {(s.ip, s.agent_port): s for s in Server.objects.filter(cluster=cluster)}
@@ -357,9 +408,7 @@ def dag_create_mirror(
             emit(dag.pk, DagEvent.Kind.DAG_CREATED, {"dag": dag_payload(dag)})
             audit(
                 actor=actor,
-                action=AuditEntry.Action.UPGRADE_CHECK_START
-                if kind == Dag.Kind.UPGRADE_CHECK
-                else AuditEntry.Action.UPGRADE_START,
+                action=START_ACTIONS[kind],
                 cluster=cluster,
                 dag=dag,
                 reason=reason,
