@@ -6,7 +6,7 @@ operators they allow. Each function returns the refusing ObshellError, or None w
 """
 
 from upgrades.errors import bad_request, server_error
-from upgrades.models.dag import State
+from upgrades.models.dag import Operator, State
 
 UNFINISHED = (State.PENDING, State.READY, State.RUNNING)
 
@@ -79,6 +79,40 @@ def _pass(dag, nodes):
         if not node.can_pass:
             return bad_request("Task.Dag.Operator.PassNotAllowed", f"Failed to pass DAG: node {node.name} cannot pass")
     return None
+
+
+def rollback_failed(dag):
+    """The DAG failed while rolling back (FAILED with operator ROLLBACK)."""
+    return dag.state == State.FAILED and dag.operator == Operator.ROLLBACK
+
+
+def continue_rollback_refusal(dag, nodes):
+    """Why "Continue rollback" (ROLLBACK again on a rollback that failed) may not run now, or None.
+
+    Not an obshell operator: it is the page's and the `operate` command's name for ROLLBACK on a DAG whose rollback
+    failed, which obshell's ROLLBACK also accepts (ob/agent/service/task/dag.go getNodesCanRollback walks the
+    PENDING/ROLLBACK nodes below the failed one and stops at it), audited as its own action.
+    """
+    if not rollback_failed(dag):
+        return bad_request(
+            "Task.Dag.Operator.ContinueRollbackNotRollingBack",
+            "Failed to continue rollback: DAG did not fail while rolling back",
+        )
+    return operator_refusal(dag, "ROLLBACK", nodes)
+
+
+def stages_retry_leaves_rolled_back(dag, nodes):
+    """The nodes a RETRY would leave undone: after a failed rollback obshell's RETRY runs the DAG forward
+    (operator RUN) from the node whose rollback failed, and its scheduler treats every later node it already
+    rolled back (SUCCEED with operator ROLLBACK) as done (ob/agent/engine/scheduler/dag_handler.go advanceDag,
+    node_handler.go advanceNode), so the DAG can end SUCCEED with those stages rolled back."""
+    if not rollback_failed(dag):
+        return []
+    return [
+        node
+        for node in sorted(nodes, key=lambda n: n.seq)
+        if node.seq > dag.stage and node.state == State.SUCCEED and node.operator == Operator.ROLLBACK
+    ]
 
 
 _RULES = {"RETRY": _retry, "ROLLBACK": _rollback, "CANCEL": _cancel, "PASS": _pass}

@@ -105,10 +105,12 @@ def _start_node(dag: Dag, node: Node) -> None:
         context={},
     )
     sub_tasks = list(SubTask.objects.filter(pk__in=ids).order_by("id"))
-    if node.operator != Operator.ROLLBACK:
-        for sub_task, fault in faults_take(cluster_id=dag.cluster_id, node_name=node.name, sub_tasks=sub_tasks):
-            sub_task.context = {"fault": fault}
-            sub_task.save(update_fields=["context"])
+    rolling_back = node.operator == Operator.ROLLBACK
+    for sub_task, fault in faults_take(
+        cluster_id=dag.cluster_id, node_name=node.name, sub_tasks=sub_tasks, rolling_back=rolling_back
+    ):
+        sub_task.context = {"fault": fault}
+        sub_task.save(update_fields=["context"])
     emit_events(dag.pk, [sub_task_event(sub_task) for sub_task in sub_tasks])
 
 

@@ -10,6 +10,7 @@ class AuditEntry(models.Model):
         UPGRADE_CHECK_START = "upgrade_check.start"
         DAG_OPERATE = "dag.operate"
         NODE_PASS = "node.pass"
+        DAG_CONTINUE_ROLLBACK = "dag.continue_rollback"
         CLUSTER_CREATE = "cluster.create"
         PACKAGE_UPLOAD = "package.upload"
         PACKAGE_DELETE = "package.delete"

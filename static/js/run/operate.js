@@ -7,6 +7,7 @@ import { sortedNodes, state } from "./store.js";
 const ACTION_TITLES = {
   retry: "Retry the failed stage",
   rollback: "Roll back the run",
+  continue_rollback: "Continue the rollback",
   cancel: "Cancel the run",
   pass: "Pass the rest of the run",
   pass_node: "Pass this stage",
@@ -17,12 +18,25 @@ function actionText(action, node) {
   const current = nodes.find((n) => n.seq === state.dag.stage);
   const name = (n) => (n ? `“${n.seq}. ${n.name}”` : "the current stage");
   switch (action) {
-    case "retry":
-      return `Runs ${name(current)} again. Its sub-tasks that failed first run their rollback action, then run again; ` +
-        "those that succeeded are not re-run. The run then continues with the remaining stages.";
+    case "retry": {
+      const text = `Runs ${name(current)} again. Its sub-tasks that failed first run their rollback action, then run ` +
+        "again; those that succeeded are not re-run. The run then continues with the remaining stages.";
+      const undone = (state.actions.retry_leaves_rolled_back || [])
+        .map((seq) => nodes.find((n) => n.seq === seq)).filter(Boolean);
+      if (!undone.length) return text;
+      return `Warning: this run failed while rolling back. Retry runs it forward from ${name(current)}, as obshell ` +
+        `does, and does not re-apply the stage${undone.length === 1 ? "" : "s"} already rolled back ` +
+        `(${undone.map(name).join(", ")}): the run can end Succeeded with ` +
+        `${undone.length === 1 ? "that stage" : "those stages"} undone. To finish undoing the run instead, use ` +
+        `Continue rollback. ${text}`;
+    }
     case "rollback":
       return `Runs the rollback action of every stage from ${name(current)} back down to ${name(nodes[0])}, in reverse ` +
         "order. The run ends “Rolled back” and releases the cluster's maintenance lock, or fails if a rollback step fails.";
+    case "continue_rollback":
+      return `The rollback failed at ${name(current)}. Runs its rollback action again, then those of the stages ` +
+        `below it down to ${name(nodes[0])}. The run ends “Rolled back” and releases the cluster's maintenance lock, ` +
+        "or fails again if a rollback step fails.";
     case "cancel":
       return `Stops the run at ${name(current)}: its ready and running sub-tasks are marked failed (“sub task cancelled”). ` +
         "The run ends Cancelled and the cluster stays under maintenance until the run is retried, rolled back or passed.";
