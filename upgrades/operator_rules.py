@@ -19,11 +19,14 @@ def operator_refusal(dag, operator, nodes):
 
 
 def node_pass_refusal(dag, node):
-    """Why `node` of `dag` may not be passed now, or None."""
+    """Why `node` of `dag` may not be passed now, or None (obshell ob/agent/service/task/node.go PassNode; the texts
+    are its catalog's, ob/agent/assets/i18n/error/en.json)."""
     if dag.state != State.FAILED:
-        return bad_request("Task.Node.Operator.PassNotFailedDag", "Failed to pass node: DAG is not failed")
+        return bad_request("Task.Node.Operator.PassNotFailedDag", "Failed to pass node: assigned DAG is not failed")
     if node.state != State.FAILED:
-        return bad_request("Task.Node.Operator.PassNotFailedNode", "Failed to pass node: node is not failed")
+        return bad_request(
+            "Task.Node.Operator.PassNotFailedNode", f"Failed to pass node: node {node.name} is not failed"
+        )
     if not node.can_pass:
         return bad_request("Task.Node.Operator.PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass")
     return None
@@ -72,10 +75,11 @@ def _cancel(dag, nodes):
 def _pass(dag, nodes):
     if dag.state != State.FAILED:
         return bad_request("Task.Dag.Operator.PassNotFailedDag", "Failed to pass DAG: DAG is not failed")
-    from_current = _from_current(dag, nodes)
-    if not from_current:
-        return _no_current_node(dag)
-    for node in from_current:
+    # obshell (ob/agent/service/task/dag.go getNodesCanPass) skips the SUCCEED nodes and asks every other one, before
+    # the failed node too (the PENDING/ROLLBACK ones below a failed rollback), whether it can pass.
+    for node in nodes:
+        if node.state == State.SUCCEED:
+            continue
         if not node.can_pass:
             return bad_request("Task.Dag.Operator.PassNotAllowed", f"Failed to pass DAG: node {node.name} cannot pass")
     return None
@@ -118,16 +122,23 @@ def stages_retry_leaves_rolled_back(dag, nodes):
 _RULES = {"RETRY": _retry, "ROLLBACK": _rollback, "CANCEL": _cancel, "PASS": _pass}
 
 
+def nodes_to_pass(nodes):
+    """The nodes a DAG PASS marks passed: from the last FAILED node on (obshell's getNodesCanPass), none if no node
+    failed."""
+    nodes = sorted(nodes, key=lambda node: node.seq)
+    start = len(nodes)
+    for index, node in enumerate(nodes):
+        if node.state == State.FAILED:
+            start = index
+    return nodes[start:]
+
+
 def _current(dag, nodes):
     return next((node for node in nodes if node.seq == dag.stage), None)
 
 
 def _up_to_current(dag, nodes):
     return [node for node in nodes if node.seq <= dag.stage]
-
-
-def _from_current(dag, nodes):
-    return [node for node in nodes if node.seq >= dag.stage]
 
 
 def _no_current_node(dag):

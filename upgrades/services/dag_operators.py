@@ -18,6 +18,7 @@ from upgrades.models.dag import EPOCH, MaintenanceType, Operator, State
 from upgrades.operator_rules import (
     continue_rollback_refusal,
     node_pass_refusal,
+    nodes_to_pass,
     operator_refusal,
     stages_retry_leaves_rolled_back,
 )
@@ -188,29 +189,36 @@ def _rollback(dag: Dag, nodes: list[Node]) -> None:
 
 
 def _cancel(dag: Dag, nodes: list[Node]) -> None:
+    # obshell's CANCEL is two steps (ob/agent/service/task/dag.go txForCancelDag, then the scheduler's next tick:
+    # engine/scheduler/dag_handler.go startDag, node_handler.go startNode, task_handler.go cancelHandler): the DAG
+    # READY/CANCEL and the node PENDING/CANCEL with zero times, then the DAG and the node restart (start_time now),
+    # the node's READY and RUNNING sub-tasks are set FAILED with the log line `sub task cancelled` and their end
+    # time (SetSubTaskFailed keeps their operator), PENDING ones stay PENDING, and node and DAG finish FAILED (end
+    # time now). Here both steps are one transaction, so the rows read as obshell's do once its tick has run.
     now = timezone.now()
     node = _current(dag, nodes)
     # Running executors notice on their next check that the sub-task is no longer theirs and stop.
     for sub_task in SubTask.objects.filter(node=node, state__in=(State.READY, State.RUNNING)).order_by("id"):
         append_logs(sub_task, [(TaskLog.Level.INFO, CANCELLED_LINE)])
-        _update(sub_task, emit_sub_task, state=State.FAILED, operator=Operator.CANCEL, end_time=now, **_NO_LEASE)
-    _update(node, emit_node, state=State.FAILED, operator=Operator.CANCEL, end_time=now)
+        _update(sub_task, emit_sub_task, state=State.FAILED, end_time=now, **_NO_LEASE)
+    _update(node, emit_node, state=State.FAILED, operator=Operator.CANCEL, start_time=now, end_time=now)
     _save_dag(
         dag,
         dag.state,
         state=State.FAILED,
         operator=Operator.CANCEL,
-        start_time=EPOCH,
+        start_time=now,
         end_time=now,
         is_finished=not dag.holds_lock,
     )
 
 
 def _pass(dag: Dag, nodes: list[Node]) -> None:
+    # obshell (dag.go txForPassDag): the nodes from the last failed one on become SUCCEED/PASS with the DAG's new
+    # end time (their start times kept), so do their sub-tasks that had not succeeded; the DAG keeps its start time.
     now = timezone.now()
-    for node in nodes:
-        if node.seq >= dag.stage:
-            _pass_node(node, now)
+    for node in nodes_to_pass(nodes):
+        _pass_node(node, now)
     _save_dag(
         dag,
         State.FAILED,
