@@ -189,3 +189,21 @@ def test_an_unreadable_server_version_fails_the_comparison_instead_of_crashing()
     assert (check.ok, check.err_code, check.status) == (False, "Common.Unexpected", 500)
     assert check.message == "Unexpected error: '4.2.x' is not a dotted numeric version"
     assert checks_by_key(result)["route"].ok is None
+
+
+@pytest.mark.django_db
+def test_a_build_the_dep_file_deprecates_is_planned_as_obshell_runs_it_with_a_note():
+    cluster = make_cluster(zones=3)
+    dep_yaml = (
+        f"- version: 4.2.1.0\n  can_be_upgraded_to: [4.3.0.1, 4.3.0.1-{TARGET.build_number}]\n"
+        f"- version: 4.3.0.1-{TARGET.build_number}\n  deprecated: true\n"
+        "- version: 4.3.0.1\n"
+    )
+    stock_packages(TARGET, cluster.edition, dep_yaml=dep_yaml)
+    result = plan(cluster)
+    assert result.ok, result.error
+    check = checks_by_key(result)["route"]
+    assert check.message == (
+        f"4.2.1.0 -> 4.3.0.1-{TARGET.build_number} (the dep file marks 4.3.0.1-{TARGET.build_number} deprecated; "
+        "obshell upgrades to it through the 4.3.0.1 entry, and so does this plan)"
+    )

@@ -509,6 +509,20 @@ def route_for(dep_yaml, *, current_version, current_build, target_version, targe
     return route
 
 
+def deprecated_build_note(dep_yaml, *, current_version, target_version, target_build):
+    """A sentence for the plan when the dep file marks the requested build deprecated and the upgrade still runs
+    (reached through the version's release-less entry, as obshell reaches it), else ""."""
+    if current_version == target_version or not (dep_yaml or "").strip():
+        return ""
+    node = DepGraph.parse(dep_yaml).nodes.get(f"{target_version}-{target_build}")
+    if node is None or not node.deprecated:
+        return ""
+    return (
+        f"the dep file marks {node.key} deprecated; obshell upgrades to it through the {target_version} entry, "
+        "and so does this plan"
+    )
+
+
 def path_keys(path):
     """A path's node keys, for tests and explanations."""
     return [n.build_version for n in path]
