@@ -11,8 +11,10 @@ import textwrap
 import pytest
 import yaml
 
+from tests.planning.helpers import depfile
 from tests.support.paths import shipped_dep_yaml
 from upgrades.errors import ObshellError
+from upgrades.planning import route as route_module
 from upgrades.planning.route import (
     DepGraph,
     obshell_path,
@@ -269,3 +271,12 @@ def test_generated_dep_graphs():
         shorter += len(ours) < len(dfs)
     # The generator must exercise the promise, including routes where ours is shorter.
     assert found_by_dfs > 50 and shorter > 0
+
+
+@pytest.mark.parametrize("budget", ["MAX_STATES", "MAX_RELAXATIONS"])
+def test_a_search_over_budget_takes_obshells_route(monkeypatch, budget):
+    # Only a crafted file exhausts the search's budgets; the upgrade is then planned along obshell's own route.
+    monkeypatch.setattr(route_module, budget, 2)
+    dep_yaml = depfile("shortcut_behind_barrier.yml")
+    dfs, ours = side_by_side(dep_yaml, ("4.2.1.0", "1"), ("4.2.3.0", "2"))
+    assert ours == dfs == ["4.2.1.0", "4.2.1.2", "4.2.3.0"]

@@ -216,7 +216,10 @@ def _collapse(final, predecessor, start):
 # flag is settled when the walk leaves its version: obshell's path rebuild drops a node followed by one of the same
 # version (except the start), so such a node never counts.
 
-MAX_RELAXATIONS = 2_000_000  # edge relaxations per search; a real file needs a few hundred
+# Budgets per search (a real file needs a few hundred of each). A crafted file that exceeds them gets obshell's own
+# route (its search is linear), so the budget never refuses what obshell accepts.
+MAX_RELAXATIONS = 1_000_000
+MAX_STATES = 100_000
 
 
 class _SearchBudgetExceeded(Exception):
@@ -333,6 +336,8 @@ def _cheapest_walk(graph, start, target_version, target_build, *, strict):
             new_cost = (new_hops, deprecated + (1 if nxt.deprecated else 0), length + 1)
             new_state = (nxt.key, previous)
             if new_state not in best or new_cost < best[new_state]:
+                if len(best) >= MAX_STATES and new_state not in best:
+                    raise _SearchBudgetExceeded
                 best[new_state] = new_cost
                 parent[new_state] = state
                 heapq.heappush(heap, (new_cost, counter, new_state, nxt))
