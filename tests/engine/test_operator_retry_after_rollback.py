@@ -129,3 +129,30 @@ def test_continue_rollback_is_refused_unless_a_rollback_failed():
     assert refused.outcome == "refused"
     dag.refresh_from_db()
     assert (dag.state, dag.operator) == (State.FAILED, "RUN")
+
+
+@pytest.mark.django_db
+def test_retry_does_not_re_run_the_sub_tasks_of_that_node_whose_rollback_succeeded():
+    # obshell's retryHandler: a sub-task SUCCEED before the node restarted (here: rolled back) is left as it is.
+    cluster = make_cluster()
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, UNPACK)
+    victim = cluster.servers.order_by("id").first()
+    fault_inject(cluster=cluster, node_name=DOWNLOAD, kind="fail_rollback", server=victim)
+    dag_operate(dag=dag, operator="ROLLBACK", actor=ACTOR, reason="wrong target")
+    dag = run_dag_to_end(dag.pk)
+    assert (dag.state, dag.operator, dag.stage) == (State.FAILED, "ROLLBACK", 3)
+    download = dag.nodes.get(seq=3)
+    failed = download.sub_tasks.get(state=State.FAILED)
+    assert failed.server_id == victim.pk
+    rolled_back = list(download.sub_tasks.filter(state=State.SUCCEED))
+    assert len(rolled_back) == 2 and {st.operator for st in rolled_back} == {"ROLLBACK"}
+
+    dag_operate(dag=dag, operator="RETRY", actor=ACTOR, reason="disk freed")
+    dag = run_dag_to_end(dag.pk)
+    assert (dag.state, dag.operator) == (State.SUCCEED, "RUN")
+    failed.refresh_from_db()
+    assert (failed.state, failed.operator, failed.execute_times) == (State.SUCCEED, "RUN", 3)
+    for sub_task in rolled_back:
+        sub_task.refresh_from_db()
+        assert (sub_task.state, sub_task.operator, sub_task.execute_times) == (State.SUCCEED, "ROLLBACK", 2)

@@ -95,9 +95,11 @@ def _start_node(dag: Dag, node: Node) -> None:
     # of the nodes it undoes to PENDING, so the same rule runs all of them.
     to_run = SubTask.objects.filter(node=node).exclude(state=State.SUCCEED)
     ids = list(to_run.order_by("id").values_list("id", flat=True))
+    # obshell's sub-tasks only ever run as RUN or ROLLBACK (task_handler.go setSubTaskRunReady/RollbackReady), also
+    # under a node retried (RETRY) or cancelled (CANCEL).
     SubTask.objects.filter(pk__in=ids).update(
         state=State.READY,
-        operator=node.operator,
+        operator=Operator.ROLLBACK if node.operator == Operator.ROLLBACK else Operator.RUN,
         execute_times=F("execute_times") + 1,
         lease_owner="",
         lease_expires_at=None,

@@ -167,7 +167,7 @@ def _retry(dag: Dag, nodes: list[Node]) -> None:
     )
     _update(node, emit_node, state=State.PENDING, operator=Operator.RETRY, start_time=EPOCH, end_time=EPOCH)
     for sub_task in SubTask.objects.filter(node=node, state=State.FAILED).order_by("id"):
-        _update(sub_task, emit_sub_task, state=State.PENDING, operator=Operator.RETRY, rollback_pending=True)
+        _update(sub_task, emit_sub_task, state=State.PENDING, rollback_pending=True)
 
 
 def _rollback(dag: Dag, nodes: list[Node]) -> None:
