@@ -6,7 +6,7 @@ operators they allow. Each function returns the refusing ObshellError, or None w
 """
 
 from upgrades.errors import bad_request, server_error
-from upgrades.models.dag import State
+from upgrades.models.dag import Operator, State
 
 UNFINISHED = (State.PENDING, State.READY, State.RUNNING)
 
@@ -19,11 +19,14 @@ def operator_refusal(dag, operator, nodes):
 
 
 def node_pass_refusal(dag, node):
-    """Why `node` of `dag` may not be passed now, or None."""
+    """Why `node` of `dag` may not be passed now, or None (obshell ob/agent/service/task/node.go PassNode; the texts
+    are its catalog's, ob/agent/assets/i18n/error/en.json)."""
     if dag.state != State.FAILED:
-        return bad_request("Task.Node.Operator.PassNotFailedDag", "Failed to pass node: DAG is not failed")
+        return bad_request("Task.Node.Operator.PassNotFailedDag", "Failed to pass node: assigned DAG is not failed")
     if node.state != State.FAILED:
-        return bad_request("Task.Node.Operator.PassNotFailedNode", "Failed to pass node: node is not failed")
+        return bad_request(
+            "Task.Node.Operator.PassNotFailedNode", f"Failed to pass node: node {node.name} is not failed"
+        )
     if not node.can_pass:
         return bad_request("Task.Node.Operator.PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass")
     return None
@@ -72,16 +75,62 @@ def _cancel(dag, nodes):
 def _pass(dag, nodes):
     if dag.state != State.FAILED:
         return bad_request("Task.Dag.Operator.PassNotFailedDag", "Failed to pass DAG: DAG is not failed")
-    from_current = _from_current(dag, nodes)
-    if not from_current:
-        return _no_current_node(dag)
-    for node in from_current:
+    # obshell (ob/agent/service/task/dag.go getNodesCanPass) skips the SUCCEED nodes and asks every other one, before
+    # the failed node too (the PENDING/ROLLBACK ones below a failed rollback), whether it can pass.
+    for node in nodes:
+        if node.state == State.SUCCEED:
+            continue
         if not node.can_pass:
             return bad_request("Task.Dag.Operator.PassNotAllowed", f"Failed to pass DAG: node {node.name} cannot pass")
     return None
 
 
+def rollback_failed(dag):
+    """The DAG failed while rolling back (FAILED with operator ROLLBACK)."""
+    return dag.state == State.FAILED and dag.operator == Operator.ROLLBACK
+
+
+def continue_rollback_refusal(dag, nodes):
+    """Why "Continue rollback" (ROLLBACK again on a rollback that failed) may not run now, or None.
+
+    Not an obshell operator: it is the page's and the `operate` command's name for ROLLBACK on a DAG whose rollback
+    failed, which obshell's ROLLBACK also accepts (ob/agent/service/task/dag.go getNodesCanRollback walks the
+    PENDING/ROLLBACK nodes below the failed one and stops at it), audited as its own action.
+    """
+    if not rollback_failed(dag):
+        return bad_request(
+            "Task.Dag.Operator.ContinueRollbackNotRollingBack",
+            "Failed to continue rollback: DAG did not fail while rolling back",
+        )
+    return operator_refusal(dag, "ROLLBACK", nodes)
+
+
+def stages_retry_leaves_rolled_back(dag, nodes):
+    """The nodes a RETRY would leave undone: after a failed rollback obshell's RETRY runs the DAG forward
+    (operator RUN) from the node whose rollback failed, and its scheduler treats every later node it already
+    rolled back (SUCCEED with operator ROLLBACK) as done (ob/agent/engine/scheduler/dag_handler.go advanceDag,
+    node_handler.go advanceNode), so the DAG can end SUCCEED with those stages rolled back."""
+    if not rollback_failed(dag):
+        return []
+    return [
+        node
+        for node in sorted(nodes, key=lambda n: n.seq)
+        if node.seq > dag.stage and node.state == State.SUCCEED and node.operator == Operator.ROLLBACK
+    ]
+
+
 _RULES = {"RETRY": _retry, "ROLLBACK": _rollback, "CANCEL": _cancel, "PASS": _pass}
+
+
+def nodes_to_pass(nodes):
+    """The nodes a DAG PASS marks passed: from the last FAILED node on (obshell's getNodesCanPass), none if no node
+    failed."""
+    nodes = sorted(nodes, key=lambda node: node.seq)
+    start = len(nodes)
+    for index, node in enumerate(nodes):
+        if node.state == State.FAILED:
+            start = index
+    return nodes[start:]
 
 
 def _current(dag, nodes):
@@ -90,10 +139,6 @@ def _current(dag, nodes):
 
 def _up_to_current(dag, nodes):
     return [node for node in nodes if node.seq <= dag.stage]
-
-
-def _from_current(dag, nodes):
-    return [node for node in nodes if node.seq >= dag.stage]
 
 
 def _no_current_node(dag):

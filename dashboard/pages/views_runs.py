@@ -18,7 +18,7 @@ from upgrades.live.consumers import DEFAULT_HEARTBEAT_SECONDS
 from upgrades.live.selectors import dag_snapshot
 from upgrades.models import Dag, Node, SubTask, TaskLog
 from upgrades.roles import has_role, user_role
-from upgrades.services.dag_operators import dag_operate, node_pass
+from upgrades.services.dag_operators import dag_continue_rollback, dag_operate, node_pass
 
 OPERATORS = {"retry": "RETRY", "rollback": "ROLLBACK", "cancel": "CANCEL", "pass": "PASS"}
 
@@ -66,6 +66,8 @@ def run_operate(request, dag_id):
         if action == "pass_node":
             node = get_object_or_404(Node, pk=body.get("node_id"), dag_id=dag_id)
             node_pass(node=node, actor=actor, reason=reason)
+        elif action == "continue_rollback":
+            dag_continue_rollback(dag=dag, actor=actor, reason=reason)
         elif action in OPERATORS:
             dag_operate(dag=dag, operator=OPERATORS[action], actor=actor, reason=reason)
         else:

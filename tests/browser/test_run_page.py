@@ -197,3 +197,50 @@ async def test_the_page_reconnects_after_a_server_restart_and_converges(browser,
     assert "Cancelled" in await page.locator("[data-role=dag-state]").inner_text()
     assert len(navigations) == 1
     assert errors == []
+
+
+@closing_db_connections
+async def test_after_a_failed_rollback_retry_warns_and_continue_rollback_finishes(browser, server, cluster, operator):
+    fault_inject(cluster=cluster, node_name="Unpack all required packages", actor=Actor.system("test"))
+    fault_inject(
+        cluster=cluster, node_name="Check all required packages", kind="fail_rollback", actor=Actor.system("test")
+    )
+    dag = start_upgrade(cluster, TARGET, actor=Actor.for_user(operator), reason="browser test: failed rollback")
+    page, navigations, errors = await open_run_page(browser, server, operator, dag)
+    await wait_dag_state(page, "FAILED")
+    dag_operate(dag=dag, operator="ROLLBACK", actor=Actor.for_user(operator), reason="wrong target")
+    proceed = page.locator("[data-action=continue_rollback]")
+    await proceed.wait_for(state="visible", timeout=DEADLINE_MS)
+    assert await page.locator("[data-action=rollback]").is_hidden()
+
+    await page.locator("[data-action=retry]").click()
+    dialog = page.locator("dialog[data-role=confirm]")
+    await dialog.wait_for(state="visible")
+    warning = dialog.locator("[data-role=confirm-warning]")
+    assert await warning.is_visible()
+    text = await warning.inner_text()
+    assert text.startswith("Warning: this run failed while rolling back.")
+    assert "“5. Unpack all required packages”" in text and "Continue rollback" in text
+    await screenshot(page, "run-page-retry-after-failed-rollback.png")
+    await dialog.locator("[data-role=confirm-cancel]").click()
+    await dialog.wait_for(state="hidden")
+
+    await proceed.click()
+    await dialog.wait_for(state="visible")
+    assert await warning.is_hidden()
+    assert "Check all required packages" in await dialog.locator("[data-role=confirm-text]").inner_text()
+    await dialog.locator("textarea").fill("the packages directory is free again")
+    await screenshot(page, "run-page-continue-rollback-dialog.png")
+    await dialog.locator("[data-role=confirm-submit]").click()
+    await dialog.wait_for(state="hidden")
+    await wait_dag_state(page, "SUCCEED")
+    await screenshot(page, "run-page-rolled-back.png")
+
+    entry = AuditEntry.objects.get(action="dag.continue_rollback", dag=dag)
+    assert (entry.outcome, entry.reason, entry.actor_user_id) == (
+        "ok",
+        "the packages directory is free again",
+        operator.pk,
+    )
+    assert len(navigations) == 1
+    assert errors == []

@@ -103,3 +103,26 @@ def test_operate_passes_a_node(capsys):
     assert run_dag_to_end(dag.pk).state == State.SUCCEED
     with pytest.raises(CommandError, match="no DAG"):
         call_command("operate", "999999", "cancel", "--reason", "x")
+
+
+@pytest.mark.django_db
+def test_operate_continues_a_failed_rollback(capsys):
+    cluster = make_cluster()
+    stock_packages(TARGET)
+    dag = failed_run(cluster, TARGET, "Unpack all required packages")
+    with pytest.raises(CommandError, match=r"\[Task.Dag.Operator.ContinueRollbackNotRollingBack\]"):
+        call_command("operate", str(dag.pk), "continue-rollback", "--reason", "nothing failed rolling back")
+    call_command("inject_fault", cluster.name, "--node", "Check all required packages", "--kind", "fail_rollback")
+    call_command("operate", str(dag.pk), "rollback", "--reason", "wrong target")
+    dag = run_dag_to_end(dag.pk)
+    assert (dag.state, dag.operator, dag.stage) == (State.FAILED, "ROLLBACK", 4)
+    call_command("operate", str(dag.pk), "continue-rollback", "--reason", "packages dir freed")
+    assert capsys.readouterr().out.strip().endswith("READY/ROLLBACK at stage 4")
+    dag = run_dag_to_end(dag.pk)
+    assert (dag.state, dag.operator, dag.stage) == (State.SUCCEED, "ROLLBACK", 1)
+    actions = list(AuditEntry.objects.filter(dag=dag).order_by("id").values_list("action", "outcome"))[1:]
+    assert actions == [
+        ("dag.continue_rollback", "refused"),
+        ("dag.operate", "ok"),
+        ("dag.continue_rollback", "ok"),
+    ]

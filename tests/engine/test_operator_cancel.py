@@ -29,8 +29,12 @@ def test_cancel_a_running_dag_then_retry_it():
     node = dag.nodes.get(seq=10)
     assert (node.name, node.state, node.operator) == ("Backup parameters", State.FAILED, "CANCEL")
     sub_task = node.sub_tasks.get()
-    assert (sub_task.state, sub_task.operator) == (State.FAILED, "CANCEL")
+    # obshell's SetSubTaskFailed keeps the sub-task's operator; the node carries CANCEL.
+    assert (sub_task.state, sub_task.operator) == (State.FAILED, "RUN")
     assert sub_task.logs.last().line == "sub task cancelled"
+    # As obshell's rows read once its scheduler ran the cancel: DAG and node restarted and finished at once.
+    assert dag.start_time == dag.end_time == node.start_time == node.end_time == sub_task.end_time
+    assert sub_task.start_time < sub_task.end_time
     assert dag.nodes.filter(seq__gt=10, state=State.PENDING).count() == 20
 
     dag_operate(dag=dag, operator="retry", actor=ACTOR, reason="new window")

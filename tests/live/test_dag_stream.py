@@ -42,7 +42,15 @@ async def test_snapshot_then_each_event_in_order(dag):
     assert snapshot["dag"]["id"] == dag.pk and snapshot["dag"]["reason"] == "quarterly patch"
     assert [n["name"] for n in snapshot["nodes"]] == ["Stage 1", "Stage 2", "Stage 3"]
     assert len(snapshot["sub_tasks"]) == 9
-    assert snapshot["actions"] == {"retry": False, "rollback": False, "cancel": True, "pass": False, "pass_node": None}
+    assert snapshot["actions"] == {
+        "retry": False,
+        "rollback": False,
+        "continue_rollback": False,
+        "cancel": True,
+        "pass": False,
+        "pass_node": None,
+        "retry_leaves_rolled_back": [],
+    }
 
     node = await database_sync_to_async(Node.objects.filter(dag=dag).first)()
     await database_sync_to_async(set_dag_state)(dag.pk, "RUNNING")

@@ -106,3 +106,37 @@ def test_the_log_downloads_with_every_attempt():
     assert "ERROR: [OB.Fail]: no" in text
     other = make_dag()
     assert logged_in("viewer").get(f"/runs/{other.pk}/subtasks/{sub_task.pk}/log.txt").status_code == 404
+
+
+def fail_a_rollback(dag):
+    """The rollback of stage 2 failed after stage 3 was rolled back."""
+    Node.objects.filter(dag=dag, seq=1).update(state="PENDING", operator="ROLLBACK")
+    Node.objects.filter(dag=dag, seq=2).update(state="FAILED", operator="ROLLBACK")
+    Node.objects.filter(dag=dag, seq=3).update(state="SUCCEED", operator="ROLLBACK")
+    Dag.objects.filter(pk=dag.pk).update(state="FAILED", operator="ROLLBACK", stage=2)
+
+
+def test_after_a_failed_rollback_the_page_offers_continue_rollback_and_warns_before_retry():
+    dag = make_dag()
+    fail_a_rollback(dag)
+    html = logged_in("operator").get(f"/runs/{dag.pk}/").content.decode()
+    assert 'data-action="continue_rollback"' in html
+    snapshot = json.loads(html.split('id="run-snapshot" type="application/json">')[1].split("</script>")[0])
+    actions = snapshot["actions"]
+    assert (actions["retry"], actions["rollback"], actions["continue_rollback"]) == (True, False, True)
+    assert actions["retry_leaves_rolled_back"] == [3]
+
+
+def test_continue_rollback_is_its_own_audited_action():
+    dag = make_dag()
+    fail_a_rollback(dag)
+    response = post(logged_in("operator"), dag, action="continue_rollback", reason="finish undoing")
+    assert response.status_code == 200 and response.json() == {"ok": True}
+    dag.refresh_from_db()
+    assert (dag.state, dag.operator) == ("READY", "ROLLBACK")
+    entry = AuditEntry.objects.get(dag=dag)
+    assert (entry.action, entry.outcome, entry.reason) == ("dag.continue_rollback", "ok", "finish undoing")
+
+    again = post(logged_in("operator"), dag, action="continue_rollback", reason="twice")
+    assert again.status_code == 400
+    assert again.json()["error"]["code"] == "Task.Dag.Operator.ContinueRollbackNotRollingBack"

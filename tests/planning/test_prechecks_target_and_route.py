@@ -212,3 +212,21 @@ def test_non_numeric_version_parts_in_the_request_compare_as_zero(version, err_c
         assert error.message == message
     else:  # passes the comparisons, then no package has that version
         assert error.message.endswith(f"-{version}-{TARGET.release}.x86_64.rpm: record not found")
+
+
+@pytest.mark.django_db
+def test_a_build_the_dep_file_deprecates_is_planned_as_obshell_runs_it_with_a_note():
+    cluster = make_cluster(zones=3)
+    dep_yaml = (
+        f"- version: 4.2.1.0\n  can_be_upgraded_to: [4.3.0.1, 4.3.0.1-{TARGET.build_number}]\n"
+        f"- version: 4.3.0.1-{TARGET.build_number}\n  deprecated: true\n"
+        "- version: 4.3.0.1\n"
+    )
+    stock_packages(TARGET, cluster.edition, dep_yaml=dep_yaml)
+    result = plan(cluster)
+    assert result.ok, result.error
+    check = checks_by_key(result)["route"]
+    assert check.message == (
+        f"4.2.1.0 -> 4.3.0.1-{TARGET.build_number} (the dep file marks 4.3.0.1-{TARGET.build_number} deprecated; "
+        "obshell upgrades to it through the 4.3.0.1 entry, and so does this plan)"
+    )

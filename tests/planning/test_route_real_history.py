@@ -74,11 +74,15 @@ def test_route_for_forces_the_target_build_on_the_last_node_and_keeps_deprecated
     assert sorted(route[-1].deprecated_info) == ["100000152023080109", "100010022023081817"]
 
 
-def test_a_deprecated_build_is_not_a_target():
-    with pytest.raises(ObshellError) as info:
-        hops(("4.1.0.2", "1"), ("4.2.0.0", "100000152023080109"))
-    assert (info.value.err_code, info.value.status) == ("OB.Upgrade.ToDeprecatedVersion", 400)
-    assert info.value.message == "Target version 4.2.0.0 is deprecated"
+def test_a_deprecated_build_is_a_target_through_its_release_less_entry_as_in_obshell():
+    # obshell's search stops at the release-less 4.2.0.0 (no same-version successor) and then installs the exact
+    # build asked for, recalled or not (ob/agent/executor/ob/upgrade_route.go, upgrade_ob_check.go).
+    target = ("4.2.0.0", "100000152023080109")
+    assert hops(("4.1.0.2", "1"), target) == hops(("4.1.0.2", "1"), target, obshell_route) == ["4.1.0.2", "4.2.0.0"]
+    route = route_for(
+        YAML, current_version="4.1.0.2", current_build="1", target_version=target[0], target_build=target[1]
+    )
+    assert [n.build_version for n in route] == ["4.1.0.2", "4.2.0.0-100000152023080109"]
 
 
 @pytest.mark.parametrize(

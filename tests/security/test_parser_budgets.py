@@ -111,3 +111,34 @@ def test_a_megabyte_package_name_never_reaches_a_message(tmp_path, settings):
     assert len(message) < 300
     assert Package.objects.count() == 0
     assert stored_files(settings) == []
+
+
+LATTICE = """
+def crafted_barrier_lattice(width=20, depth=60):
+    layers = [[f"5.{d}.{w}.0" for w in range(width)] for d in range(depth)]
+    lines = []
+    for d, layer in enumerate(layers):
+        for version in layer:
+            lines.append(f"- version: {version}")
+            if d + 1 < depth:
+                lines.append(f"  can_be_upgraded_to: [{', '.join(layers[d + 1])}]")
+            if d > 0:
+                wcf = ", ".join(layers[d - 1][:3])
+                lines.append(f"  require_from_binary: {{value: true, when_come_from: [{wcf}]}}")
+    return "\\n".join(lines) + "\\n", layers[0][0], layers[-1][-1]
+
+def plan_lattice():
+    text, start, target = crafted_barrier_lattice()
+    assert len(text) < 1024 * 1024
+    return len(route_for(text, current_version=start, current_build="1", target_version=target, target_build="1"))
+"""
+
+
+def test_a_crafted_barrier_lattice_is_planned_within_budget():
+    # 1,200 versions, each a conditional barrier, 24,000 edges: the route search weighs (version, previous barrier)
+    # states; it stays within the memory budget and finds the route (a file beyond its state budget gets obshell's
+    # route instead: tests/planning/test_route_accepts_what_obshell_accepts.py).
+    report = run_bounded(ROUTE + LATTICE, "plan_lattice()")
+    assert report["error"] is None, report
+    assert int(report["result"]) >= 2
+    assert report["rss_growth_mb"] < RSS_BUDGET_MB, report

@@ -5,15 +5,25 @@ from upgrades.api.base import ObshellView
 from upgrades.api.bind import Field, bind
 from upgrades.api.body import read_small_body
 from upgrades.api.envelope import contents
-from upgrades.api.ids import task_not_found
+from upgrades.api.ids import parse_generic_id, task_not_found
 from upgrades.api.schemas import BODY_500, documented
 from upgrades.audit import REASON_MAX_LENGTH
-from upgrades.errors import bad_request
+from upgrades.errors import ObshellError, bad_request
 
 OPERATOR_FIELDS = (
     Field("operator", "Operator", required=True),
     Field("reason", "Reason", max_length=REASON_MAX_LENGTH),
 )
+
+
+def _id_format_checked(generic_id, kind):
+    """obshell's ConvertGenericID runs before the body is bound and refuses only a malformed id (400); whether the
+    id names anything is answered after the body (ob/agent/executor/task/dag.go DagHandler, node.go NodeHandler)."""
+    try:
+        parse_generic_id(generic_id, kind=kind)
+    except ObshellError as error:
+        if error.status != 404:
+            raise
 
 
 def _operator_body(view, struct):
@@ -40,8 +50,11 @@ class DagView(ObshellView):
     def post(self, request, generic_id, **kwargs):
         from upgrades.services.dag_operators import dag_operate
 
-        dag = selectors.dag_by_generic_id(self.caller, generic_id)
+        # obshell's DagHandler (ob/agent/executor/task/dag.go): the id is parsed, then the body bound, then the DAG
+        # looked up.
+        _id_format_checked(generic_id, "dag")
         operator, reason = _operator_body(self, "DagOperator")
+        dag = selectors.dag_by_generic_id(self.caller, generic_id)
         dag_operate(dag=dag, operator=operator, actor=self.caller.actor, reason=reason)
         return self.ok()
 
@@ -61,10 +74,12 @@ class NodeView(ObshellView):
     def post(self, request, generic_id, **kwargs):
         from upgrades.services.dag_operators import node_pass
 
-        node = selectors.node_by_generic_id(self.caller, generic_id)
+        # obshell's NodeHandler (ob/agent/executor/task/node.go): id, body, operator, and only then the node.
+        _id_format_checked(generic_id, "node")
         operator, reason = _operator_body(self, "NodeOperator")
         if operator.upper() != "PASS":
             raise bad_request("Task.Node.Operator.NotSupport", f"Operator {operator} is not supported")
+        node = selectors.node_by_generic_id(self.caller, generic_id)
         node_pass(node=node, actor=self.caller.actor, reason=reason)
         return self.ok()
 

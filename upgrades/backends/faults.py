@@ -40,11 +40,17 @@ def fault_inject(*, cluster, node_name, server=None, kind=Fault.Kind.FAIL, times
     return fault
 
 
-def faults_take(*, cluster_id, node_name, sub_tasks):
+def faults_take(*, cluster_id, node_name, sub_tasks, rolling_back=False):
     """Inside the node-start transaction: the faults that fire on this attempt, as (sub_task, fault dict)
-    pairs, consuming one use of each fault that matches at least one sub-task."""
+    pairs, consuming one use of each fault that matches at least one sub-task. A `fail_rollback` fault fires only
+    on a rollback attempt (`rolling_back`), every other kind only on a run."""
     fired = []
-    for fault in Fault.objects.select_for_update().filter(cluster_id=cluster_id, node_name=node_name).order_by("id"):
+    faults = Fault.objects.select_for_update().filter(cluster_id=cluster_id, node_name=node_name)
+    if rolling_back:
+        faults = faults.filter(kind=Fault.Kind.FAIL_ROLLBACK)
+    else:
+        faults = faults.exclude(kind=Fault.Kind.FAIL_ROLLBACK)
+    for fault in faults.order_by("id"):
         targets = [st for st in sub_tasks if fault.server_id is None or st.server_id == fault.server_id]
         taken = [st for st in targets if all(st is not other for other, _ in fired)]
         if not taken:

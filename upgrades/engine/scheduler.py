@@ -95,9 +95,11 @@ def _start_node(dag: Dag, node: Node) -> None:
     # of the nodes it undoes to PENDING, so the same rule runs all of them.
     to_run = SubTask.objects.filter(node=node).exclude(state=State.SUCCEED)
     ids = list(to_run.order_by("id").values_list("id", flat=True))
+    # obshell's sub-tasks only ever run as RUN or ROLLBACK (task_handler.go setSubTaskRunReady/RollbackReady), also
+    # under a node retried (RETRY) or cancelled (CANCEL).
     SubTask.objects.filter(pk__in=ids).update(
         state=State.READY,
-        operator=node.operator,
+        operator=Operator.ROLLBACK if node.operator == Operator.ROLLBACK else Operator.RUN,
         execute_times=F("execute_times") + 1,
         lease_owner="",
         lease_expires_at=None,
@@ -105,10 +107,12 @@ def _start_node(dag: Dag, node: Node) -> None:
         context={},
     )
     sub_tasks = list(SubTask.objects.filter(pk__in=ids).order_by("id"))
-    if node.operator != Operator.ROLLBACK:
-        for sub_task, fault in faults_take(cluster_id=dag.cluster_id, node_name=node.name, sub_tasks=sub_tasks):
-            sub_task.context = {"fault": fault}
-            sub_task.save(update_fields=["context"])
+    rolling_back = node.operator == Operator.ROLLBACK
+    for sub_task, fault in faults_take(
+        cluster_id=dag.cluster_id, node_name=node.name, sub_tasks=sub_tasks, rolling_back=rolling_back
+    ):
+        sub_task.context = {"fault": fault}
+        sub_task.save(update_fields=["context"])
     emit_events(dag.pk, [sub_task_event(sub_task) for sub_task in sub_tasks])
 
 

@@ -20,7 +20,7 @@ LOG_PAGE_LINES = 500
 # The payload dicts are upgrades.snapshots' shapes; "actions" is upgrades.live.actions.allowed_actions()'s
 # {"retry", "rollback", "cancel", "pass": bool, "pass_node": node id or None}.
 Payload = dict[str, Any]
-Actions = dict[str, bool | int | None]
+Actions = dict[str, bool | int | list[int] | None]
 
 
 class DagSnapshot(TypedDict):

@@ -12,6 +12,7 @@ class AuditEntry(models.Model):
         AGENT_UPGRADE_CHECK_START = "agent_upgrade_check.start"
         DAG_OPERATE = "dag.operate"
         NODE_PASS = "node.pass"
+        DAG_CONTINUE_ROLLBACK = "dag.continue_rollback"
         CLUSTER_CREATE = "cluster.create"
         CLUSTER_PASSWORD_SET = "cluster.password_set"
         CLUSTER_KEY_CONFIRM = "cluster.key_confirm"

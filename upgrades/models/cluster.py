@@ -142,11 +142,12 @@ class Fault(models.Model):
         FAIL = "fail"
         HANG = "hang"
         CRASH = "crash"
+        FAIL_ROLLBACK = "fail_rollback"
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="faults")
     node_name = models.CharField(max_length=128)
     server = models.ForeignKey(Server, on_delete=models.CASCADE, null=True, blank=True, related_name="faults")
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.FAIL)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FAIL)
     times_remaining = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -329,7 +329,14 @@ class Prechecks:
             target_version=self.version,
             target_build=self.target_build,
         )
-        return " -> ".join(n.build_version for n in self.route)
+        note = routes.deprecated_build_note(
+            self.target_package.upgrade_dep_yaml,
+            current_version=self.current_version,
+            target_version=self.version,
+            target_build=self.target_build,
+        )
+        route = " -> ".join(n.build_version for n in self.route)
+        return f"{route} ({note})" if note else route
 
     def check_packages(self):
         archs = list(dict.fromkeys(s.arch for s in self.topology.servers))

@@ -19,11 +19,13 @@ KIND_LABELS = {
     Fault.Kind.FAIL: "Fail",
     Fault.Kind.HANG: "Hang",
     Fault.Kind.CRASH: "Crash the worker",
+    Fault.Kind.FAIL_ROLLBACK: "Fail its rollback",
 }
 KIND_HELP = {
     Fault.Kind.FAIL: "the stage's step reports an error, N times in a row",
     Fault.Kind.HANG: "the step waits for an answer that never comes (until cancelled or timed out)",
     Fault.Kind.CRASH: "the worker running the step dies; the lease expires and the run continues or fails",
+    Fault.Kind.FAIL_ROLLBACK: "the stage's rollback action reports an error when the run is rolled back, N times",
 }
 
 

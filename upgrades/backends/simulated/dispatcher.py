@@ -38,6 +38,7 @@ class SimulatedBackend:
         step(ctx, layout)
 
     def rollback(self, ctx):
+        ctx.fault_point()  # only a `fail_rollback` fault fires here
         step = ROLLBACK_STEPS.get(ctx.node.action)
         if step is None:
             ctx.log(f"{ctx.node.name}: nothing to roll back")

@@ -29,11 +29,16 @@ SCRIPT_FAILURE = ("OB.Upgrade.ExecScriptFailed", "execute script {script} failed
 OTHER_FAILURE = ("Common.Unexpected", "{name} failed")
 
 
+ROLLBACK_FAILURE = ("Common.Unexpected", "rollback of {name} failed: remove {scratch} failed: device or resource busy")
+
+
 def failure_for(ctx):
-    """(errCode, message) of a failed attempt of ctx's sub-task."""
+    """(errCode, message) of a failed attempt of ctx's sub-task (or of its rollback)."""
     layout = RunLayout(ctx)
     action = ctx.node.action
-    if action.endswith("_script"):
+    if ctx.phase == "rollback":
+        code, message = ROLLBACK_FAILURE
+    elif action.endswith("_script"):
         code, message = SCRIPT_FAILURE
     else:
         code, message = FAILURES.get(action, OTHER_FAILURE)

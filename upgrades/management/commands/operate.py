@@ -4,15 +4,20 @@ from upgrades.audit import Actor
 from upgrades.errors import ObshellError
 from upgrades.management.commands.upgrade import command_actor
 from upgrades.models import Dag, Node
-from upgrades.services.dag_operators import dag_operate, node_pass
+from upgrades.services.dag_operators import dag_continue_rollback, dag_operate, node_pass
 
 
 class Command(BaseCommand):
-    help = "Apply an operator to a DAG (by its dag_id), or PASS one failed node with --node NODE_ID."
+    help = (
+        "Apply an operator to a DAG (by its dag_id), or PASS one failed node with --node NODE_ID. continue-rollback "
+        "rolls back again a DAG whose rollback failed (retry would run it forward instead)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("dag_id", type=int)
-        parser.add_argument("operator", choices=["retry", "rollback", "cancel", "pass"], type=str.lower)
+        parser.add_argument(
+            "operator", choices=["retry", "rollback", "continue-rollback", "cancel", "pass"], type=str.lower
+        )
         parser.add_argument("--node", type=int, dest="node_id", help="node_id of the node to pass (pass only)")
         parser.add_argument("--reason", required=True)
 
@@ -34,7 +39,10 @@ class Command(BaseCommand):
                     f"node {node.pk} {node.name}: {node.state}/{node.operator}; DAG {dag.state}/{dag.operator}"
                 )
                 return
-            dag = dag_operate(dag=dag, operator=opts["operator"], actor=actor, reason=opts["reason"])
+            if opts["operator"] == "continue-rollback":
+                dag = dag_continue_rollback(dag=dag, actor=actor, reason=opts["reason"])
+            else:
+                dag = dag_operate(dag=dag, operator=opts["operator"], actor=actor, reason=opts["reason"])
         except ObshellError as exc:
             raise CommandError(f"[{exc.err_code}] {exc.message}") from None
         self.stdout.write(
