@@ -185,6 +185,9 @@ TEMPLATES = {
 
 # Real clusters (the obshell backend), the codes an agent's refusal may carry, and notifications.
 _MORE = {
+    "Task.Dag.Operator.ContinueRollbackNotRollingBack": (
+        "Failed to continue rollback: DAG did not fail while rolling back",
+    ),
     "Agent.Unreachable": ("no obshell agent answered at %s",),
     "Security.Authentication.KeyChanged": ("the public key of the agent at %s changed",),
     "Security.Authentication.IncorrectOceanbasePassword": ("the agent rejected the %s password",),
