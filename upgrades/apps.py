@@ -14,3 +14,6 @@ class UpgradesConfig(AppConfig):
             publish.publish_dag_event(message)
 
         events.set_publisher(publish_live)
+
+        # Periodic jobs owned outside the engine's worker module: registered at import, in every process.
+        import upgrades.engine.stalls  # noqa: F401

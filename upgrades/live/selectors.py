@@ -12,6 +12,7 @@ from django.db.models.functions import Cast
 from upgrades.live.actions import allowed_actions
 from upgrades.models import Dag, DagEvent, SubTask, TaskLog
 from upgrades.models.dag import State
+from upgrades.operations.durations import current_stalls
 from upgrades.snapshots import dag_payload, log_payload, node_payload, sub_task_payload
 
 SNAPSHOT_LOG_LINES = 200
@@ -35,6 +36,7 @@ class DagSnapshot(TypedDict):
     logs: list[Payload]
     logs_complete: dict[int, bool]
     actions: Actions
+    stalls: list[Payload]
 
 
 class LogPage(TypedDict):
@@ -73,6 +75,8 @@ def dag_snapshot(dag_id: int) -> DagSnapshot | None:
             "logs": logs,
             "logs_complete": complete,
             "actions": allowed_actions(dag, nodes),
+            # Running nodes reported stalled (node.stalled payloads, running_seconds as of now).
+            "stalls": current_stalls(nodes, servers=dag.server_count),
         }
 
 

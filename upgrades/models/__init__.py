@@ -2,6 +2,7 @@ from upgrades.models.audit import AuditEntry
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.firstrun import Dismissal, LoginLink
+from upgrades.models.history import RunArchive, StepDurationStat
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package
 from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
@@ -20,8 +21,10 @@ __all__ = [
     "Package",
     "PeriodicJobLease",
     "RsaKeyPair",
+    "RunArchive",
     "SeenHeader",
     "Server",
+    "StepDurationStat",
     "SubTask",
     "TaskLog",
     "WorkerHeartbeat",

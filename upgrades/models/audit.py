@@ -20,6 +20,7 @@ class AuditEntry(models.Model):
         LOGIN_LINK_CREATE = "login_link.create"
         LOGIN_LINK_USE = "login_link.use"
         API_AUTH = "api.auth"
+        RUN_PRUNE = "run.prune"
 
     class Outcome(models.TextChoices):
         OK = "ok"

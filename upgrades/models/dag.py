@@ -77,6 +77,8 @@ class Dag(models.Model):
     reason = models.TextField(blank=True)
     # The last DagEvent.seq handed out; bumped under the row lock so seq is gapless per DAG.
     last_seq = models.PositiveBigIntegerField(default=0)
+    # How many servers (distinct agents) the run works on, for duration statistics by cluster size; 0: unknown.
+    server_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-id"]
@@ -113,6 +115,8 @@ class Node(models.Model):
     can_pass = models.BooleanField(default=False)
     can_cancel = models.BooleanField(default=False)
     can_continue = models.BooleanField(default=False)
+    # When a node.stalled event was emitted for this node; one earlier than start_time belongs to a past run.
+    stalled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["dag", "seq"]
@@ -199,6 +203,7 @@ class DagEvent(models.Model):
         SUBTASK_UPDATED = "subtask.updated"
         LOG_APPENDED = "log.appended"
         OPERATOR_APPLIED = "operator.applied"
+        NODE_STALLED = "node.stalled"
 
     dag = models.ForeignKey(Dag, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveBigIntegerField()
