@@ -279,6 +279,8 @@ EMBEDDED_WORKER_THREADS = env_int("EMBEDDED_WORKER_THREADS", 2, minimum=1)
 WORKER_LEASE_SECONDS = env_float("WORKER_LEASE_SECONDS", 30.0, minimum=1)
 # A running stage is reported stalled past twice its usual duration, and never before this (README).
 STALL_MIN_SECONDS = env_float("STALL_MIN_SECONDS", 30.0, minimum=0)
+# Days after which the workers prune a succeeded run's events and task logs into its archive; unset: never.
+RETENTION_DAYS = env_float("RETENTION_DAYS", None, minimum=0)
 # obshell's v1 X-OCS-Auth header carries no uri (a header captured on a GET could authorise a POST): off
 # unless a 4.2.2.0-era client needs it.
 OCS_AUTH_V1 = env_bool("OCS_AUTH_V1", False)

@@ -16,4 +16,5 @@ class UpgradesConfig(AppConfig):
         events.set_publisher(publish_live)
 
         # Periodic jobs owned outside the engine's worker module: registered at import, in every process.
-        import upgrades.engine.stalls  # noqa: F401
+        import upgrades.engine.stalls
+        import upgrades.services.retention  # noqa: F401
