@@ -9,6 +9,7 @@ from django.utils import timezone
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster
+from tests.support.history import done, finished_run
 from tests.support.packages import stock_packages
 from upgrades.engine import periodic
 from upgrades.engine.runner import run_dag_to_end
@@ -32,40 +33,6 @@ from upgrades.operations.durations import (
 pytestmark = pytest.mark.django_db
 
 
-def finished_run(cluster, *, servers, steps, finished=True, state=State.SUCCEED, ended=None):
-    """A finished run whose nodes took the given [(action, seconds, node state, operator)] times."""
-    end = ended or timezone.now()
-    dag = Dag.objects.create(
-        cluster=cluster,
-        name="upgrade",
-        max_stage=len(steps),
-        version="4.3.0.1",
-        release="1",
-        from_version="4.2.1.0",
-        to_version="4.3.0.1",
-        state=state,
-        is_finished=finished,
-        server_count=servers,
-    )
-    for seq, (action, seconds, node_state, operator) in enumerate(steps, start=1):
-        Node.objects.create(
-            dag=dag,
-            seq=seq,
-            name=action,
-            action=action,
-            parallel=False,
-            state=node_state,
-            operator=operator,
-            start_time=end - timedelta(seconds=seconds),
-            end_time=end,
-        )
-    return dag
-
-
-def ok(action, seconds):
-    return (action, seconds, State.SUCCEED, Operator.RUN)
-
-
 def test_size_buckets():
     assert [size_bucket(n) for n in (0, 1, 2, 3, 4, 9, 10, 29, 30, 99, 100, 299, 300, 5000)] == [
         0, 1, 2, 2, 4, 4, 10, 10, 30, 30, 100, 100, 300, 300,
@@ -81,9 +48,9 @@ def test_percentile_interpolates_like_percentile_cont():
 def test_median_and_p90_per_action_and_cluster_size():
     cluster = make_cluster()
     for seconds in (10, 20, 30, 40, 50, 60, 70, 80, 90, 100):
-        finished_run(cluster, servers=3, steps=[ok("stop_zone", seconds), ok("upgrade_observer", seconds * 2)])
+        finished_run(cluster, servers=3, steps=[done("stop_zone", seconds), done("upgrade_observer", seconds * 2)])
     for seconds in (300, 310, 320, 330, 340):
-        finished_run(cluster, servers=300, steps=[ok("stop_zone", seconds)])
+        finished_run(cluster, servers=300, steps=[done("stop_zone", seconds)])
 
     assert refresh_step_durations() == 5  # stop_zone: 2, 300, all; upgrade_observer: 2, all
 
@@ -100,8 +67,8 @@ def test_median_and_p90_per_action_and_cluster_size():
 def test_a_bucket_with_few_samples_falls_back_to_every_size():
     cluster = make_cluster()
     for seconds in (10, 20, 30, 40, 50, 60):
-        finished_run(cluster, servers=3, steps=[ok("stop_zone", seconds)])
-    finished_run(cluster, servers=40, steps=[ok("stop_zone", 1000)])
+        finished_run(cluster, servers=3, steps=[done("stop_zone", seconds)])
+    finished_run(cluster, servers=40, steps=[done("stop_zone", 1000)])
     refresh_step_durations()
 
     answer = usual_duration(action="stop_zone", servers=40)  # its own bucket has 1 sample
@@ -110,14 +77,14 @@ def test_a_bucket_with_few_samples_falls_back_to_every_size():
 
 def test_only_nodes_that_did_their_work_in_finished_runs_count():
     cluster = make_cluster()
-    finished_run(cluster, servers=3, steps=[ok("stop_zone", 10)])
+    finished_run(cluster, servers=3, steps=[done("stop_zone", 10)])
     finished_run(cluster, servers=3, steps=[("stop_zone", 20, State.SUCCEED, Operator.RETRY)])
     finished_run(cluster, servers=3, steps=[("stop_zone", 999, State.SUCCEED, Operator.PASS)])
     finished_run(cluster, servers=3, steps=[("stop_zone", 999, State.SUCCEED, Operator.ROLLBACK)])
     finished_run(cluster, servers=3, steps=[("stop_zone", 999, State.FAILED, Operator.RUN)])
-    finished_run(cluster, servers=3, steps=[ok("stop_zone", 999)], finished=False, state=State.RUNNING)
+    finished_run(cluster, servers=3, steps=[done("stop_zone", 999)], finished=False, state=State.RUNNING)
     # A node reset to the epoch by an operator never started.
-    dag = finished_run(cluster, servers=3, steps=[ok("stop_zone", 5)])
+    dag = finished_run(cluster, servers=3, steps=[done("stop_zone", 5)])
     Node.objects.filter(dag=dag).update(start_time=Dag.start_time.field.default().replace(year=1970))
     refresh_step_durations()
 
@@ -130,7 +97,7 @@ def test_the_latest_samples_are_kept(monkeypatch):
     cluster = make_cluster()
     now = timezone.now()
     for age, seconds in enumerate((1, 2, 3, 4, 5, 1000, 1000, 1000)):
-        finished_run(cluster, servers=3, steps=[ok("stop_zone", seconds)], ended=now - timedelta(hours=age))
+        finished_run(cluster, servers=3, steps=[done("stop_zone", seconds)], ended=now - timedelta(hours=age))
     refresh_step_durations()
     assert usual_duration(action="stop_zone", servers=3).median_seconds == pytest.approx(3.0)
 
@@ -138,7 +105,7 @@ def test_the_latest_samples_are_kept(monkeypatch):
 def test_refresh_replaces_the_summary():
     cluster = make_cluster()
     for seconds in (10, 20, 30, 40, 50):
-        finished_run(cluster, servers=3, steps=[ok("stop_zone", seconds)])
+        finished_run(cluster, servers=3, steps=[done("stop_zone", seconds)])
     refresh_step_durations()
     Dag.objects.all().delete()
     assert refresh_step_durations() == 0
@@ -148,7 +115,7 @@ def test_refresh_replaces_the_summary():
 def test_bulk_reads_take_one_query(django_assert_num_queries):
     cluster = make_cluster()
     for seconds in (10, 20, 30, 40, 50):
-        finished_run(cluster, servers=3, steps=[ok("stop_zone", seconds), ok("start_zone", seconds)])
+        finished_run(cluster, servers=3, steps=[done("stop_zone", seconds), done("start_zone", seconds)])
     refresh_step_durations()
     with django_assert_num_queries(1):
         answers = usual_durations([("stop_zone", 3), ("start_zone", 3), ("stop_zone", 300), ("other", 3)])
@@ -185,7 +152,7 @@ def running_node(settings):
     node = Node.objects.get(dag=dag, state=State.RUNNING)
     Node.objects.filter(pk=node.pk).update(start_time=timezone.now() - timedelta(minutes=10))
     for seconds in (30, 45, 60, 75, 90):
-        finished_run(cluster, servers=dag.server_count, steps=[ok(node.action, seconds)])
+        finished_run(cluster, servers=dag.server_count, steps=[done(node.action, seconds)])
     refresh_step_durations()
     node.refresh_from_db()
     return node

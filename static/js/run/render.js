@@ -163,7 +163,7 @@ export function fillNode(nodeId) {
     el("span", { class: "node-agents", text: `${tasks.length} agent${tasks.length === 1 ? "" : "s"}` }),
     el("span", { class: "node-start", text: node.state === "PENDING" ? "" : clock(parseTime(node.start_time)) }),
     el("span", { class: "node-duration", "data-role": "duration", text: duration(span(node)) }),
-    stallMark(node),
+    ...[stallMark(node)].filter(Boolean),
   );
   item.dataset.stalled = String(Boolean(stallOf(node)));
   body.hidden = !open;
