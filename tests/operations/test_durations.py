@@ -102,6 +102,16 @@ def test_the_latest_samples_are_kept(monkeypatch):
     assert usual_duration(action="stop_zone", servers=3).median_seconds == pytest.approx(3.0)
 
 
+def test_only_the_latest_runs_are_read(monkeypatch):
+    monkeypatch.setattr(durations, "RECENT_RUNS", 5)
+    cluster = make_cluster()
+    for seconds in (1000, 1000, 1000, 10, 20, 30, 40, 50):
+        finished_run(cluster, servers=3, steps=[done("stop_zone", seconds)])
+    refresh_step_durations()
+    answer = usual_duration(action="stop_zone", servers=3)
+    assert (answer.samples, answer.median_seconds) == (5, pytest.approx(30.0))
+
+
 def test_refresh_replaces_the_summary():
     cluster = make_cluster()
     for seconds in (10, 20, 30, 40, 50):
