@@ -122,7 +122,8 @@ def test_a_pruned_run_shows_the_same_everywhere(client):
     entries = list(AuditEntry.objects.order_by("id").values_list("id", "action"))
     assert entries[: len(audit_before)] == audit_before
     [pruned] = AuditEntry.objects.filter(action=AuditEntry.Action.RUN_PRUNE)
-    assert (pruned.actor_label, pruned.dag_id, pruned.detail["events"]) == ("system", dag.pk, events)
+    assert pruned.actor_label.startswith("command ") and pruned.actor_user_id is None and pruned.actor_token_id is None
+    assert (pruned.dag_id, pruned.detail["events"], pruned.detail["log_lines"]) == (dag.pk, events, lines)
 
     # Idempotent.
     out = io.StringIO()
@@ -172,6 +173,7 @@ def test_the_periodic_job_follows_retention_days(settings):
     finally:
         periodic.unregister(retention.JOB_NAME)
     assert RunArchive.objects.filter(dag=dag).exists()
+    assert AuditEntry.objects.get(action=AuditEntry.Action.RUN_PRUNE).actor_label == "system"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from upgrades.audit import Actor
+from upgrades.management.commands.upgrade import command_actor
 from upgrades.services.retention import prunable_runs, runs_prune
 
 
@@ -26,4 +28,5 @@ class Command(BaseCommand):
             count = prunable_runs(cutoff=timezone.now() - timedelta(days=days)).count()
             self.stdout.write(f"would prune {count} run{'s' if count != 1 else ''}")
             return
-        self.stdout.write(runs_prune(finished_before_days=days).as_text())
+        # A system actor (no user, no token), named like every command's: "command <os user>".
+        self.stdout.write(runs_prune(finished_before_days=days, actor=Actor.system(command_actor())).as_text())
