@@ -117,3 +117,51 @@ def test_log_format_json_in_a_real_process():
     assert "WARNING obdash.test hello there" in plain.stderr
     wrong = _manage("check", LOG_FORMAT="xml")
     assert wrong.returncode != 0 and "LOG_FORMAT" in wrong.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_uvicorn_serving_json_logs_with_the_trace_id_the_api_answers():
+    """The scale-out web process: uvicorn's own lines and Django's come out as JSON, and under ASGI a
+    request's lines carry its trace id."""
+    import requests
+
+    from tests.operations.helpers import free_port
+    from tests.support.waiting import wait_until
+
+    port = free_port()
+    env = {
+        **os.environ,
+        **child_environment(EMBEDDED_WORKER=0, LOG_FORMAT="json"),
+    }
+    env.pop("REDIS_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "dashboard.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def answers():
+            try:
+                return requests.get(f"{base}/healthz", timeout=5).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, timeout=60, what="uvicorn answers")
+        answer = requests.get(f"{base}/api/v1/task/dag/1999", headers={"X-OBSHELL-Trace-ID": "asgi-trace-7"})
+        assert answer.json()["traceId"] == "asgi-trace-7"
+        requests.get(f"{base}/login/link/a-very-secret-link/", allow_redirects=False)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    lines = [json.loads(text) for text in stderr.splitlines() if text.startswith("{")]
+    assert lines and len(lines) == len([text for text in stderr.splitlines() if text.strip()]), stderr
+    [refused] = [line for line in lines if line["logger"] == "django.request" and "1999" in line["message"]]
+    assert refused["trace_id"] == "asgi-trace-7"
+    assert any(line["logger"] == "uvicorn.access" for line in lines)
+    assert "a-very-secret-link" not in stderr

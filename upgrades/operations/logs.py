@@ -149,3 +149,21 @@ class ScrubFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def with_trace_ids(app: Any) -> Any:
+    """ASGI: every line logged while a request (or a websocket) is served carries its trace id. Bound here, in
+    the task that serves it, because Django sends request_started from a task of its own under ASGI, whose
+    context the request never sees (on_request_started does the job under WSGI and the test client)."""
+
+    async def application(scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") not in ("http", "websocket"):
+            await app(scope, receive, send)
+            return
+        token = _context.set({"trace_id": request_trace_id(scope=scope)})
+        try:
+            await app(scope, receive, send)
+        finally:
+            _context.reset(token)
+
+    return application

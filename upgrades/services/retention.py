@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from upgrades.audit import Actor, audit
@@ -44,7 +45,7 @@ JOB_BUDGET_SECONDS = 300.0
 
 @dataclass
 class PruneSummary:
-    cutoff: object = None
+    cutoff: datetime = field(default_factory=timezone.now)
     runs: int = 0
     events: int = 0
     log_lines: int = 0
@@ -62,7 +63,7 @@ class PruneSummary:
         )
 
 
-def prunable_runs(*, cutoff):
+def prunable_runs(*, cutoff: datetime) -> QuerySet[Dag]:
     """The runs a prune with this cutoff archives, oldest first."""
     return Dag.objects.filter(is_finished=True, state=State.SUCCEED, end_time__lt=cutoff, archive__isnull=True)
 
@@ -94,7 +95,7 @@ def runs_prune(
         after_id = ids[-1]
 
 
-def run_prune(*, dag_id: int, cutoff, actor: Actor, summary: PruneSummary | None = None) -> RunArchive | None:
+def run_prune(*, dag_id: int, cutoff: datetime, actor: Actor, summary: PruneSummary | None = None) -> RunArchive | None:
     """Archive one run, if it is still prunable under the lock; returns its archive, or None."""
     with transaction.atomic():
         dag = lock_dag(dag_id)
