@@ -29,47 +29,60 @@ SIZES = (3, 9, 30, 300)
 
 
 def _fill(cluster):
-    """RUNS finished DAGs with STAGES succeeded nodes each, in bulk."""
+    """RUNS finished DAGs (bulk_create) with STAGES succeeded nodes each (one INSERT ... SELECT on PostgreSQL)."""
     now = timezone.now()
-    batch = 1000
-    for start in range(0, RUNS, batch):
-        dags = Dag.objects.bulk_create(
-            [
-                Dag(
-                    cluster=cluster,
-                    name="bench",
-                    max_stage=STAGES,
-                    version="4.3.0.1",
-                    release="1",
-                    from_version="4.2.1.0",
-                    to_version="4.3.0.1",
+    Dag.objects.bulk_create(
+        [
+            Dag(
+                cluster=cluster,
+                name="bench",
+                max_stage=STAGES,
+                version="4.3.0.1",
+                release="1",
+                from_version="4.2.1.0",
+                to_version="4.3.0.1",
+                state=State.SUCCEED,
+                is_finished=True,
+                server_count=SIZES[i % len(SIZES)],
+            )
+            for i in range(RUNS)
+        ],
+        batch_size=2000,
+    )
+    dag_ids = list(Dag.objects.filter(name="bench").order_by("id").values_list("id", flat=True))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {Node._meta.db_table} (dag_id, seq, name, action, parallel, zone_name, state, operator,
+                    start_time, end_time, can_retry, can_rollback, can_pass, can_cancel, can_continue)
+                SELECT d.id, s, 'action_' || (s - 1), 'action_' || (s - 1), false, '', 'SUCCEED', 'RUN',
+                    %s - (d.id || ' minutes')::interval - ((10 + s + d.id %% 17) || ' seconds')::interval,
+                    %s - (d.id || ' minutes')::interval, true, false, false, false, false
+                FROM {Dag._meta.db_table} d CROSS JOIN generate_series(1, %s) s WHERE d.name = 'bench'""",
+                [now, now, STAGES],
+            )
+        return
+    nodes = []
+    for n, dag_id in enumerate(dag_ids):
+        end = now - timedelta(minutes=n)
+        for seq, action in enumerate(ACTIONS, start=1):
+            seconds = 10 + seq + (n % 17)
+            nodes.append(
+                Node(
+                    dag_id=dag_id,
+                    seq=seq,
+                    name=action,
+                    action=action,
+                    parallel=False,
                     state=State.SUCCEED,
-                    is_finished=True,
-                    server_count=SIZES[i % len(SIZES)],
+                    start_time=end - timedelta(seconds=seconds),
+                    end_time=end,
                 )
-                for i in range(start, start + batch)
-            ]
-        )
-        if dags[0].pk is None:
-            dags = list(Dag.objects.filter(name="bench").order_by("-id")[:batch])
-        nodes = []
-        for n, dag in enumerate(dags):
-            end = now - timedelta(minutes=start + n)
-            for seq, action in enumerate(ACTIONS, start=1):
-                seconds = 10 + seq + (n % 17)
-                nodes.append(
-                    Node(
-                        dag=dag,
-                        seq=seq,
-                        name=action,
-                        action=action,
-                        parallel=False,
-                        state=State.SUCCEED,
-                        start_time=end - timedelta(seconds=seconds),
-                        end_time=end,
-                    )
-                )
-        Node.objects.bulk_create(nodes, batch_size=5000)
+            )
+        if len(nodes) >= 30_000:
+            Node.objects.bulk_create(nodes)
+            nodes = []
+    Node.objects.bulk_create(nodes)
 
 
 def _ms(call, rounds):
