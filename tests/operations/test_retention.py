@@ -205,3 +205,35 @@ async def test_a_socket_replays_and_snapshots_a_pruned_run_as_before():
     await database_sync_to_async(retention.runs_prune)(finished_before_days=30)
     assert await database_sync_to_async(RunArchive.objects.filter(dag=dag).exists)()
     assert await frames() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_prunes_at_once_archive_each_run_once():
+    import threading
+
+    from django.db import connections
+
+    cluster = make_cluster()
+    dag = succeeded_after_a_retry(cluster)
+    age(dag, 40)
+    events = DagEvent.objects.filter(dag=dag).count()
+    results, errors = [], []
+    start = threading.Barrier(2)
+
+    def prune():
+        try:
+            start.wait()
+            results.append(retention.runs_prune(finished_before_days=30).runs)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=prune) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and sorted(results) == [0, 1]
+    assert RunArchive.objects.get(dag=dag).event_count == events
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.RUN_PRUNE).count() == 1
