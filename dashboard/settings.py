@@ -286,6 +286,10 @@ TOPOLOGY_REFRESH_SECONDS = env_int("TOPOLOGY_REFRESH_SECONDS", 60, minimum=5)
 # A mirrored run polls its agent at most this far apart, and shows "lost contact" after this long unreachable.
 MIRROR_POLL_SECONDS = env_float("MIRROR_POLL_SECONDS", 1.0, minimum=0.05)
 MIRROR_UNREACHABLE_SECONDS = env_int("MIRROR_UNREACHABLE_SECONDS", 1800, minimum=1)
+# A running stage is reported stalled past twice its usual duration, and never before this (README).
+STALL_MIN_SECONDS = env_float("STALL_MIN_SECONDS", 30.0, minimum=0)
+# Days after which the workers prune a succeeded run's events and task logs into its archive; unset: never.
+RETENTION_DAYS = env_float("RETENTION_DAYS", None, minimum=0)
 # obshell's v1 X-OCS-Auth header carries no uri (a header captured on a GET could authorise a POST): off
 # unless a 4.2.2.0-era client needs it.
 OCS_AUTH_V1 = env_bool("OCS_AUTH_V1", False)
@@ -318,16 +322,29 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# LOG_FORMAT=json: one JSON object per line with the request's trace id and the worker's DAG / sub-task
+# (upgrades/operations/logs.py); plain (the default): one line of text. Both scrub secrets from every line.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "upgrades.operations.logs.JsonFormatter"},
+    },
+    "filters": {"scrub": {"()": "upgrades.operations.logs.ScrubFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["scrub"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # a line per failed login at INFO; lockouts are WARNING
+        # uvicorn sets up its own handlers before Django starts: route its lines through ours instead.
+        "uvicorn": {"handlers": ["console"], "propagate": False},
+        "uvicorn.error": {"handlers": [], "propagate": True},
+        "uvicorn.access": {"handlers": ["console"], "propagate": False},
     },
 }
 

@@ -15,3 +15,15 @@ class UpgradesConfig(AppConfig):
             publish.publish_dag_event(message)
 
         events.set_publisher(publish_live)
+
+        # Every log line of a request carries its trace id (upgrades/operations/logs.py).
+        from django.core.signals import request_finished, request_started
+
+        from upgrades.operations import logs
+
+        request_started.connect(logs.on_request_started, dispatch_uid="obdash-log-trace-id")
+        request_finished.connect(logs.on_request_finished, dispatch_uid="obdash-log-trace-id-end")
+
+        # Periodic jobs owned outside the engine's worker module: registered at import, in every process.
+        import upgrades.engine.stalls
+        import upgrades.services.retention  # noqa: F401

@@ -15,8 +15,8 @@ from dashboard.pages.icons import icon_table
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.live.consumers import DEFAULT_HEARTBEAT_SECONDS
-from upgrades.live.selectors import dag_snapshot
-from upgrades.models import Dag, Node, SubTask, TaskLog
+from upgrades.live.selectors import dag_snapshot, sub_task_lines
+from upgrades.models import Dag, Node, SubTask
 from upgrades.roles import has_role, user_role
 from upgrades.services.dag_operators import dag_continue_rollback, dag_operate, node_pass
 
@@ -85,7 +85,7 @@ def sub_task_log(request, dag_id, sub_task_id):
     sub_task = get_object_or_404(SubTask, pk=sub_task_id, dag_id=dag_id)
     lines = []
     heading = None
-    for log in TaskLog.objects.filter(sub_task=sub_task).order_by("id"):
+    for log in sub_task_lines(sub_task):
         current = (log.execute_times, log.phase)
         if current != heading:
             heading = current

@@ -173,9 +173,9 @@ def test_run_worker_serves_its_own_metrics_port():
             return None
 
     try:
-        # The reaper's periodic runs show up once the worker loop turns.
+        # The reaper's periodic runs show up once the worker loop turns (other jobs may be counted before it).
         text = wait_until(
-            lambda: (t := fetch()) and "obdash_periodic_job_runs_total{" in t and t, timeout=60, what="worker metrics"
+            lambda: (t := fetch()) and 'job="reap-expired-leases"' in t and t, timeout=60, what="worker metrics"
         )
         parsed = samples(text)
         assert value(parsed, "obdash_periodic_job_runs_total", job="reap-expired-leases", outcome="ok") >= 1

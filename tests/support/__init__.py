@@ -10,6 +10,8 @@ that folder's helpers.py; shared fixtures are registered for every test by tests
 - packages.py     package rows (`add_package`, `add_packages`, `stock_packages`) and real RPM files
                   (`write_rpms`, `ingest_rpms`).
 - dags.py         `start_upgrade(cluster, build, ...)`: the one way tests start an upgrade DAG.
+- history.py      finished runs made as rows with chosen stage durations (`finished_run`, `done`): duration
+                  statistics and stalls.
 - waiting.py      `wait_until(predicate, timeout=..., what=...)`: the one polling loop (with a deadline), and
                   the states tests wait for (`wait_until_running`, `wait_for_idle_engine`).
 - live_server.py  `LiveServer`: daphne in a spawned child on the test database (`database_url()`,

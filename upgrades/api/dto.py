@@ -10,6 +10,7 @@ from collections import defaultdict
 from upgrades.api.gotime import ZERO_TIME, GoTimes, go_time
 from upgrades.models import Node, SubTask, TaskLog
 from upgrades.models.dag import State
+from upgrades.operations import archive
 
 _NO_LOGS_STATES = (State.PENDING, State.READY)
 _SUB_TASK_FIELDS = (
@@ -37,6 +38,12 @@ def _logs_by_sub_task(log_filter):
     for sub_task_id, level, text in rows:
         logs[sub_task_id].append(_line(level, text))
     return logs
+
+
+def _add_archived_logs(logs, dag_id, sub_task_ids=None):
+    """A pruned run's lines, from its archive (upgrades.operations.archive), into `logs`."""
+    for log in archive.archived_logs(dag_id, sub_task_ids=sub_task_ids):
+        logs[log.sub_task_id].append(log.line)
 
 
 def _task_logs(state, lines):
@@ -114,6 +121,14 @@ def dag_details(dags, *, show_details):
     log_filter = {"sub_task__dag_id": ids[0]} if len(ids) == 1 else {"sub_task__dag_id__in": ids}
     logs = _logs_by_sub_task(log_filter)
     times = GoTimes()
+    sub_rows = list(sub_rows)
+    node_rows = list(node_rows)
+    # Finished runs with no lines at all may have been pruned: read those from their archives.
+    dag_of_node = {row[0]: row[1] for row in node_rows}
+    with_lines = {dag_of_node[row[1]] for row in sub_rows if row[0] in logs}
+    bare = [dag.pk for dag in dags if dag.is_finished and dag.pk not in with_lines]
+    for dag_id in archive.archived_dag_ids(bare):
+        _add_archived_logs(logs, dag_id)
     subs_by_node = defaultdict(list)
     for row in sub_rows:
         subs_by_node[row[1]].append(_sub_task_dict(row, logs, times))
@@ -137,6 +152,8 @@ def node_detail(node):
     row = (node.pk, node.dag_id, node.name, node.state, node.operator, node.start_time, node.end_time)
     sub_rows = SubTask.objects.filter(node_id=node.pk).order_by("id").values_list(*_SUB_TASK_FIELDS)
     logs = _logs_by_sub_task({"sub_task__node_id": node.pk})
+    if not logs and archive.archived_dag_ids([node.dag_id]):
+        _add_archived_logs(logs, node.dag_id, [row[0] for row in sub_rows])
     sub_tasks = [_sub_task_dict(sub_row, logs) for sub_row in sub_rows]
     return _node_dict(row, sub_tasks, additional_data=_merged_additional_data(len(sub_tasks)))
 
@@ -144,12 +161,16 @@ def node_detail(node):
 def sub_task_detail(sub_task):
     row = tuple(getattr(sub_task, f) for f in _SUB_TASK_FIELDS)
     logs = _logs_by_sub_task({"sub_task_id": sub_task.pk})
+    if not logs and archive.archived_dag_ids([sub_task.dag_id]):
+        _add_archived_logs(logs, sub_task.dag_id, [sub_task.pk])
     return _sub_task_dict(row, logs)
 
 
 def sub_task_log_entries(sub_task):
     """GET /api/v1/task/sub_task/:id/logs: every line of every attempt."""
-    rows = TaskLog.objects.filter(sub_task_id=sub_task.pk).order_by("id")
+    rows = list(TaskLog.objects.filter(sub_task_id=sub_task.pk).order_by("id"))
+    if not rows and archive.archived_dag_ids([sub_task.dag_id]):
+        rows = list(archive.archived_logs(sub_task.dag_id, sub_task_ids=[sub_task.pk]))
     return [
         {
             "id": log.pk,

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from upgrades.api.gotime import go_now
 from upgrades.api.i18n import api_language, localize
 from upgrades.errors import not_found, server_error
+from upgrades.operations import logs
 
 NO_DATA = object()
 TRACE_HEADER = "HTTP_X_OBSHELL_TRACE_ID"
@@ -51,7 +52,10 @@ def new_trace_id():
 def trace_id(meta):
     """The request's X-OBSHELL-Trace-ID when it matches ^[A-Za-z0-9._-]{1,64}$, else a generated one."""
     trace = meta.get(TRACE_HEADER, "")
-    return trace if isinstance(trace, str) and TRACE_ID_RE.fullmatch(trace) else new_trace_id()
+    if isinstance(trace, str) and TRACE_ID_RE.fullmatch(trace):
+        return trace
+    # The one the request's log lines already carry (upgrades.operations.logs), so logs and traceId agree.
+    return logs.current_trace_id() or new_trace_id()
 
 
 def contents(items):

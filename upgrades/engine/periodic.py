@@ -27,6 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from upgrades.models import PeriodicJobLease
+from upgrades.operations.logs import log_context
 from upgrades.operations.metrics import PERIODIC_RUNS
 
 logger = logging.getLogger(__name__)
@@ -123,11 +124,12 @@ def defer(name: str, seconds: float) -> None:
 def _run(job: PeriodicJob, *, owner: str) -> object:
     error = ""
     result: object = None
-    try:
-        result = job.function()
-    except Exception as exc:
-        logger.exception("periodic job %s failed", job.name)
-        error = f"{type(exc).__name__}: {exc}"[:1000]
+    with log_context(job=job.name, worker=owner):
+        try:
+            result = job.function()
+        except Exception as exc:
+            logger.exception("periodic job %s failed", job.name)
+            error = f"{type(exc).__name__}: {exc}"[:1000]
     PERIODIC_RUNS.labels(job=job.name, outcome="error" if error else "ok").inc()
     PeriodicJobLease.objects.filter(name=job.name, holder=owner).update(
         holder="", lease_expires_at=None, last_finished_at=timezone.now(), last_error=error, runs=F("runs") + 1

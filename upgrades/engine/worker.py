@@ -21,6 +21,7 @@ from upgrades.engine.resilience import DATABASE_ERRORS, after_outage, backoff_ma
 from upgrades.engine.scheduler import advance_active_dags, dag_advance
 from upgrades.models import Dag
 from upgrades.notifications import jobs as notification_jobs
+from upgrades.operations.logs import log_context
 from upgrades.operations.metrics import LEASES_REAPED
 
 logger = logging.getLogger(__name__)
@@ -117,7 +118,11 @@ class Worker:
         sub_task = t.subtask_claim(owner=self.owner, dag_ids=self.dag_ids)
         if sub_task is not None:
             while sub_task is not None:
-                sub_task = execute(self, sub_task)
+                # Every line logged while it runs names the DAG, node and sub-task (LOG_FORMAT=json).
+                with log_context(
+                    worker=self.owner, dag_id=sub_task.dag_id, node_id=sub_task.node_id, sub_task_id=sub_task.pk
+                ):
+                    sub_task = execute(self, sub_task)
             return True
         self._last_schedule = time.monotonic()
         return advance_active_dags(self.dag_ids) or did

@@ -144,9 +144,10 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
 class DagConsumer(_LiveConsumer):
     """`ws/dags/<id>/` (id is Dag.pk). Server to client frames, all JSON objects with a "type":
 
-    - "snapshot": {seq, dag_id, dag, nodes, sub_tasks, logs, logs_complete, actions}: the state as of `seq`
-      (upgrades.snapshots shapes; `logs` holds the last 200 lines of each running or failed sub-task,
-      `logs_complete[sub_task_id]` says whether that is all of them). Sent on connect, and on a resume whose
+    - "snapshot": {seq, dag_id, dag, nodes, sub_tasks, logs, logs_complete, actions, stalls}: the state as of
+      `seq` (upgrades.snapshots shapes; `logs` holds the last 200 lines of each running or failed sub-task,
+      `logs_complete[sub_task_id]` says whether that is all of them; `stalls` the node.stalled payloads of
+      stages stalled now). Sent on connect, and on a resume whose
       gap is over `resume_max_events`.
     - "event": {seq, dag_id, kind, at, payload[, actions]}: one committed DagEvent; seq is gapless per DAG,
       and this consumer sends them strictly in order (a gap in what the layer delivers is filled from the DB).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections import deque
 from typing import Any, Literal, TypedDict
 
 from django.db import transaction
@@ -12,6 +12,8 @@ from django.db.models.functions import Cast
 from upgrades.live.actions import allowed_actions
 from upgrades.models import Dag, DagEvent, SubTask, TaskLog
 from upgrades.models.dag import State
+from upgrades.operations import archive
+from upgrades.operations.durations import current_stalls
 from upgrades.snapshots import dag_payload, log_payload, node_payload, sub_task_payload
 
 SNAPSHOT_LOG_LINES = 200
@@ -35,6 +37,7 @@ class DagSnapshot(TypedDict):
     logs: list[Payload]
     logs_complete: dict[int, bool]
     actions: Actions
+    stalls: list[Payload]
 
 
 class LogPage(TypedDict):
@@ -57,12 +60,18 @@ def dag_snapshot(dag_id: int) -> DagSnapshot | None:
         sub_tasks = list(SubTask.objects.filter(dag=dag))
         logs: list[Payload] = []
         complete: dict[int, bool] = {}
+        tails: dict[int, list[Any]] = {}
         for sub_task in sub_tasks:
             if sub_task.state not in (State.RUNNING, State.FAILED):
                 continue
             lines = list(TaskLog.objects.filter(sub_task=sub_task).order_by("-id")[: SNAPSHOT_LOG_LINES + 1])
-            complete[sub_task.pk] = len(lines) <= SNAPSHOT_LOG_LINES
-            logs.extend(log_payload(line) for line in reversed(lines[:SNAPSHOT_LOG_LINES]))
+            tails[sub_task.pk] = lines[::-1]
+        if dag.is_finished and tails and not any(tails.values()):
+            # A pruned run: its lines are in the archive (upgrades.operations.archive).
+            tails.update(archive.archived_tail(dag.pk, list(tails), SNAPSHOT_LOG_LINES))
+        for sub_task_id, lines in tails.items():
+            complete[sub_task_id] = len(lines) <= SNAPSHOT_LOG_LINES
+            logs.extend(log_payload(line) for line in lines[-SNAPSHOT_LOG_LINES:])
         return {
             "type": "snapshot",
             "dag_id": dag.pk,
@@ -73,6 +82,8 @@ def dag_snapshot(dag_id: int) -> DagSnapshot | None:
             "logs": logs,
             "logs_complete": complete,
             "actions": allowed_actions(dag, nodes),
+            # Running nodes reported stalled (node.stalled payloads, running_seconds as of now).
+            "stalls": current_stalls(nodes, servers=dag.server_count),
         }
 
 
@@ -96,14 +107,19 @@ def event_frames(dag_id: int, after_seq: int, *, up_to: int | None = None) -> li
     if up_to is not None:
         events = events.filter(seq__lte=up_to)
     rows = events.annotate(payload_text=Cast("payload", TextField())).values_list("seq", "kind", "at", "payload_text")
-    return [
-        (
-            seq,
-            f'{{"type": "event", "dag_id": {int(dag_id)}, "seq": {seq}, "kind": {json.dumps(kind)}, '
-            f'"at": "{at.isoformat()}", "payload": {payload_text}}}',
-        )
-        for seq, kind, at, payload_text in rows
+    frames = [
+        (seq, archive.event_frame_text(dag_id, seq, kind, at, payload_text)) for seq, kind, at, payload_text in rows
     ]
+    if frames and frames[0][0] == after_seq + 1:
+        return frames
+    # Not the next event: the run may be pruned, its events in the archive (rows first, then the archive, so
+    # a prune committing in between shows both, merged by seq, never neither).
+    archived = archive.archived_event_frames(dag_id, after_seq, up_to=up_to)
+    if not archived:
+        return frames
+    merged = dict(archived)
+    merged.update(frames)
+    return sorted(merged.items())
 
 
 def log_page(
@@ -129,4 +145,37 @@ def log_page(
         page = list(lines.order_by("-id")[: limit + 1])
         more = len(page) > limit
         page = list(reversed(page[:limit]))
+    if not page:
+        archived = _archived_log_page(dag_id, sub_task_id, before_id=before_id, after_id=after_id, limit=limit)
+        if archived is not None:
+            return archived
     return {"lines": [log_payload(line) for line in page], "more": more}
+
+
+def _archived_log_page(
+    dag_id: int, sub_task_id: int, *, before_id: int | None, after_id: int | None, limit: int
+) -> LogPage | None:
+    """log_page() of a pruned run, read from its archive in bounded memory; None when it has none."""
+    if not archive.archived_dag_ids([dag_id]):
+        return None
+    lines = archive.archived_logs(dag_id, sub_task_ids=[sub_task_id])
+    if after_id is not None:
+        page = []
+        for line in lines:
+            if line.id > after_id:
+                page.append(line)
+                if len(page) > limit:
+                    break
+        return {"lines": [log_payload(line) for line in page[:limit]], "more": len(page) > limit}
+    tail: deque[Any] = deque(maxlen=limit + 1)
+    tail.extend(line for line in lines if before_id is None or line.id < before_id)
+    more = len(tail) > limit
+    return {"lines": [log_payload(line) for line in list(tail)[-limit:]], "more": more}
+
+
+def sub_task_lines(sub_task: SubTask) -> list[Any]:
+    """Every line of a sub-task, oldest first (TaskLog rows, or a pruned run's archived lines)."""
+    rows = list(TaskLog.objects.filter(sub_task=sub_task).order_by("id"))
+    if not rows and archive.archived_dag_ids([sub_task.dag_id]):
+        return list(archive.archived_logs(sub_task.dag_id, sub_task_ids=[sub_task.pk]))
+    return rows

@@ -2,6 +2,7 @@ from upgrades.models.audit import AuditEntry
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.firstrun import Dismissal, LoginLink
+from upgrades.models.history import RunArchive, StepDurationStat
 from upgrades.models.notifications import Delivery, NotificationCursor, Subscription
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package, PackageSync
@@ -24,8 +25,10 @@ __all__ = [
     "PackageSync",
     "PeriodicJobLease",
     "RsaKeyPair",
+    "RunArchive",
     "SeenHeader",
     "Server",
+    "StepDurationStat",
     "SubTask",
     "Subscription",
     "TaskLog",

@@ -32,6 +32,7 @@ class AuditEntry(models.Model):
         SUBSCRIPTION_UPDATE = "subscription.update"
         SUBSCRIPTION_DELETE = "subscription.delete"
         SUBSCRIPTION_TEST = "subscription.test"
+        RUN_PRUNE = "run.prune"
 
     class Outcome(models.TextChoices):
         OK = "ok"

@@ -88,6 +88,8 @@ class Dag(models.Model):
     reason = models.TextField(blank=True)
     # The last DagEvent.seq handed out; bumped under the row lock so seq is gapless per DAG.
     last_seq = models.PositiveBigIntegerField(default=0)
+    # How many servers (distinct agents) the run works on, for duration statistics by cluster size; 0: unknown.
+    server_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-id"]
@@ -125,6 +127,8 @@ class Node(models.Model):
     can_pass = models.BooleanField(default=False)
     can_cancel = models.BooleanField(default=False)
     can_continue = models.BooleanField(default=False)
+    # When a node.stalled event was emitted for this node; one earlier than start_time belongs to a past run.
+    stalled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["dag", "seq"]
@@ -215,6 +219,7 @@ class DagEvent(models.Model):
         AGENT_UNREACHABLE = "agent.unreachable"
         AGENT_BACK = "agent.back"
         AGENT_LOST = "agent.lost"
+        NODE_STALLED = "node.stalled"
 
     dag = models.ForeignKey(Dag, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveBigIntegerField()

@@ -6,6 +6,10 @@
 - `health`: the readiness checks behind /readyz (database, migrations, channel layer, media root).
 - `selectors`: worker heartbeats and periodic-job leases as the /workers/ page shows them, and the staleness
   rule the engine shares.
+- `durations`: the usual duration (median, p90) of each node action per cluster-size bucket, from a summary
+  of finished runs; the stall payload.
+- `archive`: packing a long-finished run's events and task logs into its RunArchive, and reading them back.
+- `logs`: JSON log lines (LOG_FORMAT=json), the log context (trace id, DAG, sub-task, job) and secret scrubbing.
 
 A core module: the engine and the presentation layers import it; it imports only models and libraries.
 """

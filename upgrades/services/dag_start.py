@@ -171,6 +171,7 @@ def dag_create_from_plan(*, plan: "Plan", actor: Actor, reason: str = "", timeou
                 started_by_token=actor.token,
                 actor_label=actor.label,
                 reason=reason,
+                server_count=len({(agent.ip, agent.agent_port) for spec in plan.nodes for agent in spec.agents}),
             )
             _create_nodes(dag, plan.nodes)
             emit(dag.pk, DagEvent.Kind.DAG_CREATED, {"dag": dag_payload(dag)})

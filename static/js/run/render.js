@@ -6,7 +6,7 @@ import { clock, dateTime, duration, parseTime, span, stateLabel } from "./format
 import { renderLog } from "./logs.js";
 import { openConfirm } from "./operate.js";
 import { canOperate, el, icons, role, root } from "./page.js";
-import { logStore, sortedNodes, state, tasksOf } from "./store.js";
+import { logStore, sortedNodes, stallOf, state, tasksOf } from "./store.js";
 
 // A DAG without a mode says what kind of run it is (obshell's own upgrade reads better than its kind key).
 const KIND_LABELS = { agent_upgrade: "obshell upgrade", agent_upgrade_check: "obshell upgrade check" };
@@ -33,6 +33,7 @@ export function actionsChanged() {
 export function scheduleRender(event) {
   const payload = event.payload || {};
   if (event.kind === "node.updated") dirty.nodes.add(payload.node.id);
+  else if (event.kind === "node.stalled") dirty.nodes.add(payload.node_id);
   else if (event.kind === "subtask.updated") dirty.nodes.add(payload.sub_task.node_id);
   else if (event.kind === "log.appended") dirty.logs.add(payload.log.sub_task_id);
   dirty.header = true;
@@ -187,7 +188,9 @@ export function fillNode(nodeId) {
     el("span", { class: "node-agents", text: `${tasks.length} agent${tasks.length === 1 ? "" : "s"}` }),
     el("span", { class: "node-start", text: node.state === "PENDING" ? "" : clock(parseTime(node.start_time)) }),
     el("span", { class: "node-duration", "data-role": "duration", text: duration(span(node)) }),
+    ...[stallMark(node)].filter(Boolean),
   );
+  item.dataset.stalled = String(Boolean(stallOf(node)));
   body.hidden = !open;
   if (open) fillNodeBody(node, body, tasks);
 }
@@ -257,13 +260,34 @@ function buildTask(task) {
   return parts.item;
 }
 
+// "⚠ stalled: running 4m12s, usually 1m30s" on a running stage past twice its usual duration.
+function stallText(node, stall, now = Date.now()) {
+  const usual = stall.usual_median_seconds == null ? "" : `, usually ${duration(stall.usual_median_seconds * 1000)}`;
+  return `stalled: running ${duration(span(node, now))}${usual}`;
+}
+
+function stallMark(node) {
+  const stall = stallOf(node);
+  if (!stall) return null;
+  const p90 = stall.usual_p90_seconds == null ? "" : `; 9 in 10 runs finish within ${duration(stall.usual_p90_seconds * 1000)}`;
+  return el("span", {
+    class: "stall-mark", "data-role": "stall",
+    title: `usual duration from ${stall.usual_samples} finished runs${p90}`,
+  }, el("span", { "aria-hidden": "true", text: "⚠ " }), el("span", { "data-role": "stall-text", text: stallText(node, stall) }));
+}
+
 export function tick() {
   if (!state.dag) return;
   tickElapsed();
   const now = Date.now();
   for (const [id, parts] of ui.rendered) {
     const node = state.nodes.get(id);
-    if (node && node.state === "RUNNING") parts.head.querySelector("[data-role=duration]").textContent = duration(span(node, now));
+    if (node && node.state === "RUNNING") {
+      parts.head.querySelector("[data-role=duration]").textContent = duration(span(node, now));
+      const stall = stallOf(node);
+      const text = stall && parts.head.querySelector("[data-role=stall-text]");
+      if (text) text.textContent = stallText(node, stall, now);
+    }
   }
   for (const cell of root.querySelectorAll("[data-task-id]")) {
     const task = state.subTasks.get(Number(cell.dataset.taskId));

@@ -12,7 +12,16 @@ export const state = {
   logs: new Map(), // sub_task_id -> {lines: Map(id -> entry), fetched, complete, tab, follow}
   actions: {},
   operations: [],
+  stalls: new Map(), // node id -> the node.stalled payload of its current run (cleared when the node moves on)
 };
+
+// The stall report of a node's current run, or null: one made for an earlier run (before a retry) or for a
+// node no longer running does not count.
+export function stallOf(node) {
+  const stall = node ? state.stalls.get(node.id) : null;
+  if (!stall || node.state !== "RUNNING") return null;
+  return Date.parse(stall.started_at) === Date.parse(node.start_time) ? stall : null;
+}
 
 export function sortedNodes() {
   return [...state.nodes.values()].sort((a, b) => a.seq - b.seq);
@@ -37,6 +46,7 @@ export function applySnapshot(snapshot) {
   state.actions = snapshot.actions || {};
   state.nodes = new Map(snapshot.nodes.map((n) => [n.id, n]));
   state.subTasks = new Map(snapshot.sub_tasks.map((t) => [t.id, t]));
+  state.stalls = new Map((snapshot.stalls || []).map((s) => [s.node_id, s]));
   const complete = snapshot.logs_complete || {};
   for (const [id, done] of Object.entries(complete)) {
     const store = logStore(Number(id));
@@ -66,6 +76,9 @@ export function applyEvent(event) {
       trimLogs(store);
       break;
     }
+    case "node.stalled":
+      state.stalls.set(payload.node_id, payload);
+      break;
     case "operator.applied":
       state.operations.push({ ...payload, at: event.at });
       break;

@@ -105,6 +105,8 @@ class Command(VersionOptionCommand):
                     last_seq = event.seq
                     if event.kind == DagEvent.Kind.NODE_UPDATED:
                         self._print_node(dag, event.payload["node"])
+                    elif event.kind == DagEvent.Kind.NODE_STALLED:
+                        self._print_stall(dag, event.payload)
                 dag.refresh_from_db()
                 if dag.state in (State.SUCCEED, State.FAILED) and dag.last_seq <= last_seq:
                     break
@@ -124,6 +126,13 @@ class Command(VersionOptionCommand):
             return
         took = _seconds(datetime.fromisoformat(node["start_time"]), datetime.fromisoformat(node["end_time"]))
         self.stdout.write(f"[{node['seq']:>2}/{dag.max_stage}] {node['name']:<45} {node['state']:<8} {took:6.1f}s")
+        self.stdout.flush()
+
+    def _print_stall(self, dag, stall):
+        self.stdout.write(
+            f"[{stall['node_seq']:>2}/{dag.max_stage}] {stall['node_name']:<45} STALLED: running "
+            f"{stall['running_seconds']:.0f}s, usually {stall['usual_median_seconds']:.0f}s"
+        )
         self.stdout.flush()
 
     @staticmethod
