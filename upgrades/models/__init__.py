@@ -1,6 +1,7 @@
 from upgrades.models.audit import AuditEntry
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
+from upgrades.models.executions import ExecutionRecord
 from upgrades.models.firstrun import Dismissal, LoginLink
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package
@@ -14,6 +15,7 @@ __all__ = [
     "Dag",
     "DagEvent",
     "Dismissal",
+    "ExecutionRecord",
     "Fault",
     "LoginLink",
     "Node",
