@@ -167,7 +167,10 @@ def test_a_watcher_that_missed_events_or_got_them_out_of_order_fails():
     missed = stream_problems(1, 6, rows, Received(1, events=rows[:2] + rows[4:]))
     assert kinds(missed) == ["gap", "missed"] and "seqs 3-4" in str(missed[1])
     late = stream_problems(1, 6, rows, Received(1, events=[rows[0], rows[2], rows[1], *rows[3:]]))
-    assert [str(v) for v in late] == ["[gap] dag 1: seq 3 arrived after seq 1", "[gap] dag 1: seq 2 arrived after seq 3"]
+    assert [str(v) for v in late] == [
+        "[gap] dag 1: seq 3 arrived after seq 1",
+        "[gap] dag 1: seq 2 arrived after seq 3",
+    ]
 
 
 def test_a_different_payload_or_an_unknown_seq_fails():

@@ -10,6 +10,8 @@ and written before its next execution starts, so a soak still sees when the step
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import logging
 import os
@@ -100,3 +102,10 @@ def _write_unwritten() -> None:
             with _unwritten_lock:
                 _unwritten.extend(pending[index:])
             raise
+
+
+@atexit.register
+def _write_unwritten_at_exit() -> None:
+    """A worker stopping cleanly writes the ends it could not write before (best effort)."""
+    with contextlib.suppress(Exception):
+        _write_unwritten()

@@ -198,7 +198,7 @@ def payload_digest(kind: str, payload: object) -> str:
     if isinstance(payload, str | bytes):
         payload = json.loads(payload)
     text = json.dumps([kind, payload], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha1(text.encode()).hexdigest()
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 @dataclass
@@ -211,7 +211,9 @@ class Received:
     problems: list[str] = field(default_factory=list)
 
 
-def stream_problems(dag_id: int, last_seq: int, database: Sequence[tuple[int, str]], received: Received) -> list[Violation]:
+def stream_problems(
+    dag_id: int, last_seq: int, database: Sequence[tuple[int, str]], received: Received
+) -> list[Violation]:
     """database: the DAG's (seq, digest) rows in seq order."""
     violations = []
     seqs = [seq for seq, _ in database]
