@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-unit test-browser bench lint coverage migrations venv clean soak
+.PHONY: run test test-unit test-browser bench lint coverage migrations venv clean run-scaled soak
 
 PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check
 
@@ -31,6 +31,14 @@ run:
 	else $(MAKE) -s --no-print-directory $(VENV)/.serving || exit 1; state="installed"; fi; \
 	printf '%-9s%s\n' install "$(VENV): requirements.txt $$state, serving only; make test adds the test tools ($$(( $$(date +%s) - start )) s)"
 	@exec $(PY) manage.py serve_demo --host $(HOST) --port $(PORT)
+
+# The scale-out profile (README: Scale-out profile): this machine's PostgreSQL and Redis, 2 uvicorn web processes
+# behind deploy/front.py on HOST:PORT (the web processes on the next ports), 2 run_worker processes.
+SCALED_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/obdash
+SCALED_REDIS_URL ?= redis://127.0.0.1:6379/0
+run-scaled: $(VENV)/.serving
+	@DATABASE_URL=$(SCALED_DATABASE_URL) REDIS_URL=$(SCALED_REDIS_URL) EMBEDDED_WORKER=0 \
+		exec $(PY) manage.py serve_scaled --host $(HOST) --port $(PORT)
 
 # Guard rails first (cheap, and a failure there says more than a failing test), then the two suites.
 test: venv lint

@@ -2,6 +2,7 @@
 published to websockets only after that transaction commits (design section 3). The engine and the
 operator services both write through here; batched_events() turns a block's events into one insert."""
 
+import logging
 import threading
 from contextlib import contextmanager
 
@@ -11,6 +12,8 @@ from django.utils import timezone
 from upgrades.models import Dag, DagEvent
 from upgrades.operations.metrics import EVENTS_PUBLISHED
 from upgrades.snapshots import dag_payload, node_payload, sub_task_payload
+
+logger = logging.getLogger(__name__)
 
 
 def emit(dag_id, kind, payload):
@@ -129,4 +132,10 @@ def set_publisher(publish):
 def _publish(message):
     if _publisher is not None:
         EVENTS_PUBLISHED.inc()
-        _publisher(message)
+        try:
+            _publisher(message)
+        except Exception:
+            # After the commit: a failed push (the publisher reads the database too, which may just have gone
+            # away) must not turn a committed transaction into an error for its caller, who would retry work
+            # already done. Delivery is at-most-once; watchers heal from the database by seq.
+            logger.exception("publishing event %s of DAG %s failed", message.get("seq"), message.get("dag_id"))

@@ -3,6 +3,7 @@ timeouts, injected faults and the attempt's outcome."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from django.utils import timezone
 from upgrades.backends import StepFailed, backend_for
 from upgrades.dag_locks import lock_dag
 from upgrades.engine import transitions as t
+from upgrades.engine.resilience import DATABASE_ERRORS, DatabaseWaitAbandoned, retry_database
 from upgrades.engine.scheduler import advance_locked, dag_advance
 from upgrades.events import batched_events
 from upgrades.models import Fault, TaskLog
@@ -32,6 +34,9 @@ logger = logging.getLogger(__name__)
 WAIT_SLICE = 0.05  # how often a sleeping step looks at its stop flag and deadline
 CHECK_INTERVAL = 0.2  # how often it checks it still owns the sub-task (cancel, reaper)
 LIVE_SLEEP = 0.1  # shorter simulated waits neither publish pending lines nor check for cancellation
+# A database outage that reaches a step through its backend's own reads (the context's writes ride it out by
+# themselves) re-runs the step from its start, if it has applied no effect yet, at most this many times.
+OUTAGE_RERUNS = 3
 
 
 class LeaseLost(Exception):
@@ -85,6 +90,7 @@ class RunContext:
         self.phase = phase
         self.continuing = bool(sub_task.context.get("continue"))
         self.pending: list[t.LogLine] = []
+        self.effects = 0
         self._last_check = time.monotonic()
         self._last_beat = time.monotonic()
 
@@ -130,14 +136,30 @@ class RunContext:
     def flush(self, change: Callable[[], None] | None = None) -> None:
         self.check_deadline()
         lines, self.pending = self.pending, []
-        ok = t.subtask_heartbeat(
-            sub_task=self.sub_task, owner=self.worker.owner, logs=lines, phase=self.phase, change=change
+        # One transaction: retried whole through a database outage (the lease is renewed if still ours).
+        ok = retry_database(
+            lambda: t.subtask_heartbeat(
+                sub_task=self.sub_task, owner=self.worker.owner, logs=lines, phase=self.phase, change=change
+            ),
+            what=f"sub-task {self.sub_task.pk} heartbeat",
+            stop_event=self.worker.stop_event,
         )
         if not ok:
             raise LeaseLost()
+        if change is not None:
+            self.effects += 1
         self._last_beat = self._last_check = time.monotonic()
-        # A long step keeps its worker group's heartbeat fresh too (the loop does not turn meanwhile).
-        self.worker.beat()
+        # A long step keeps its worker group's heartbeat fresh too (the loop does not turn meanwhile); that
+        # row is for the /workers/ page only, so a database error here waits for the next beat.
+        with contextlib.suppress(*DATABASE_ERRORS):
+            self.worker.beat()
+
+    def still_mine(self) -> bool:
+        return retry_database(
+            lambda: t.subtask_still_mine(sub_task=self.sub_task, owner=self.worker.owner),
+            what=f"sub-task {self.sub_task.pk} ownership check",
+            stop_event=self.worker.stop_event,
+        )
 
     def check_deadline(self) -> None:
         deadline = self.sub_task.deadline_at
@@ -155,7 +177,7 @@ class RunContext:
             if now - self._last_beat >= beat_every:
                 self.flush()
             elif now - self._last_check >= CHECK_INTERVAL:
-                if not t.subtask_still_mine(sub_task=self.sub_task, owner=self.worker.owner):
+                if not self.still_mine():
                     raise LeaseLost()
                 self._last_check = now
             if end is not None and now >= end:
@@ -182,30 +204,51 @@ def execute(worker: Worker, sub_task: SubTask) -> SubTask | None:
         "server": server,
     }
     ctx = RunContext(**attempt, phase=phase)
+    contexts = [ctx]
     try:
-        try:
-            if sub_task.rollback_pending and not rolling_back:
-                # A retry first undoes the failed attempt (spec 6.4, RETRY).
-                undo = RunContext(**attempt, phase=TaskLog.Phase.ROLLBACK)
-                ctx = undo
-                backend.rollback(undo)
-                undo.flush(change=t.subtask_clear_rollback_pending(sub_task=sub_task))
+        for rerun in range(OUTAGE_RERUNS + 1):
+            try:
+                if sub_task.rollback_pending and not rolling_back:
+                    # A retry first undoes the failed attempt (spec 6.4, RETRY).
+                    undo = RunContext(**attempt, phase=TaskLog.Phase.ROLLBACK)
+                    ctx = undo
+                    contexts.append(undo)
+                    backend.rollback(undo)
+                    undo.flush(change=t.subtask_clear_rollback_pending(sub_task=sub_task))
+                    ctx = RunContext(**attempt, phase=phase)
+                    contexts.append(ctx)
+                if rolling_back:
+                    backend.rollback(ctx)
+                else:
+                    backend.run(ctx)
+                ctx.check_deadline()
+                succeeded = True
+            except StepFailed as exc:
+                ctx.log(exc.line, TaskLog.Level.ERROR)
+                succeeded = False
+            except SubTaskTimedOut:
+                ctx.log(TIMEOUT_LINE)
+                succeeded = False
+            except DATABASE_ERRORS as exc:
+                if rerun == OUTAGE_RERUNS or any(c.effects for c in contexts):
+                    raise
+                logger.warning("sub-task %s: database error inside the step (%s); re-running it", sub_task.pk, exc)
+                if not ctx.still_mine():  # waits for the database to answer
+                    raise LeaseLost() from exc
+                carried = ctx.pending
                 ctx = RunContext(**attempt, phase=phase)
-            if rolling_back:
-                backend.rollback(ctx)
-            else:
-                backend.run(ctx)
-            ctx.check_deadline()
-            succeeded = True
-        except StepFailed as exc:
-            ctx.log(exc.line, TaskLog.Level.ERROR)
-            succeeded = False
-        except SubTaskTimedOut:
-            ctx.log(TIMEOUT_LINE)
-            succeeded = False
-        return finish(worker, sub_task, succeeded=succeeded, logs=ctx.pending, phase=ctx.phase)
+                ctx.pending = carried
+                contexts = [ctx]
+                continue
+            break
+        return _finish_through_outage(worker, sub_task, succeeded=succeeded, ctx=ctx)
     except LeaseLost:
         logger.info("sub-task %s: lease lost (cancelled or reaped); stopping", sub_task.pk)
+    except DatabaseWaitAbandoned:
+        # Stopping while the database is away: nothing can be written; the lease runs out and the reaper
+        # applies the continue rule, as after a crash.
+        logger.warning("sub-task %s: worker stopping while the database is unreachable", sub_task.pk)
+        return None
     except WorkerStopping:
         t.subtask_interrupt(sub_task_id=sub_task.pk, owner=worker.owner, logs=ctx.pending, phase=ctx.phase)
     except WorkerCrashed:
@@ -213,9 +256,20 @@ def execute(worker: Worker, sub_task: SubTask) -> SubTask | None:
     except Exception as exc:
         logger.exception("sub-task %s failed unexpectedly", sub_task.pk)
         ctx.log(f"[Common.Unexpected]: {exc}", TaskLog.Level.ERROR)
-        return finish(worker, sub_task, succeeded=False, logs=ctx.pending, phase=ctx.phase)
+        return _finish_through_outage(worker, sub_task, succeeded=False, ctx=ctx)
     dag_advance(sub_task.dag_id)
     return None
+
+
+def _finish_through_outage(worker: Worker, sub_task: SubTask, *, succeeded: bool, ctx: RunContext) -> SubTask | None:
+    """`finish`, retried whole through a database outage: the attempt's outcome is recorded once it answers
+    (a retry after a commit whose answer was lost finds the sub-task no longer ours and writes nothing)."""
+    logs = ctx.pending
+    return retry_database(
+        lambda: finish(worker, sub_task, succeeded=succeeded, logs=logs, phase=ctx.phase),
+        what=f"sub-task {sub_task.pk} finish",
+        stop_event=worker.stop_event,
+    )
 
 
 def finish(

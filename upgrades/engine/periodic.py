@@ -112,6 +112,14 @@ def claim(job: PeriodicJob, *, owner: str) -> bool:
     )
 
 
+def defer(name: str, seconds: float) -> None:
+    """Let no worker run the job `name` for `seconds` from now (its next run moves there unless it is later
+    already). Works for a job that has never run too: its row is made, due then."""
+    until = timezone.now() + timedelta(seconds=seconds)
+    PeriodicJobLease.objects.bulk_create([PeriodicJobLease(name=name, next_run_at=until)], ignore_conflicts=True)
+    PeriodicJobLease.objects.filter(name=name, next_run_at__lt=until).update(next_run_at=until)
+
+
 def _run(job: PeriodicJob, *, owner: str) -> object:
     error = ""
     result: object = None

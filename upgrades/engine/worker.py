@@ -17,6 +17,7 @@ from upgrades.engine import periodic
 from upgrades.engine import transitions as t
 from upgrades.engine.executor import WorkerCrashed, execute
 from upgrades.engine.heartbeat import WorkerGroup, forget_stale_workers
+from upgrades.engine.resilience import DATABASE_ERRORS, after_outage, backoff_max, reset_connections
 from upgrades.engine.scheduler import advance_active_dags, dag_advance
 from upgrades.models import Dag
 from upgrades.operations.metrics import LEASES_REAPED
@@ -128,11 +129,24 @@ class Worker:
 
     def _loop(self) -> bool:
         idle = 0.0
+        outage = 0.0  # > 0 while the database does not answer: the current backoff
         while not self.stopping:
             try:
+                if outage:
+                    after_outage()  # before anything else, so this worker's reaper cannot run first
+                    logger.warning("worker %s: database reachable again; resuming", self.owner)
+                    outage = 0.0
                 did = self.step()
             except WorkerCrashed:
                 return False
+            except DATABASE_ERRORS as exc:
+                # Connections cut or the server restarting: reconnect on the next try, backing off (resilience.py).
+                if not outage:
+                    logger.warning("worker %s: database unreachable (%s); backing off", self.owner, exc)
+                reset_connections()
+                outage = min(max(outage * 2, IDLE_MAX), backoff_max())
+                self.stop_event.wait(outage)
+                continue
             except Exception:
                 # A database hiccup or a bad row must not kill the worker: log it, back off, carry on.
                 logger.exception("worker %s: error in a worker step; backing off", self.owner)

@@ -300,6 +300,19 @@ class PrivatePostgres(Member):
         assert self.base_dir is not None
         return self.base_dir / "data"
 
+    @property
+    def server_log(self) -> Path:
+        """The server's own log, in its directory (the server user may not reach the group's log directory);
+        copied to the end of `log_path` by `cleanup()`."""
+        assert self.base_dir is not None
+        return self.base_dir / "server.log"
+
+    def tail(self, lines: int = 30) -> str:
+        own = super().tail(lines)
+        if self.base_dir is not None and self.server_log.exists():
+            own += "\n--- server log\n" + "\n".join(self.server_log.read_text(errors="replace").splitlines()[-lines:])
+        return own
+
     def _as_server_user(self, argv: list[str]) -> list[str]:
         if os.geteuid() == 0:
             return ["runuser", "-u", "postgres", "--", *argv]
@@ -334,9 +347,6 @@ class PrivatePostgres(Member):
             if user is None:
                 raise ProcessError("running as root and there is no 'postgres' user to run PostgreSQL as")
             os.chown(self.base_dir, user.pw_uid, user.pw_gid)
-            assert self.log_path is not None
-            self.log_path.touch()
-            os.chown(self.log_path, user.pw_uid, user.pw_gid)
         self._run(
             [
                 str(self.bin_dir / "initdb"),
@@ -374,7 +384,7 @@ class PrivatePostgres(Member):
                 "-D",
                 str(self.data_dir),
                 "-l",
-                str(self.log_path),
+                str(self.server_log),
                 "-w",
                 "-t",
                 "60",
@@ -462,6 +472,9 @@ class PrivatePostgres(Member):
 
     def cleanup(self) -> None:
         if self.base_dir is not None:
+            if self.server_log.exists() and self.log_path is not None:
+                with open(self.log_path, "ab") as log:
+                    log.write(b"\n=== server log\n" + self.server_log.read_bytes())
             shutil.rmtree(self.base_dir, ignore_errors=True)
             self.base_dir = None
 
@@ -617,10 +630,12 @@ class ProcessGroup:
         raise KeyError(name)
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
-        """Start every member not running yet (in order, each ready before the next kind starts)."""
+        """Start every member not running yet, all at once, and wait until each is ready. Start in phases
+        (add the services, start, add what needs them, start again) where one needs another."""
         pending = [m for m in self.members if not m.running]
         for member in pending:
             member.start()
+        for member in pending:
             member.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
