@@ -1,7 +1,8 @@
 """The chaos soak end to end: `manage.py soak` with 20 upgrades under every kind of fault, on private PostgreSQL
 and Redis started by the soak itself. It must end with every upgrade SUCCEED, every fault kind injected and no
-violation. About two minutes: CI runs it in its PostgreSQL + Redis pass only (the `soak` marker; pass 1 deselects
-it), and a machine without PostgreSQL binaries or redis-server skips it (CI=true fails instead).
+violation. About two minutes: CI runs it in its PostgreSQL + Redis pass only (marked `postgres`, as the fault tests
+are, so the SQLite pass skips it; `-m soak` selects it), and a machine without PostgreSQL binaries or redis-server
+skips it (CI=true fails instead).
 
 The checker itself is shown to fail on bad data in test_soak_checks.py."""
 
@@ -16,7 +17,7 @@ from tests.support.environment import missing_service
 from tests.support.paths import PROJECT_ROOT
 from upgrades.operations.processes import missing_tools
 
-pytestmark = [pytest.mark.soak, pytest.mark.slow]
+pytestmark = [pytest.mark.soak, pytest.mark.postgres, pytest.mark.slow]
 
 UPGRADES = 20
 KINDS = ["worker-kill", "web-kill", "redis-restart", "pg-cut"]

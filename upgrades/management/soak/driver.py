@@ -215,10 +215,7 @@ class Soak:
         for _ in range(options.workers):
             group.add(WorkerProcess(env=env, threads=options.worker_threads))
         front = group.add(FrontProcess([web.address for web in webs if isinstance(web, WebProcess)]))
-        # Start them all, then wait for each: their start-ups overlap.
-        for member in group.members:
-            member.start()
-        group.wait_ready()
+        group.start()
         assert isinstance(front, FrontProcess)
         self.say(
             f"PostgreSQL :{postgres.port}, Redis :{redis.port}, {options.webs} web processes behind the front "
