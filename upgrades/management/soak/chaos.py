@@ -44,7 +44,10 @@ class FaultLog:
 
     def note(self, kind: str, detail: str) -> None:
         self.injected[kind] += 1
-        self.lines.append(f"{timezone.now():%H:%M:%S.%f} {kind}: {detail}")
+        self.mark(f"{kind}: {detail}")
+
+    def mark(self, text: str) -> None:
+        self.lines.append(f"{timezone.now().isoformat()} {text}")
 
 
 class Chaos:
@@ -115,6 +118,7 @@ class Chaos:
         self._pause(0.2, 2.0)
         victim.start()
         victim.wait_ready()
+        self.log.mark(f"{victim.name} up again as pid {victim.pid}")
 
     def web_kill(self) -> None:
         webs = [m for m in self.group.of_kind("web") if m.alive]
@@ -126,10 +130,12 @@ class Chaos:
         self._pause(0.2, 2.0)
         victim.start()
         victim.wait_ready()
+        self.log.mark(f"{victim.name} up again as pid {victim.pid}")
 
     def redis_restart(self) -> None:
         self.log.note("redis-restart", f"port {self.redis.port}")
         self.group.restart(self.redis)
+        self.log.mark("redis up again")
 
     def pg_cut(self) -> None:
         if self.rng.random() < 0.25:
@@ -138,6 +144,7 @@ class Chaos:
             self._pause(0.0, 1.0)
             self.postgres.start()
             self.postgres.wait_ready()
+            self.log.mark("postgres up again")
         else:
             count = self.postgres.terminate_connections()
             self.log.note("pg-cut (sessions terminated)", f"{count} sessions")

@@ -312,12 +312,27 @@ class Soak:
         outcome = self.result.outcomes[dag_id]
         failed = resilient(lambda: facts.failed_sub_tasks(dag_id))
         executions = resilient(lambda: facts.executions([dag_id]))
-        self.result.violations += checks.unexplained_failure(failed, executions, list(self.chaos.log.deaths))
+        violations = checks.unexplained_failure(failed, executions, list(self.chaos.log.deaths))
+        if violations:
+            self._explain(dag_id, failed, violations)
+        self.result.violations += violations
         if outcome.retries >= self.options.retries:
             return False
         outcome.retries += 1
         resilient(lambda: self._retry(dag_id))
         return True
+
+    def _explain(self, dag_id: int, failed: list[checks.FailedSubTask], violations: list[checks.Violation]) -> None:
+        """Write what led to a violation (the sub-tasks' timelines and the faults of the time) to violations.log."""
+        assert self.chaos is not None
+        lines = [f"== DAG {dag_id}", *(f"   {violation}" for violation in violations)]
+        for sub_task in failed:
+            lines.append(f"-- sub-task {sub_task.id} ({sub_task.name})")
+            lines += [f"   {line}" for line in resilient(lambda s=sub_task: facts.sub_task_timeline(s.id))]
+        lines.append("-- faults so far (the last 20)")
+        lines += [f"   {line}" for line in self.chaos.log.lines[-20:]]
+        with open(Path(self.result.log_dir) / "violations.log", "a") as log:
+            log.write("\n".join(lines) + "\n")
 
     @staticmethod
     def _retry(dag_id: int) -> None:

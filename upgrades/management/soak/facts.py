@@ -68,3 +68,24 @@ def failed_sub_tasks(dag_id: int) -> list[FailedSubTask]:
 def event_digests(dag_id: int) -> list[tuple[int, str]]:
     rows = DagEvent.objects.filter(dag_id=dag_id).order_by("seq").values_list("seq", "kind", "payload")
     return [(seq, payload_digest(kind, payload)) for seq, kind, payload in rows]
+
+
+def sub_task_timeline(sub_task_id: int) -> list[str]:
+    """What happened to one sub-task, in time order: its executions and its log lines (every attempt), for the
+    soak's violations log."""
+    entries = []
+    for record in ExecutionRecord.objects.filter(sub_task_id=sub_task_id):
+        entries.append(
+            (
+                record.started_at,
+                f"execution of attempt {record.attempt} ({record.phase}) starts on {record.host}:{record.pid} as {record.owner}",
+            )
+        )
+        if record.ended_at is not None:
+            entries.append(
+                (record.ended_at, f"execution of attempt {record.attempt} ({record.phase}) ends: {record.outcome}")
+            )
+    for log in TaskLog.objects.filter(sub_task_id=sub_task_id):
+        entries.append((log.created_at, f"log (attempt {log.execute_times}, {log.phase}): {log.line}"))
+    entries.sort(key=lambda entry: entry[0])
+    return [f"{at.isoformat()} {text}" for at, text in entries]
