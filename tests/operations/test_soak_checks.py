@@ -25,7 +25,7 @@ def at(seconds):
     return T0 + timedelta(seconds=seconds)
 
 
-def run(start, end, *, sub_task=7, attempt=1, phase="run", pid=100, outcome=None):
+def run(start, end, *, sub_task=7, attempt=1, phase="run", pid=100, outcome=None, owner="w1"):
     return Execution(
         id=next(_ids),
         sub_task_id=sub_task,
@@ -37,6 +37,7 @@ def run(start, end, *, sub_task=7, attempt=1, phase="run", pid=100, outcome=None
         started_at=at(start),
         ended_at=None if end is None else at(end),
         outcome=("ok" if end is not None else "") if outcome is None else outcome,
+        owner=owner,
     )
 
 
@@ -99,6 +100,15 @@ def test_a_second_execution_of_an_attempt_that_cannot_continue_is_illegal():
     assert "ran 2 times" in str(violations[0]) and "interrupted" in str(violations[0])
     # Even when the first had ended: it must not be run again without an operator's retry.
     assert kinds(illegal_continues([run(0, 1), run(3, 4)], {7: False})) == ["illegal-continue"]
+
+
+def test_the_engines_rerun_after_a_database_error_is_not_a_continue():
+    stopped = run(0, 1, outcome="OperationalError")
+    assert illegal_continues([stopped, run(2, 3)], {7: False}) == []
+    # Another worker thread, or a first execution that ended otherwise, makes it a continue again.
+    assert kinds(illegal_continues([stopped, run(2, 3, owner="w2")], {7: False})) == ["illegal-continue"]
+    assert kinds(illegal_continues([run(0, 1, outcome="LeaseLost"), run(2, 3)], {7: False})) == ["illegal-continue"]
+    assert kinds(illegal_continues([stopped, run(2, 3), run(4, 5)], {7: False})) == ["illegal-continue"]
 
 
 # Failures.

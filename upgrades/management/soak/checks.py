@@ -5,7 +5,9 @@ fail on crafted bad data (tests/operations/test_soak_checks.py).
   (`ended_at` None) ends when its process was killed; one that is open while its process lived never ended.
 - `illegal_continues`: a sub-task whose node cannot continue runs each phase of an attempt at most once. obshell
   (and upgrades.engine.transitions.subtask_interrupt) fails such a sub-task with `task unexpectedly interrupted
-  and cannot continue` instead of re-entering it; only an operator's RETRY (a new attempt) runs it again.
+  and cannot continue` instead of re-entering it; only an operator's RETRY (a new attempt) runs it again. The one
+  exception is the engine's own re-run, by the same worker thread, of a step a database error stopped before it
+  applied any effect (`outage_rerun`): its executor never went away.
 - `unexplained_failure`: a DAG may end FAILED only where obshell's rules put it. With no injected step faults, the
   one rule that fails a step is the interrupt rule: a sub-task of a node that cannot continue, FAILED with
   INTERRUPTED_LINE, whose executor died (a killed process ran its last execution of that attempt, or one was
@@ -49,6 +51,11 @@ class Execution:
     started_at: datetime
     ended_at: datetime | None
     outcome: str = ""
+    owner: str = ""  # the worker thread (lease owner) that ran it
+
+
+# What a step that stopped on a database error reports (the exception's class name).
+DATABASE_ERRORS = frozenset({"OperationalError", "InterfaceError"})
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,21 @@ def _effective_end(execution: Execution, died: Mapping[tuple[str, int], datetime
     return None
 
 
+def outage_rerun(previous: Execution, following: Execution) -> bool:
+    """The engine's own re-run of a step a database error stopped before it applied any effect (OUTAGE_RERUNS in
+    upgrades/engine/executor.py): the same worker thread runs it again at once, in the same attempt. Its executor
+    never went away, so this is not obshell's continue."""
+    return (
+        previous.outcome in DATABASE_ERRORS
+        and previous.owner == following.owner != ""
+        and (
+            previous.host,
+            previous.pid,
+        )
+        == (following.host, following.pid)
+    )
+
+
 def illegal_continues(executions: Iterable[Execution], can_continue: Mapping[int, bool]) -> list[Violation]:
     """can_continue: sub-task id -> its node's can_continue flag."""
     counted: dict[tuple[int, int, str], list[Execution]] = defaultdict(list)
@@ -134,8 +156,9 @@ def illegal_continues(executions: Iterable[Execution], can_continue: Mapping[int
             counted[(execution.sub_task_id, execution.attempt, execution.phase)].append(execution)
     violations = []
     for (sub_task_id, attempt, phase), runs in counted.items():
+        runs.sort(key=lambda e: (e.started_at, e.id))
+        runs = [runs[0], *(run for before, run in zip(runs, runs[1:], strict=False) if not outage_rerun(before, run))]
         if len(runs) > 1:
-            runs.sort(key=lambda e: (e.started_at, e.id))
             first = runs[0]
             how = "was interrupted" if first.ended_at is None or first.outcome not in ("ok", "failed") else "had ended"
             violations.append(

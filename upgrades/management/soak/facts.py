@@ -26,6 +26,7 @@ def executions(dag_ids: Iterable[int]) -> list[Execution]:
             "started_at",
             "ended_at",
             "outcome",
+            "owner",
         )
         found += [Execution(*row) for row in rows]
     return found
