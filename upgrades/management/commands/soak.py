@@ -39,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fault-interval", type=float, default=2.0, help="mean seconds between two faults (default 2)"
         )
-        parser.add_argument("--lease", type=float, default=3.0, help="WORKER_LEASE_SECONDS of the run (default 3)")
+        parser.add_argument("--lease", type=float, default=5.0, help="WORKER_LEASE_SECONDS of the run (default 5)")
         parser.add_argument(
             "--heartbeat", type=float, default=2.0, help="LIVE_HEARTBEAT_SECONDS of the web processes (default 2)"
         )

@@ -207,13 +207,22 @@ def _why_not_explained(
         last = max(runs, key=lambda e: (e.started_at, e.id))
         if last.ended_at is None and (last.host, last.pid) in died:
             return ""
+        ran = f"ran from +{_since(sub_task.start_time, last.started_at)}" + (
+            f" to +{_since(sub_task.start_time, last.ended_at)}" if last.ended_at else ""
+        )
         return (
             f"interrupted, but its last execution on {last.host}:{last.pid} "
-            f"{'ended ' + (last.outcome or '?') if last.ended_at else 'is open'} and that process was not killed"
+            f"{'ended ' + (last.outcome or '?') if last.ended_at else 'is open'} and that process was not killed "
+            f"(claimed at {sub_task.start_time.isoformat()}, {ran}, interrupted at "
+            f"+{_since(sub_task.start_time, sub_task.end_time)})"
         )
     if any(sub_task.start_time <= death.at <= sub_task.end_time for death in deaths):
         return ""  # killed between its claim and its first record
     return "interrupted without any execution, and no worker was killed while it was claimed"
+
+
+def _since(start: datetime, moment: datetime) -> str:
+    return f"{(moment - start).total_seconds():.2f}s"
 
 
 def payload_digest(kind: str, payload: object) -> str:

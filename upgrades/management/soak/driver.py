@@ -59,7 +59,7 @@ class SoakOptions:
     webs: int = 2
     budget: float = 3600.0  # seconds during which new upgrades are started
     fault_interval: float = 2.0  # mean seconds between two faults
-    lease: float = 3.0  # WORKER_LEASE_SECONDS of the run
+    lease: float = 5.0  # WORKER_LEASE_SECONDS of the run
     heartbeat: float = 2.0  # LIVE_HEARTBEAT_SECONDS of the run
     zones: int = 3
     servers_per_zone: int = 1
