@@ -20,21 +20,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from tests.support.environment import missing_service
 from tests.support.paths import PROJECT_ROOT
-from upgrades.operations.processes import (
-    FrontProcess,
-    PrivatePostgres,
-    PrivateRedis,
-    ProcessGroup,
-    WebProcess,
-    WorkerProcess,
-    missing_tools,
-)
+from upgrades.operations.processes import PrivateProfile, missing_tools
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
@@ -65,54 +55,21 @@ def require_private_services():
         missing_service(f"fault tests start private services and this machine lacks {', '.join(missing)}")
 
 
-class ScaledProfile:
-    """Private Redis + PostgreSQL, migrated; `webs` uvicorn processes behind the front; `workers` run_worker
-    processes. Keyword arguments are environment variables of the web and worker processes."""
+class ScaledProfile(PrivateProfile):
+    """`upgrades.operations.processes.PrivateProfile` (private Redis + PostgreSQL, migrated; uvicorn web
+    processes behind the front; run_worker processes) with test defaults (zero-duration steps, a 3 s lease),
+    environment variables as keywords, the process logs kept in test-artifacts/ when the test fails, and
+    setup and reads on the private database."""
 
     def __init__(self, *, webs=2, workers=2, worker_threads=2, **environment):
-        self.log_dir = Path(tempfile.mkdtemp(prefix="obdash-faults-"))
-        self.group = ProcessGroup(self.log_dir / "logs")
-        self.redis = self.group.add(PrivateRedis())
-        self.postgres = self.group.add(PrivatePostgres())
-        media = self.log_dir / "media"
-        media.mkdir()
-        self.env = {
-            "SIMULATION_SPEED": "0",
-            "WORKER_LEASE_SECONDS": "3",
-            "MEDIA_ROOT": str(media),
-            "DEBUG": "0",
-            **{key: str(value) for key, value in environment.items()},
-        }
-        self.n_webs, self.n_workers, self.worker_threads = webs, workers, worker_threads
-        self.webs: list[WebProcess] = []
-        self.workers: list[WorkerProcess] = []
-        self.front: FrontProcess | None = None
-
-    @property
-    def service_env(self):
-        return {"DATABASE_URL": self.postgres.url(), "REDIS_URL": self.redis.url(0), **self.env}
-
-    def start(self):
-        try:
-            self.group.start()
-            self.group.manage("migrate", "-v0", env=self.service_env)
-            self.webs = [self.group.add(WebProcess(env=self.service_env)) for _ in range(self.n_webs)]
-            self.workers = [
-                self.group.add(WorkerProcess(env=self.service_env, threads=self.worker_threads))
-                for _ in range(self.n_workers)
-            ]
-            self.front = self.group.add(FrontProcess([web.address for web in self.webs]))
-            self.group.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self):
-        self.group.stop()
-
-    def __enter__(self):
-        return self.start()
+        defaults = {"SIMULATION_SPEED": "0", "WORKER_LEASE_SECONDS": "3", "DEBUG": "0"}
+        super().__init__(
+            webs=webs,
+            workers=workers,
+            worker_threads=worker_threads,
+            environment={**defaults, **{key: str(value) for key, value in environment.items()}},
+        )
+        self.log_dir = self.base_dir
 
     def __exit__(self, exc_type, *exc):
         if exc_type is not None:

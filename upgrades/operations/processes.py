@@ -44,6 +44,7 @@ import urllib.request
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FRONT_SCRIPT = PROJECT_ROOT / "deploy" / "front.py"
@@ -208,20 +209,19 @@ class Member:
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM (a graceful stop), then SIGKILL after `timeout` seconds."""
-        if self.process is None:
+        if self.process is None or self.process.poll() is not None:
             return
-        if self.process.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGKILL)
-                self.process.wait(timeout)
-        self._signal_group(signal.SIGKILL)  # anything it left in its session
+        self._signal_group(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            self.process.wait(timeout)
+        self._signal_group(signal.SIGKILL)  # anything it left in its session (just now: its id is not reused yet)
 
     def kill(self) -> None:
         """SIGKILL, as a crash: no handler runs."""
-        if self.process is None:
+        if self.process is None or self.process.poll() is not None:
             return
         self._signal_group(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -590,6 +590,8 @@ class FrontProcess(Member):
         return self.alive and port_open(self.host, self.port)
 
 
+M = TypeVar("M", bound=Member)
+
 _live_groups: weakref.WeakSet[ProcessGroup] = weakref.WeakSet()
 
 
@@ -611,7 +613,7 @@ class ProcessGroup:
         self._lock = threading.Lock()
         _live_groups.add(self)
 
-    def add(self, member: Member) -> Member:
+    def add(self, member: M) -> M:
         with self._lock:
             count = sum(1 for m in self.members if m.kind == member.kind)
             member.attach(self.log_dir, f"{member.kind}-{count + 1}")
@@ -686,6 +688,88 @@ class ProcessGroup:
 
     def __enter__(self) -> ProcessGroup:
         return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class PrivateProfile:
+    """The whole scale-out profile on private services, for fault tests and the chaos soak: a private Redis and
+    PostgreSQL, migrated, `webs` uvicorn web processes behind the front and `workers` run_worker processes of
+    `worker_threads` threads each. `environment` (strings) goes to every web and worker process, after
+    DATABASE_URL, REDIS_URL and a private MEDIA_ROOT.
+
+        with PrivateProfile(webs=2, workers=2, environment={"SIMULATION_SPEED": "0"}) as profile:
+            profile.front.url, profile.service_env, profile.group.kill(profile.webs[0]), profile.redis.restart()
+    """
+
+    def __init__(
+        self,
+        *,
+        webs: int = 2,
+        workers: int = 2,
+        worker_threads: int = 2,
+        environment: Mapping[str, str] | None = None,
+        base_dir: Path | str | None = None,
+    ):
+        # A directory made here (base_dir=None) is removed by stop(), logs included; pass one to keep them.
+        self._own_dir = base_dir is None
+        self.base_dir = Path(base_dir) if base_dir else Path(tempfile.mkdtemp(prefix="obdash-profile-"))
+        self.group = ProcessGroup(self.base_dir / "logs")
+        self.redis: PrivateRedis = self.group.add(PrivateRedis())
+        self.postgres: PrivatePostgres = self.group.add(PrivatePostgres())
+        media = self.base_dir / "media"
+        media.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            "EMBEDDED_WORKER": "0",
+            "MEDIA_ROOT": str(media),
+            **{k: str(v) for k, v in (environment or {}).items()},
+        }
+        self.n_webs, self.n_workers, self.worker_threads = webs, workers, worker_threads
+        self.webs: list[WebProcess] = []
+        self.workers: list[WorkerProcess] = []
+        self.front: FrontProcess | None = None
+
+    @property
+    def service_env(self) -> dict[str, str]:
+        """The environment of every web and worker process (and of any `manage.py` run on this profile)."""
+        return {"DATABASE_URL": self.postgres.url(), "REDIS_URL": self.redis.url(0), **self.env}
+
+    def start(self) -> PrivateProfile:
+        try:
+            self.group.start()
+            self.group.manage("migrate", "-v0", env=self.service_env)
+            self.webs = [self.group.add(WebProcess(env=self.service_env)) for _ in range(self.n_webs)]
+            self.workers = [
+                self.group.add(WorkerProcess(env=self.service_env, threads=self.worker_threads))
+                for _ in range(self.n_workers)
+            ]
+            self.front = self.group.add(FrontProcess([web.address for web in self.webs]))
+            self.group.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def add_worker(self, threads: int | None = None) -> WorkerProcess:
+        """One more run_worker process, started and ready."""
+        worker = self.group.add(WorkerProcess(env=self.service_env, threads=threads or self.worker_threads))
+        worker.start()
+        worker.wait_ready()
+        self.workers.append(worker)
+        return worker
+
+    def manage(self, *args: str, timeout: float = 300) -> str:
+        """`manage.py <args>` on this profile's services."""
+        return self.group.manage(*args, env=self.service_env, timeout=timeout)
+
+    def stop(self) -> None:
+        self.group.stop()
+        if self._own_dir:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def __enter__(self) -> PrivateProfile:
+        return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
