@@ -31,14 +31,7 @@ from upgrades.management.soak.chaos import HOST, KINDS, Chaos
 from upgrades.management.soak.watch import WatchHub
 from upgrades.models import Dag
 from upgrades.models.dag import State
-from upgrades.operations.processes import (
-    FrontProcess,
-    PrivatePostgres,
-    PrivateRedis,
-    ProcessGroup,
-    WebProcess,
-    WorkerProcess,
-)
+from upgrades.operations.processes import PrivateProfile, ProcessGroup
 
 T = TypeVar("T")
 POLL = 0.1
@@ -155,14 +148,13 @@ class Soak:
         began = self.began = time.monotonic()
         work_dir = self.options.work_dir or Path(tempfile.mkdtemp(prefix="obdash-soak-"))
         work_dir.mkdir(parents=True, exist_ok=True)
-        # PostgreSQL runs as its own user when we are root: it must reach its log file in here.
-        work_dir.chmod(0o755)
-        (work_dir / "logs").mkdir(mode=0o755, exist_ok=True)
         self.result.log_dir = str(work_dir)
+        profile = self._profile(work_dir)
+        self.say(f"seed {self.result.seed}; logs in {profile.group.log_dir}")
         try:
-            with ProcessGroup(work_dir / "logs") as group:
-                self.group = group
-                self._start_profile(group, work_dir)
+            with profile:
+                self.group = profile.group
+                self._prepare(profile, work_dir)
                 self.say("profile up; upgrades start")
                 self._drive()
                 self.say("upgrades done; winding down")
@@ -176,62 +168,54 @@ class Soak:
             self.result.seconds = time.monotonic() - began
         return self.result
 
-    def _start_profile(self, group: ProcessGroup, work_dir: Path) -> None:
+    def _profile(self, work_dir: Path) -> PrivateProfile:
         options = self.options
-        postgres = group.add(PrivatePostgres())
-        redis = group.add(PrivateRedis())
-        group.start()
-        assert isinstance(postgres, PrivatePostgres) and isinstance(redis, PrivateRedis)
-        media = work_dir / "media"
-        media.mkdir(exist_ok=True)
-        env = {
-            "DATABASE_URL": postgres.url(),
-            "REDIS_URL": redis.url(0),
-            "EMBEDDED_WORKER": "0",
-            "SIMULATION_SPEED": "0",
-            "SIMULATION_RECORD_EXECUTIONS": "1",
-            "WORKER_LEASE_SECONDS": str(options.lease),
-            "LIVE_HEARTBEAT_SECONDS": str(options.heartbeat),
-            "MEDIA_ROOT": str(media),
-            # One set of keys for every process: the watchers' session is made here and read by the web processes.
-            "SECRET_KEY": settings.SECRET_KEY,
-            "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-            "TOKEN_DIGEST_KEY": ",".join(settings.TOKEN_DIGEST_KEYS),
-            "LOG_LEVEL": "WARNING",
-        }
-        self.say(f"seed {self.result.seed}; logs in {group.log_dir}")
-        group.manage("migrate", "--no-input", env=env)
-        self.say("private database migrated")
-        use_database(postgres.url())
-        settings.MEDIA_ROOT = media
+        return PrivateProfile(
+            webs=options.webs,
+            workers=options.workers,
+            worker_threads=options.worker_threads,
+            base_dir=work_dir,
+            environment={
+                "SIMULATION_SPEED": "0",
+                "SIMULATION_RECORD_EXECUTIONS": "1",
+                "WORKER_LEASE_SECONDS": str(options.lease),
+                "LIVE_HEARTBEAT_SECONDS": str(options.heartbeat),
+                # One set of keys for every process: the watchers' session is made here, read by the web processes.
+                "SECRET_KEY": settings.SECRET_KEY,
+                "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+                "TOKEN_DIGEST_KEY": ",".join(settings.TOKEN_DIGEST_KEYS),
+                "LOG_LEVEL": "WARNING",
+            },
+        )
+
+    def _prepare(self, profile: PrivateProfile, work_dir: Path) -> None:
+        """The profile is up and migrated: this process joins its database, makes the fleet and the watchers."""
+        options = self.options
+        assert profile.front is not None
+        use_database(profile.postgres.url())
+        settings.MEDIA_ROOT = Path(profile.service_env["MEDIA_ROOT"])
         settings.SIMULATION_SPEED = 0
         self.clusters = fleet.create_clusters(
             options.clusters, zones=options.zones, servers_per_zone=options.servers_per_zone
         )
         fleet.store_target_packages(work_dir)
         cookie = fleet.watcher_session()
-        self.say(f"{options.clusters} clusters and the target's packages created")
-        webs = [group.add(WebProcess(env=env)) for _ in range(options.webs)]
-        for _ in range(options.workers):
-            group.add(WorkerProcess(env=env, threads=options.worker_threads))
-        front = group.add(FrontProcess([web.address for web in webs if isinstance(web, WebProcess)]))
-        group.start()
-        assert isinstance(front, FrontProcess)
         self.say(
-            f"PostgreSQL :{postgres.port}, Redis :{redis.port}, {options.webs} web processes behind the front "
-            f"{front.url}, {options.workers} run_worker x {options.worker_threads} threads; lease {options.lease:g} s, "
-            f"heartbeat {options.heartbeat:g} s"
+            f"PostgreSQL :{profile.postgres.port}, Redis :{profile.redis.port}, {options.webs} web processes behind "
+            f"the front {profile.front.url}, {options.workers} run_worker x {options.worker_threads} threads; lease "
+            f"{options.lease:g} s, heartbeat {options.heartbeat:g} s; {options.clusters} clusters and the target's "
+            "packages created"
         )
         self.hub = WatchHub(
-            ws_base=front.ws_url, session_cookie=cookie, origin=front.url, heartbeat=options.heartbeat
+            ws_base=profile.front.ws_url, session_cookie=cookie, origin=profile.front.url, heartbeat=options.heartbeat
         ).start()
         self.chaos = Chaos(
-            group,
+            profile.group,
             kinds=options.chaos,
             rng=random.Random(self.rng.random()),
             mean_interval=options.fault_interval,
-            postgres=postgres,
-            redis=redis,
+            postgres=profile.postgres,
+            redis=profile.redis,
         )
 
     # ---- driving the upgrades
