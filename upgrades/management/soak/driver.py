@@ -326,7 +326,9 @@ class Soak:
         if dag.state != State.FAILED:
             return  # a retry whose commit we did not hear about
         try:
-            dag_operate(dag=dag, operator="retry", actor=fleet.ACTOR, reason="soak: the step's worker was killed")
+            dag_operate(
+                dag=dag, operator="retry", actor=fleet.ACTOR, reason="soak: retried after the failure was judged"
+            )
         except ObshellError:
             if Dag.objects.filter(pk=dag_id, state=State.FAILED).exists():
                 raise
