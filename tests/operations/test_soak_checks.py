@@ -129,13 +129,19 @@ def failed(*, line=INTERRUPTED_LINE, can_continue=False, attempt=1):
 
 def test_an_interrupted_step_that_cannot_continue_whose_worker_was_killed_is_explained():
     assert unexplained_failure([failed()], [run(0, None, pid=100)], [Death("h", 100, at(1))]) == []
+    # Killed after the step's body returned, before the engine recorded its end: still its executor dying.
+    assert unexplained_failure([failed()], [run(0, 1, pid=100)], [Death("h", 100, at(2))]) == []
     # Killed between the claim and the record: no execution, but a worker died while it was claimed.
     assert unexplained_failure([failed()], [], [Death("h", 5, at(3))]) == []
 
 
 def test_an_interrupt_without_a_dead_worker_is_unexplained():
     assert kinds(unexplained_failure([failed()], [run(0, None, pid=100)], [])) == ["unexplained-failure"]
-    assert kinds(unexplained_failure([failed()], [run(0, 1, pid=100)], [Death("h", 100, at(2))])) == [
+    # A kill of that process before the execution, or after the sub-task had failed, explains nothing.
+    assert kinds(unexplained_failure([failed()], [run(2, 3, pid=100)], [Death("h", 100, at(1))])) == [
+        "unexplained-failure"
+    ]
+    assert kinds(unexplained_failure([failed()], [run(0, 1, pid=100)], [Death("h", 100, at(11))])) == [
         "unexplained-failure"
     ]
     assert kinds(unexplained_failure([failed()], [], [Death("h", 5, at(11))])) == ["unexplained-failure"]

@@ -10,8 +10,9 @@ fail on crafted bad data (tests/operations/test_soak_checks.py).
   applied any effect (`outage_rerun`): its executor never went away.
 - `unexplained_failure`: a DAG may end FAILED only where obshell's rules put it. With no injected step faults, the
   one rule that fails a step is the interrupt rule: a sub-task of a node that cannot continue, FAILED with
-  INTERRUPTED_LINE, whose executor died (a killed process ran its last execution of that attempt, or one was
-  killed while the attempt ran when the process died before it could record it).
+  INTERRUPTED_LINE, whose executor died (the process that ran its last execution of that attempt was killed
+  after that execution started, mid-step or before the engine recorded the step's end; or, with no execution
+  recorded, a worker was killed while the attempt was claimed).
 - `stream_problems`: the database's event stream of a DAG is gapless (seq 1..last_seq) and a watcher received
   every event, once, in order, with the database's kind and payload.
 """
@@ -205,7 +206,10 @@ def _why_not_explained(
         return "failed as interrupted although its node can continue (it should have been re-entered)"
     if runs:
         last = max(runs, key=lambda e: (e.started_at, e.id))
-        if last.ended_at is None and (last.host, last.pid) in died:
+        killed = died.get((last.host, last.pid))
+        # Killed mid-step, or after the step's body returned but before the engine recorded its end: either way
+        # the sub-task was still RUNNING under that executor's lease when it died.
+        if killed is not None and last.started_at <= killed <= sub_task.end_time:
             return ""
         ran = f"ran from +{_since(sub_task.start_time, last.started_at)}" + (
             f" to +{_since(sub_task.start_time, last.ended_at)}" if last.ended_at else ""
