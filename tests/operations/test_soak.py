@@ -1,6 +1,6 @@
 """The chaos soak end to end: `manage.py soak` with 20 upgrades under every kind of fault, on private PostgreSQL
 and Redis started by the soak itself. It must end with every upgrade SUCCEED, every fault kind injected and no
-violation. About two minutes: CI runs it in its PostgreSQL + Redis pass only (marked `postgres`, as the fault tests
+violation. Two to five minutes (5 on a busy 2-core machine): CI runs it in its PostgreSQL + Redis pass only (marked `postgres`, as the fault tests
 are, so the SQLite pass skips it; `-m soak` selects it), and a machine without PostgreSQL binaries or redis-server
 skips it (CI=true fails instead).
 
