@@ -1,8 +1,8 @@
 """The chaos soak end to end: `manage.py soak` with 20 upgrades under every kind of fault, on private PostgreSQL
 and Redis started by the soak itself. It must end with every upgrade SUCCEED, every fault kind injected and no
-violation. Two to five minutes (5 on a busy 2-core machine): CI runs it in its PostgreSQL + Redis pass only (marked `postgres`, as the fault tests
-are, so the SQLite pass skips it; `-m soak` selects it), and a machine without PostgreSQL binaries or redis-server
-skips it (CI=true fails instead).
+violation. Two to five minutes (five on a busy 2-core machine): CI runs it in its PostgreSQL + Redis pass only
+(marked `postgres`, as the fault tests are, so the SQLite pass skips it; `-m soak` selects it), and a machine
+without PostgreSQL binaries or redis-server skips it (CI=true fails instead).
 
 The checker itself is shown to fail on bad data in test_soak_checks.py."""
 
