@@ -403,7 +403,9 @@ def report(result: SoakResult) -> str:
     options = result.options
     by_state = result.by_state
     lines = [
-        f"soak report: {options.upgrades} zero-duration upgrades over {options.clusters} simulated clusters "
+        f"soak report: {len(result.outcomes)}"
+        + (f" of {options.upgrades} asked" if len(result.outcomes) != options.upgrades else "")
+        + f" zero-duration upgrades over {options.clusters} simulated clusters "
         f"({options.zones} zones x {options.servers_per_zone} servers), seed {result.seed}",
         f"  profile: private PostgreSQL and Redis, {options.webs} web processes behind the front, {options.workers} "
         f"run_worker x {options.worker_threads} threads; lease {options.lease:g} s, heartbeat {options.heartbeat:g} s",
