@@ -276,6 +276,10 @@ PACKAGE_MAX_BYTES = env_int("PACKAGE_MAX_BYTES", 2 * 1024**3, minimum=1)
 PACKAGE_KEYRING = env_str("PACKAGE_KEYRING") or ""
 
 SIMULATION_SPEED = env_float("SIMULATION_SPEED", 1.0, minimum=0)
+# The simulated backend records every execution of a step (ExecutionRecord) for `manage.py soak`'s checks.
+SIMULATION_RECORD_EXECUTIONS = env_bool("SIMULATION_RECORD_EXECUTIONS", True)
+# How often a live socket re-reads its DAG's latest seq and fills a gap from the database (and rejoins its group).
+LIVE_HEARTBEAT_SECONDS = env_float("LIVE_HEARTBEAT_SECONDS", 20.0, minimum=0.5)
 # Messages one live socket may send per minute (resume, log pages); past it the socket is closed with 4429.
 LIVE_MAX_MESSAGES_PER_MINUTE = env_int("LIVE_MAX_MESSAGES_PER_MINUTE", 120, minimum=1)
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)

@@ -1,6 +1,7 @@
 from upgrades.models.audit import AuditEntry
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
+from upgrades.models.executions import ExecutionRecord
 from upgrades.models.firstrun import Dismissal, LoginLink
 from upgrades.models.history import RunArchive, StepDurationStat
 from upgrades.models.notifications import Delivery, NotificationCursor, Subscription
@@ -17,6 +18,7 @@ __all__ = [
     "DagEvent",
     "Delivery",
     "Dismissal",
+    "ExecutionRecord",
     "Fault",
     "LoginLink",
     "Node",

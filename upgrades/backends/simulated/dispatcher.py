@@ -3,8 +3,10 @@ steps only one agent per host performs."""
 
 from upgrades.backends.base import StepFailed
 from upgrades.backends.simulated import hop_steps, package_steps
+from upgrades.backends.simulated.executions import recording
 from upgrades.backends.simulated.failures import failure_for
 from upgrades.backends.simulated.layout import RunLayout
+from upgrades.models import ExecutionRecord
 
 RUN_STEPS = {**package_steps.RUN, **hop_steps.RUN}
 ROLLBACK_STEPS = package_steps.ROLLBACK
@@ -24,6 +26,7 @@ HOST_LEVEL_ACTIONS = {
 class SimulatedBackend:
     name = "simulated"
 
+    @recording(ExecutionRecord.Phase.RUN)
     def run(self, ctx):
         layout = RunLayout(ctx)
         if ctx.node.action in HOST_LEVEL_ACTIONS and not layout.is_first_agent_on_host():
@@ -37,6 +40,7 @@ class SimulatedBackend:
             ctx.log("task is continued after its executor restarted")
         step(ctx, layout)
 
+    @recording(ExecutionRecord.Phase.ROLLBACK)
     def rollback(self, ctx):
         ctx.fault_point()  # only a `fail_rollback` fault fires here
         step = ROLLBACK_STEPS.get(ctx.node.action)
