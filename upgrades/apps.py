@@ -9,8 +9,8 @@ class UpgradesConfig(AppConfig):
         from upgrades import events
         from upgrades.live import publish
 
-        def publish_live(message):
-            # Looked up per event, so a test can stand in for publish_dag_event.
-            publish.publish_dag_event(message)
+        def publish_live(messages):
+            # Looked up per call, so a test can stand in for publish_dag_events.
+            publish.publish_dag_events(messages)
 
         events.set_publisher(publish_live)
