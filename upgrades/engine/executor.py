@@ -308,15 +308,11 @@ def finish_batch(
                 _observe_duration(sub_task)
             if release:
                 t.subtasks_release_locked(sub_tasks=release, owner=worker.owner)
-            chaining = chain and worker.chain and not worker.stopping
-            limit = worker.batch_limit()
-            # Another READY sub-task means the stage is not done: claim it and leave the DAG as it is.
-            following = t.claim_batch_locked(dag, owner=worker.owner, limit=limit) if chaining else []
-            if not following:
-                advance_locked(dag)
-                if chaining:
-                    following = t.claim_batch_locked(dag, owner=worker.owner, limit=limit)
-            return following
+            # Advancing a node that still has unfinished sub-tasks is one read; then claim what is READY.
+            advance_locked(dag)
+            if chain and worker.chain and not worker.stopping:
+                return t.claim_batch_locked(dag, owner=worker.owner, limit=worker.batch_limit())
+            return []
 
 
 def _observe_duration(sub_task: SubTask) -> None:
