@@ -82,6 +82,9 @@ def claim_batch_locked(dag: Dag | None, *, owner: str, limit: int = 1) -> list[S
     return _mark_running_many(batch, dag, owner)
 
 
+_BEFORE_CLAIM = "_before_claim"
+
+
 def _mark_running_many(batch: list[SubTask], dag: Dag, owner: str) -> list[SubTask]:
     now = timezone.now()
     fields = {
@@ -101,7 +104,7 @@ def _mark_running_many(batch: list[SubTask], dag: Dag, owner: str) -> list[SubTa
         batch = [sub_task for sub_task in batch if sub_task.pk in mine]
     for sub_task in batch:
         # What a hand-back (subtasks_release_locked) restores.
-        sub_task.before_claim = (sub_task.start_time, sub_task.deadline_at)
+        vars(sub_task)[_BEFORE_CLAIM] = (sub_task.start_time, sub_task.deadline_at)
         for name, value in fields.items():
             setattr(sub_task, name, value)
     emit_events(dag.pk, [sub_task_event(sub_task) for sub_task in batch])
@@ -220,8 +223,12 @@ def subtasks_finish_locked(*, outcomes: Sequence[Outcome], owner: str) -> list[S
         group = [outcome.sub_task for outcome in owned if outcome.succeeded is succeeded]
         if not group:
             continue
-        fields = {"state": State.SUCCEED if succeeded else State.FAILED, "end_time": now, "lease_owner": ""}
-        fields["lease_expires_at"] = None
+        fields: dict[str, Any] = {
+            "state": State.SUCCEED if succeeded else State.FAILED,
+            "end_time": now,
+            "lease_owner": "",
+            "lease_expires_at": None,
+        }
         if succeeded:
             fields["rollback_pending"] = False
         SubTask.objects.filter(pk__in=[sub_task.pk for sub_task in group]).update(**fields)
@@ -245,7 +252,7 @@ def subtasks_release_locked(*, sub_tasks: Sequence[SubTask], owner: str) -> None
     stopping worker), as they were before the claim; in a transaction holding the DAG lock."""
     released = []
     for sub_task in sub_tasks:
-        start_time, deadline_at = getattr(sub_task, "before_claim", (sub_task.start_time, None))
+        start_time, deadline_at = vars(sub_task).get(_BEFORE_CLAIM, (sub_task.start_time, None))
         fields = {
             "state": State.READY,
             "lease_owner": "",
