@@ -193,7 +193,7 @@ def _all(changes: Sequence[Callable[[], None]]) -> Callable[[], None]:
 # A step that ended this fast lets its worker claim the next ones of a parallel node in a batch.
 FAST_STEP = 0.02
 BATCH_SIZE = 25
-# A batch is finished and its unstarted rest handed back once it has run this long.
+# A batch is finished and its unstarted rest handed back once it has run this long (or a tenth of a lease).
 BATCH_MAX_SECONDS = 0.5
 
 
@@ -218,9 +218,11 @@ def execute_batch(worker: Worker, batch: Sequence[SubTask]) -> list[SubTask]:
         if outcomes or unstarted:
             finish_batch(worker, outcomes, release=unstarted, chain=False)
 
+    # Waiting members hold leases they do not renew: a batch ends well within one.
+    budget = min(BATCH_MAX_SECONDS, t.lease_seconds() / 10)
     while waiting:
         sub_task = waiting.pop(0)
-        if done and (worker.stopping or time.monotonic() - began > BATCH_MAX_SECONDS):
+        if sub_task is not batch[0] and (worker.stopping or time.monotonic() - began > budget):
             waiting.insert(0, sub_task)
             settle()
             break
