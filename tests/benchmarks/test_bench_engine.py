@@ -157,8 +157,9 @@ def test_large_cluster_dag_creation_and_upgrade(settings):
     # own (batch_size=1, the engine before batching), on a second cluster of the same shape.
     other = make_cluster(zones=3, servers_per_zone=100, name="bench-unbatched")
     baseline_dag = start_upgrade(other, TARGET)
-    baseline_seconds = _upgrade_with_threads(baseline_dag, threads=4, batch_size=1)
     seconds = _upgrade_with_threads(dag, threads=4)
+    print(f"zero-duration upgrade of 300 servers, 4 worker threads on PostgreSQL, batched: {seconds:.2f}s")
+    baseline_seconds = _upgrade_with_threads(baseline_dag, threads=4, batch_size=1)
     per_sub_task = seconds / sub_tasks
     baseline_per_sub_task = baseline_seconds / sub_tasks
     print(
@@ -190,7 +191,7 @@ def _upgrade_with_threads(dag, *, threads, batch_size=None):
     for thread in runners:
         thread.start()
     try:
-        state = wait_finished(dag.pk, timeout=900)
+        state = wait_finished(dag.pk, timeout=1800)
     finally:
         stop.set()
         for thread in runners:
