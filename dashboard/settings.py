@@ -226,10 +226,12 @@ if REDIS_URL:
         raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://")
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py refuses (not waits) past max_connections (default 100): a reconnect storm of a thousand
-            # sockets on one server process needs more than that for their group_add calls.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 2000}], "capacity": 1000, "expiry": 60},
+            # Redis pub/sub: a group message is published once and each web process fans it out to its own
+            # sockets, over one subscriber connection per process (no per-socket Redis calls, no pool to
+            # exhaust: 1,000 sockets on one DAG in one process). Delivery is at most once, as with every layer;
+            # consumers heal gaps from the database by seq. See upgrades/live/publish.py.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
 else:

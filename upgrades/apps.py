@@ -10,9 +10,9 @@ class UpgradesConfig(AppConfig):
         from upgrades.live import publish
         from upgrades.services import real_clusters, real_upgrades  # noqa: F401  (register their periodic jobs)
 
-        def publish_live(message):
-            # Looked up per event, so a test can stand in for publish_dag_event.
-            publish.publish_dag_event(message)
+        def publish_live(messages):
+            # Looked up per call, so a test can stand in for publish_dag_events.
+            publish.publish_dag_events(messages)
 
         events.set_publisher(publish_live)
 

@@ -27,13 +27,13 @@ def emit(dag_id, kind, payload):
     seq = _next_seq(dag_id)
     event = DagEvent.objects.create(dag_id=dag_id, seq=seq, kind=kind, payload=payload, at=timezone.now())
     message = event_message(event)
-    transaction.on_commit(lambda: _publish(message))
+    transaction.on_commit(lambda: _publish([message]))
     return event
 
 
 def emit_many(dag_id, events):
     """emit() for several (kind, payload) pairs of one DAG at once: consecutive seqs, one UPDATE and one
-    INSERT, one on-commit publish per event in seq order."""
+    INSERT, and one on-commit publish of all of them, in seq order."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("emit_many() must be called inside transaction.atomic()")
     events = list(events)
@@ -48,7 +48,7 @@ def emit_many(dag_id, events):
         ]
     )
     messages = [event_message(row) for row in rows]
-    transaction.on_commit(lambda: [_publish(message) for message in messages])
+    transaction.on_commit(lambda: _publish(messages))
     return rows
 
 
@@ -123,19 +123,20 @@ _publisher = None
 
 
 def set_publisher(publish):
-    """Set the function each committed event's message is handed to: the live layer's websocket push,
-    registered by UpgradesConfig.ready(), so this module never imports the live layer."""
+    """Set the function the messages of each commit's events are handed to, as one list in seq order: the
+    live layer's websocket push, registered by UpgradesConfig.ready(), so this module never imports the live
+    layer."""
     global _publisher
     _publisher = publish
 
 
-def _publish(message):
-    if _publisher is not None:
-        EVENTS_PUBLISHED.inc()
+def _publish(messages):
+    if _publisher is not None and messages:
+        EVENTS_PUBLISHED.inc(len(messages))
         try:
-            _publisher(message)
+            _publisher(messages)
         except Exception:
             # After the commit: a failed push (the publisher reads the database too, which may just have gone
             # away) must not turn a committed transaction into an error for its caller, who would retry work
             # already done. Delivery is at-most-once; watchers heal from the database by seq.
-            logger.exception("publishing event %s of DAG %s failed", message.get("seq"), message.get("dag_id"))
+            logger.exception("publishing %s events of DAG %s failed", len(messages), messages[0].get("dag_id"))

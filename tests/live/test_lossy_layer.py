@@ -3,6 +3,7 @@
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from tests.live.helpers import dag_communicator, logged_in_headers, make_dag, set_dag_state
 from upgrades.live import publish
@@ -90,7 +91,7 @@ async def test_reordered_layer_messages_are_sent_in_seq_order_once(monkeypatch):
     await communicator.receive_json_from()
 
     held = []
-    monkeypatch.setattr(publish, "publish_dag_event", held.append)
+    monkeypatch.setattr(publish, "publish_dag_events", held.extend)
     for state in ["RUNNING", "FAILED", "READY"]:
         await database_sync_to_async(set_dag_state)(dag.pk, state)
     monkeypatch.undo()
@@ -109,6 +110,13 @@ async def _forget_groups(layer, group):
     if isinstance(layer, InMemoryChannelLayer):
         layer.groups.pop(group, None)
         return
+    if isinstance(layer, RedisPubSubChannelLayer):
+        # Redis pub/sub: the process's subscription to the group's channel is gone (a subscriber connection
+        # dropped and not re-subscribed), while its sockets still think they are members.
+        inner = layer._get_layer()
+        group_channel = inner._get_group_channel_name(group)
+        await inner._get_shard(group_channel).unsubscribe(group_channel)
+        return
     # channels_redis: what a Redis restart does to the group's member set.
     async with layer.connection(layer.consistent_hash(group)) as connection:
         await connection.delete(layer._group_key(group))
@@ -117,6 +125,11 @@ async def _forget_groups(layer, group):
 async def _members(layer, group):
     if isinstance(layer, InMemoryChannelLayer):
         return len(layer.groups.get(group, {}))
+    if isinstance(layer, RedisPubSubChannelLayer):
+        inner = layer._get_layer()
+        group_channel = inner._get_group_channel_name(group)
+        subscribed = group_channel in inner._get_shard(group_channel)._subscribed_to
+        return len(inner.groups.get(group_channel, ())) if subscribed else 0
     async with layer.connection(layer.consistent_hash(group)) as connection:
         return await connection.zcard(layer._group_key(group))
 

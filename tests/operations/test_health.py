@@ -135,10 +135,12 @@ def test_readyz_media_root_read_only(client, settings, tmp_path):
 
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_readyz_round_trips_through_redis(client, media_root, settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [os.environ["REDIS_URL"]]}}
-    }
+@pytest.mark.parametrize(
+    "backend", ["channels_redis.pubsub.RedisPubSubChannelLayer", "channels_redis.core.RedisChannelLayer"]
+)
+def test_readyz_round_trips_through_redis(client, media_root, settings, backend):
+    # The pub/sub layer is what REDIS_URL configures (dashboard/settings.py); the list layer still works.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": backend, "CONFIG": {"hosts": [os.environ["REDIS_URL"]]}}}
     status, body = readyz(client)
     assert status == 200, body
 

@@ -34,8 +34,7 @@ logger = logging.getLogger(__name__)
 WAIT_SLICE = 0.05  # how often a sleeping step looks at its stop flag and deadline
 CHECK_INTERVAL = 0.2  # how often it checks it still owns the sub-task (cancel, reaper)
 LIVE_SLEEP = 0.1  # shorter simulated waits neither publish pending lines nor check for cancellation
-# A database outage that reaches a step through its backend's own reads (the context's writes ride it out by
-# themselves) re-runs the step from its start, if it has applied no effect yet, at most this many times.
+# A database error inside a step that has written no effect yet re-runs the step (at most this many times).
 OUTAGE_RERUNS = 3
 
 
@@ -67,8 +66,10 @@ class _Attempt(TypedDict):
 
 
 class RunContext:
-    """The StepContext of one attempt. Log lines are buffered and written with the next heartbeat,
-    effect or the attempt's end, so a zero-duration step costs a couple of transactions."""
+    """The StepContext of one attempt. Log lines and effects are buffered and written with the next
+    heartbeat (a wait, a fault point) or with the attempt's end: a zero-duration step writes nothing until it
+    ends, so a batch of them finishes in one transaction. No time passes between a deferred effect and its
+    write: any positive sleep writes the effects first."""
 
     def __init__(
         self,
@@ -90,7 +91,11 @@ class RunContext:
         self.phase = phase
         self.continuing = bool(sub_task.context.get("continue"))
         self.pending: list[t.LogLine] = []
-        self.effects = 0
+        self.effects: list[Callable[[], None]] = []
+        # Set by execute_batch while other claimed sub-tasks wait behind this one: called before the first
+        # write, which means the step takes time (see execute_batch).
+        self.before_first_flush: Callable[[], None] | None = None
+        self.wrote_effects = False  # a flush applied an effect: a database error can no longer re-run the step
         self._last_check = time.monotonic()
         self._last_beat = time.monotonic()
 
@@ -106,11 +111,14 @@ class RunContext:
             self.flush()
             self._wait(duration)
         elif duration > 0:
+            if self.effects:
+                self.flush(dissolve=False)
             time.sleep(duration)
 
     def effect(self, change: Callable[[], None]) -> None:
-        """Apply a change to the cluster, only while this worker still owns the sub-task."""
-        self.flush(change=change)
+        """Apply a change to the cluster, only while this worker still owns the sub-task: with the next write
+        of this attempt (a wait, a fault point, its end), under the same ownership check."""
+        self.effects.append(change)
 
     def hang(self) -> None:
         self.flush()
@@ -118,12 +126,10 @@ class RunContext:
 
     def fault_point(self) -> None:
         fault = self.sub_task.context.get("fault")
-        if not fault:
+        if not fault or self.phase != TaskLog.Phase.RUN:
             return
         kind = fault["kind"]
-        if (kind == Fault.Kind.FAIL_ROLLBACK) != (self.phase == TaskLog.Phase.ROLLBACK):
-            return
-        if kind in (Fault.Kind.FAIL, Fault.Kind.FAIL_ROLLBACK):
+        if kind == Fault.Kind.FAIL:
             raise StepFailed(*self.backend.injected_failure(self))
         if fault.get("fired"):
             return
@@ -135,21 +141,28 @@ class RunContext:
             self.worker.crash()
 
     # Engine side.
-    def flush(self, change: Callable[[], None] | None = None) -> None:
+    def flush(self, change: Callable[[], None] | None = None, *, dissolve: bool = True) -> None:
+        if dissolve and self.before_first_flush is not None:
+            hook, self.before_first_flush = self.before_first_flush, None
+            hook()
         self.check_deadline()
         lines, self.pending = self.pending, []
+        changes, self.effects = self.effects, []
+        if change is not None:
+            changes.append(change)
+        combined = _all(changes) if changes else None
         # One transaction: retried whole through a database outage (the lease is renewed if still ours).
         ok = retry_database(
             lambda: t.subtask_heartbeat(
-                sub_task=self.sub_task, owner=self.worker.owner, logs=lines, phase=self.phase, change=change
+                sub_task=self.sub_task, owner=self.worker.owner, logs=lines, phase=self.phase, change=combined
             ),
             what=f"sub-task {self.sub_task.pk} heartbeat",
             stop_event=self.worker.stop_event,
         )
         if not ok:
             raise LeaseLost()
-        if change is not None:
-            self.effects += 1
+        if combined is not None:
+            self.wrote_effects = True
         self._last_beat = self._last_check = time.monotonic()
         # A long step keeps its worker group's heartbeat fresh too (the loop does not turn meanwhile); that
         # row is for the /workers/ page only, so a database error here waits for the next beat.
@@ -187,9 +200,74 @@ class RunContext:
             time.sleep(WAIT_SLICE if end is None else max(0.0, min(WAIT_SLICE, end - now)))
 
 
-def execute(worker: Worker, sub_task: SubTask) -> SubTask | None:
-    """Run a sub-task the worker has claimed, to SUCCEED or FAILED (or hand it back), then advance its DAG.
-    Returns the next sub-task of the same DAG this worker claimed in the finishing transaction, or None."""
+def _all(changes: Sequence[Callable[[], None]]) -> Callable[[], None]:
+    def apply() -> None:
+        for change in changes:
+            change()
+
+    return apply
+
+
+# A step that ended this fast lets its worker claim the next ones of a parallel node in a batch.
+FAST_STEP = 0.02
+BATCH_SIZE = 25
+# A batch is finished and its unstarted rest handed back once it has run this long (or a tenth of a lease).
+BATCH_MAX_SECONDS = 0.5
+
+
+def execute_batch(worker: Worker, batch: Sequence[SubTask]) -> list[SubTask]:
+    """Run sub-tasks the worker has claimed together (one, or several of one parallel node: see
+    transitions.claim_batch_locked), one after the other, each to SUCCEED or FAILED (or hand it back);
+    then finish them and advance their DAG in one transaction. Returns the sub-tasks of the same DAG this
+    worker claimed in that transaction (empty when none).
+
+    A batch is for steps that take no time. When one turns out to take time (its first write: a wait, a
+    fault point), when the batch has run BATCH_MAX_SECONDS, or when the worker is stopping, the finished
+    ones are written and the ones not started are handed back to READY, so other workers take them and no
+    claimed sub-task waits behind a slow one."""
+    done: list[t.Outcome] = []
+    waiting = list(batch)
+    began = time.monotonic()
+
+    def settle() -> None:
+        """Write what is done and hand back what is not started (the batch goes on as a single)."""
+        outcomes, done[:] = list(done), []
+        unstarted, waiting[:] = list(waiting), []
+        if outcomes or unstarted:
+            _finish_through_outage(worker, outcomes, release=unstarted, chain=False)
+
+    # Waiting members hold leases they do not renew: a batch ends well within one.
+    budget = min(BATCH_MAX_SECONDS, t.lease_seconds() / 10)
+    while waiting:
+        sub_task = waiting.pop(0)
+        if sub_task is not batch[0] and (worker.stopping or time.monotonic() - began > budget):
+            waiting.insert(0, sub_task)
+            settle()
+            break
+        started = time.monotonic()
+        outcome = _run_attempt(worker, sub_task, settle if waiting or done else None)
+        worker.last_step_fast = time.monotonic() - started < FAST_STEP
+        if outcome is not None:
+            done.append(outcome)
+    if done:
+        return _finish_through_outage(worker, done)
+    retry_database(lambda: dag_advance(batch[0].dag_id), what="advancing a DAG", stop_event=worker.stop_event)
+    return []
+
+
+def _finish_through_outage(worker: Worker, outcomes: Sequence[t.Outcome], **kw: object) -> list[SubTask]:
+    """`finish_batch`, retried whole through a database outage: the outcomes are recorded once it answers (a
+    retry after a commit whose answer was lost finds the sub-tasks no longer ours and writes nothing)."""
+    return retry_database(
+        lambda: finish_batch(worker, outcomes, **kw),  # type: ignore[arg-type]
+        what=f"finishing {len(outcomes)} sub-task(s)",
+        stop_event=worker.stop_event,
+    )
+
+
+def _run_attempt(worker: Worker, sub_task: SubTask, settle: Callable[[], None] | None) -> t.Outcome | None:
+    """Run one claimed sub-task's step; its outcome, or None when nothing is left to write (lease lost, or
+    handed back because the worker is stopping)."""
     # The claim loaded the node and server; the DAG's frozen part (plan, route, versions) never changes.
     node = sub_task.node
     server = sub_task.server
@@ -206,6 +284,7 @@ def execute(worker: Worker, sub_task: SubTask) -> SubTask | None:
         "server": server,
     }
     ctx = RunContext(**attempt, phase=phase)
+    ctx.before_first_flush = settle
     contexts = [ctx]
     try:
         for rerun in range(OUTAGE_RERUNS + 1):
@@ -213,6 +292,7 @@ def execute(worker: Worker, sub_task: SubTask) -> SubTask | None:
                 if sub_task.rollback_pending and not rolling_back:
                     # A retry first undoes the failed attempt (spec 6.4, RETRY).
                     undo = RunContext(**attempt, phase=TaskLog.Phase.ROLLBACK)
+                    undo.before_first_flush = ctx.before_first_flush
                     ctx = undo
                     contexts.append(undo)
                     backend.rollback(undo)
@@ -232,18 +312,20 @@ def execute(worker: Worker, sub_task: SubTask) -> SubTask | None:
                 ctx.log(TIMEOUT_LINE)
                 succeeded = False
             except DATABASE_ERRORS as exc:
-                if rerun == OUTAGE_RERUNS or any(c.effects for c in contexts):
+                # The backend's own reads met a database outage. A step that has applied no effect yet is run
+                # again once the database answers; one that has cannot be, and fails below as unexpected.
+                if rerun == OUTAGE_RERUNS or any(c.wrote_effects for c in contexts):
                     raise
                 logger.warning("sub-task %s: database error inside the step (%s); re-running it", sub_task.pk, exc)
                 if not ctx.still_mine():  # waits for the database to answer
                     raise LeaseLost() from exc
-                carried = ctx.pending
+                carried, hook = ctx.pending, ctx.before_first_flush
                 ctx = RunContext(**attempt, phase=phase)
-                ctx.pending = carried
+                ctx.pending, ctx.before_first_flush = carried, hook
                 contexts = [ctx]
                 continue
             break
-        return _finish_through_outage(worker, sub_task, succeeded=succeeded, ctx=ctx)
+        return t.Outcome(sub_task, succeeded, ctx.pending, ctx.phase, ctx.effects)
     except LeaseLost:
         logger.info("sub-task %s: lease lost (cancelled or reaped); stopping", sub_task.pk)
     except DatabaseWaitAbandoned:
@@ -258,43 +340,32 @@ def execute(worker: Worker, sub_task: SubTask) -> SubTask | None:
     except Exception as exc:
         logger.exception("sub-task %s failed unexpectedly", sub_task.pk)
         ctx.log(f"[Common.Unexpected]: {exc}", TaskLog.Level.ERROR)
-        return _finish_through_outage(worker, sub_task, succeeded=False, ctx=ctx)
-    dag_advance(sub_task.dag_id)
+        return t.Outcome(sub_task, False, ctx.pending, ctx.phase, ctx.effects)
     return None
 
 
-def _finish_through_outage(worker: Worker, sub_task: SubTask, *, succeeded: bool, ctx: RunContext) -> SubTask | None:
-    """`finish`, retried whole through a database outage: the attempt's outcome is recorded once it answers
-    (a retry after a commit whose answer was lost finds the sub-task no longer ours and writes nothing)."""
-    logs = ctx.pending
-    return retry_database(
-        lambda: finish(worker, sub_task, succeeded=succeeded, logs=logs, phase=ctx.phase),
-        what=f"sub-task {sub_task.pk} finish",
-        stop_event=worker.stop_event,
-    )
-
-
-def finish(
-    worker: Worker, sub_task: SubTask, *, succeeded: bool, logs: Sequence[t.LogLine], phase: str
-) -> SubTask | None:
-    """End the attempt, advance its DAG and claim this worker's next sub-task of it, in one transaction (one
-    commit per sub-task while a DAG has work)."""
+def finish_batch(
+    worker: Worker,
+    outcomes: Sequence[t.Outcome],
+    *,
+    release: Sequence[SubTask] = (),
+    chain: bool = True,
+) -> list[SubTask]:
+    """End the attempts, hand back `release` (claimed, never started), advance their DAG and claim this
+    worker's next sub-tasks of it, in one transaction (one commit per batch while a DAG has work)."""
+    dag_id = (outcomes[0].sub_task if outcomes else release[0]).dag_id
     with transaction.atomic():
-        dag = lock_dag(sub_task.dag_id)
-        with batched_events(dag.pk):
-            if not t.subtask_finish_locked(
-                sub_task=sub_task, owner=worker.owner, succeeded=succeeded, logs=logs, phase=phase
-            ):
-                return None
-            _observe_duration(sub_task)
-            chaining = worker.chain and not worker.stopping
-            # Another READY sub-task means the stage is not done: claim it and leave the DAG as it is.
-            following = t.claim_next_locked(dag, owner=worker.owner) if chaining else None
-            if following is None:
-                advance_locked(dag)
-                if chaining:
-                    following = t.claim_next_locked(dag, owner=worker.owner)
-            return following
+        dag = lock_dag(dag_id)
+        with batched_events(dag_id):
+            for sub_task in t.subtasks_finish_locked(outcomes=outcomes, owner=worker.owner):
+                _observe_duration(sub_task)
+            if release:
+                t.subtasks_release_locked(sub_tasks=release, owner=worker.owner)
+            # Advancing a node that still has unfinished sub-tasks is one read; then claim what is READY.
+            advance_locked(dag)
+            if chain and worker.chain and not worker.stopping:
+                return t.claim_batch_locked(dag, owner=worker.owner, limit=worker.batch_limit())
+            return []
 
 
 def _observe_duration(sub_task: SubTask) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 class _NodeProgress(TypedDict):
     unfinished: bool  # Exists(...): the node still has a sub-task that is not SUCCEED or FAILED
+    failed: bool  # Exists(...): one of its sub-tasks is FAILED
 
 
 def dag_advance(dag_id: int, *, skip_locked: bool = False) -> bool:
@@ -48,7 +49,17 @@ def advance_locked(dag: Dag | None) -> bool:
     # Each pass either waits (break) or makes progress; a DAG has at most max_stage nodes to pass.
     for _ in range(3 * dag.max_stage + 3):
         unfinished = SubTask.objects.filter(node=OuterRef("pk")).exclude(state__in=FINISHED)
-        node = Node.objects.filter(dag=dag, seq=dag.stage).annotate(unfinished=Exists(unfinished)).get()
+        failed = SubTask.objects.filter(node=OuterRef("pk"), state=State.FAILED)
+        node = (
+            Node.objects.filter(dag=dag, seq=dag.stage)
+            .annotate(unfinished=Exists(unfinished), failed=Exists(failed))
+            .get()
+        )
+        if node.state == State.PENDING:
+            changed = True
+            if _start_node(dag, node):
+                break  # it waits for the sub-tasks it just made READY: no need to read it again
+            continue
         if not _advance_node(dag, node):
             break
         changed = True
@@ -58,18 +69,15 @@ def advance_locked(dag: Dag | None) -> bool:
 
 
 def _advance_node(dag: Dag, node: WithAnnotations[Node, _NodeProgress]) -> bool:
-    if node.state == State.PENDING:
-        _start_node(dag, node)
-        return True
     if node.state == State.RUNNING:
         if node.unfinished:
             return False
-        sub_tasks = SubTask.objects.filter(node=node)
-        if not sub_tasks.filter(state=State.FAILED).exists():
+        if not node.failed:
             node.state = State.SUCCEED
             node.end_time = timezone.now()
             node.save(update_fields=["state", "end_time"])
             emit_node(node)
+            _next_stage(dag)
             return True
         node.state = State.FAILED
         node.end_time = timezone.now()
@@ -85,7 +93,8 @@ def _advance_node(dag: Dag, node: WithAnnotations[Node, _NodeProgress]) -> bool:
     return True
 
 
-def _start_node(dag: Dag, node: Node) -> None:
+def _start_node(dag: Dag, node: Node) -> bool:
+    """RUNNING, with its sub-tasks READY; True if it has any to run (False: all succeeded already)."""
     now = timezone.now()
     node.state = State.RUNNING
     node.start_time = now
@@ -114,6 +123,7 @@ def _start_node(dag: Dag, node: Node) -> None:
         sub_task.context = {"fault": fault}
         sub_task.save(update_fields=["context"])
     emit_events(dag.pk, [sub_task_event(sub_task) for sub_task in sub_tasks])
+    return bool(ids)
 
 
 def _next_stage(dag: Dag) -> None:

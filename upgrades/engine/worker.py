@@ -15,7 +15,7 @@ from typing import Literal, NoReturn
 
 from upgrades.engine import periodic
 from upgrades.engine import transitions as t
-from upgrades.engine.executor import WorkerCrashed, execute
+from upgrades.engine.executor import BATCH_SIZE, WorkerCrashed, execute_batch
 from upgrades.engine.heartbeat import WorkerGroup, forget_stale_workers
 from upgrades.engine.resilience import DATABASE_ERRORS, after_outage, backoff_max, reset_connections
 from upgrades.engine.scheduler import advance_active_dags, dag_advance
@@ -47,6 +47,7 @@ class Worker:
         stop_event: threading.Event | None = None,
         chain: bool = True,
         group: WorkerGroup | None = None,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         # group: the heartbeat row this worker keeps fresh, shared by the threads of one process or profile;
         # a worker without one gets its own and removes it when run_forever() returns (stop()).
@@ -61,7 +62,16 @@ class Worker:
         self._frozen: dict[int, Dag] = {}
         # chain: claim the DAG's next sub-task in the transaction that finishes one (fewer commits);
         # without it a step runs exactly one sub-task, for callers that look at the DAG between steps.
+        # batch_size: at most how many READY sub-tasks of one parallel node a chaining worker claims at once
+        # while its steps take no time (1: one at a time).
         self.chain = chain
+        # Whether this worker's last step took no time: then it claims a parallel node's sub-tasks in batches.
+        self.last_step_fast = False
+        self.batch_size = batch_size
+
+    def batch_limit(self) -> int:
+        """How many READY sub-tasks of one node to claim at once (see transitions.claim_batch_locked)."""
+        return self.batch_size if self.chain and self.last_step_fast else 1
 
     def frozen_dag(self, dag_id: int) -> Dag:
         """The DAG with its frozen plan, cached: what steps read of it (plan, route, target, upgrade dir,
@@ -115,14 +125,13 @@ class Worker:
             did = advance_active_dags(self.dag_ids) or did
         if self.stopping:
             return did
-        sub_task = t.subtask_claim(owner=self.owner, dag_ids=self.dag_ids)
-        if sub_task is not None:
-            while sub_task is not None:
-                # Every line logged while it runs names the DAG, node and sub-task (LOG_FORMAT=json).
-                with log_context(
-                    worker=self.owner, dag_id=sub_task.dag_id, node_id=sub_task.node_id, sub_task_id=sub_task.pk
-                ):
-                    sub_task = execute(self, sub_task)
+        batch = t.subtask_claim(owner=self.owner, dag_ids=self.dag_ids, limit=self.batch_limit())
+        if batch:
+            while batch:
+                # Every line logged while it runs names the DAG, node and (first) sub-task (LOG_FORMAT=json).
+                first = batch[0]
+                with log_context(worker=self.owner, dag_id=first.dag_id, node_id=first.node_id, sub_task_id=first.pk):
+                    batch = execute_batch(self, batch)
             return True
         self._last_schedule = time.monotonic()
         return advance_active_dags(self.dag_ids) or did

@@ -51,16 +51,28 @@ def remember_server_loop():
 
 def publish_dag_event(message):
     """Send one committed event to its DAG's group (and dag.created/dag.updated to the feed group)."""
+    publish_dag_events([message])
+
+
+def publish_dag_events(messages):
+    """publish_dag_event for the events one transaction committed, in seq order, with one hand-over to the
+    layer's loop (a worker finishing a batch of sub-tasks commits dozens at once)."""
     loop = _target_loop()
     if loop is _NOBODY:
         return
-    if message["kind"] in ACTION_KINDS:
-        message = {**message, "actions": _actions_for(message["dag_id"])}
-    # The client frame is encoded here once, not once per watching socket.
-    frame = json.dumps({**message, "type": "event"}, cls=DjangoJSONEncoder)
-    sends = [(dag_group(message["dag_id"]), {**message, "type": "dag.event", "frame": frame})]
-    if message["kind"] in FEED_KINDS:
-        sends.append((FEED_GROUP, {**message, "type": "feed.event"}))
+    sends = []
+    actions = {}
+    for message in messages:
+        if message["kind"] in ACTION_KINDS:
+            dag_id = message["dag_id"]
+            if dag_id not in actions:
+                actions[dag_id] = _actions_for(dag_id)
+            message = {**message, "actions": actions[dag_id]}
+        # The client frame is encoded here once, not once per watching socket.
+        frame = json.dumps({**message, "type": "event"}, cls=DjangoJSONEncoder)
+        sends.append((dag_group(message["dag_id"]), {**message, "type": "dag.event", "frame": frame}))
+        if message["kind"] in FEED_KINDS:
+            sends.append((FEED_GROUP, {**message, "type": "feed.event"}))
     _run_on_loop(_group_send_all(sends), loop)
 
 
