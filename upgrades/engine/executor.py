@@ -126,10 +126,13 @@ class RunContext:
 
     def fault_point(self) -> None:
         fault = self.sub_task.context.get("fault")
-        if not fault or self.phase != TaskLog.Phase.RUN:
+        if not fault:
             return
         kind = fault["kind"]
-        if kind == Fault.Kind.FAIL:
+        # A fail_rollback fault fires only while the node is rolled back; every other kind only while it runs.
+        if (kind == Fault.Kind.FAIL_ROLLBACK) != (self.phase == TaskLog.Phase.ROLLBACK):
+            return
+        if kind in (Fault.Kind.FAIL, Fault.Kind.FAIL_ROLLBACK):
             raise StepFailed(*self.backend.injected_failure(self))
         if fault.get("fired"):
             return
