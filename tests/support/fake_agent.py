@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tests.support.spec_nodes import PREFIX_A, SUFFIX
+
 # A 512-bit RSA key, as agents before 4.4.2 generated (client §2). Test-only: it protects nothing.
 FIXTURE_512_BIT_KEY = b"""-----BEGIN PRIVATE KEY-----
 MIIBVAIBADANBgkqhkiG9w0BAQEFAASCAT4wggE6AgEAAkEA2MSxL1JaVq3UFio+
@@ -54,18 +56,8 @@ NO_ROLLBACK = {"Restart obshell", "Upgrade post table maintain", "Backup paramet
 NO_PASS_NO_CANCEL = ("Execute upgrade", "Stop ", "Start ", "Reinstall and restart observer", "Restore parameters")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ZERO_TIME = "0001-01-01T00:00:00Z"
-PREFIX = [
-    "Check the python environment",
-    "Create upgrade dir",
-    "Download all required packages",
-    "Check all required packages",
-    "Unpack all required packages",
-    "Backup for upgrade",
-    "Install new obshell",
-    "Restart obshell",
-    "Upgrade post table maintain",
-]
-REMOVE = "Remove upgrade check task dir"
+PREFIX = PREFIX_A
+REMOVE = SUFFIX[0]
 
 
 def version_key(text):

@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,6 +28,9 @@ from upgrades.models.dag import MaintenanceType, State
 from upgrades.planning.stages import ACTIONS, Flags
 from upgrades.services.dag_start import START_ACTIONS, maintenance_refusal
 from upgrades.snapshots import dag_payload
+
+if TYPE_CHECKING:
+    from upgrades.planning.plan import Plan
 
 logger = logging.getLogger(__name__)
 
@@ -119,19 +123,30 @@ def route_packages_push(
 ) -> int:
     """Push every package the route to version-release needs and the agent lacks (what `manage.py upgrade` does
     before starting); a plan that fails is refused as the start would refuse it."""
-    from upgrades.planning.plan import plan_upgrade
+    plan = _plan(cluster, version, release, mode, upgrade_dir, freeze_server, check=False)
+    return packages_push(cluster=cluster, packages=route_packages(plan.packages), progress=progress)
 
-    plan = plan_upgrade(
-        cluster=cluster,
-        version=version,
-        release=release,
-        mode=mode,
-        upgrade_dir=upgrade_dir,
-        freeze_server=freeze_server,
-    )
+
+def _plan(
+    cluster: Cluster, version: str, release: str, mode: str, upgrade_dir: str, freeze_server: bool, *, check: bool
+) -> Plan:
+    """The plan computed here for a real cluster (route, stages, packages); its failure is the refusal."""
+    from upgrades.planning.plan import plan_upgrade, plan_upgrade_check
+
+    if check:
+        plan = plan_upgrade_check(cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir)
+    else:
+        plan = plan_upgrade(
+            cluster=cluster,
+            version=version,
+            release=release,
+            mode=mode,
+            upgrade_dir=upgrade_dir,
+            freeze_server=freeze_server,
+        )
     if plan.error is not None:
         raise plan.error
-    return packages_push(cluster=cluster, packages=route_packages(plan.packages), progress=progress)
+    return plan
 
 
 ACTIVE_SYNC = (PackageSync.State.QUEUED, PackageSync.State.SENDING)
@@ -240,25 +255,11 @@ def remote_upgrade_start(
 ) -> Dag:
     """Start the upgrade (or the check) on the agent and mirror it. Refused, audited and with nothing left here,
     when the plan fails, a route package is not on the agent yet, or the agent refuses."""
-    from upgrades.planning.plan import plan_upgrade, plan_upgrade_check
-
     reason = reason_checked(reason)
     action = AuditEntry.Action.UPGRADE_CHECK_START if check else AuditEntry.Action.UPGRADE_START
     detail = {"version": version, "release": release, "mode": mode}
     with audit_refusals(actor=actor, action=action, cluster=cluster, reason=reason, detail=detail):
-        if check:
-            plan = plan_upgrade_check(cluster=cluster, version=version, release=release, upgrade_dir=upgrade_dir)
-        else:
-            plan = plan_upgrade(
-                cluster=cluster,
-                version=version,
-                release=release,
-                mode=mode,
-                upgrade_dir=upgrade_dir,
-                freeze_server=freeze_server,
-            )
-        if plan.error is not None:
-            raise plan.error
+        plan = _plan(cluster, version, release, mode, upgrade_dir, freeze_server, check=check)
         client = _usable_client(cluster)
         try:
             info = client.connect()

@@ -50,28 +50,14 @@ class Command(VersionOptionCommand):
         cluster = Cluster.objects.filter(name=opts["cluster"]).first()
         if cluster is None:
             raise CommandError(f"no cluster named {opts['cluster']!r}")
+        target = {key: opts[key] for key in ("version", "release", "mode", "upgrade_dir", "freeze_server")}
         try:
             if cluster.backend == Backend.OBSHELL:
                 pushed = route_packages_push(
-                    cluster=cluster,
-                    version=opts["version"],
-                    release=opts["release"],
-                    mode=opts["mode"],
-                    upgrade_dir=opts["upgrade_dir"],
-                    freeze_server=opts["freeze_server"],
-                    progress=lambda line: (self.stdout.write(line), self.stdout.flush()),
+                    cluster=cluster, progress=lambda line: (self.stdout.write(line), self.stdout.flush()), **target
                 )
                 self.stdout.write(f"packages on the agent: {pushed} pushed, the rest already there")
-            dag = upgrade_start(
-                cluster=cluster,
-                version=opts["version"],
-                release=opts["release"],
-                mode=opts["mode"],
-                upgrade_dir=opts["upgrade_dir"],
-                freeze_server=opts["freeze_server"],
-                actor=Actor.system(command_actor()),
-                reason=opts["reason"],
-            )
+            dag = upgrade_start(cluster=cluster, actor=Actor.system(command_actor()), reason=opts["reason"], **target)
         except ObshellError as exc:
             raise CommandError(f"[{exc.err_code}] {exc.message}") from None
         self.stdout.write(f"{dag.pk}")
