@@ -36,8 +36,8 @@ def test_cancel_a_running_stage(api, cluster, packages):
     dag = start_upgrade(cluster, TARGET)
     dag = step_until(dag, lambda d: d.stage == 3)
     # A worker claims one of the stage's sub-tasks (RUNNING under its lease); the others wait READY or PENDING.
-    claimed = subtask_claim(owner="test-worker", dag_ids=[dag.pk])
-    assert claimed is not None and claimed.node.seq == 3
+    [claimed] = subtask_claim(owner="test-worker", dag_ids=[dag.pk])
+    assert claimed.node.seq == 3
     before = detail(api, dag)
     download = before["nodes"][2]
     running = {st["id"]: st for st in download["sub_tasks"] if st["state"] == "RUNNING"}

@@ -37,7 +37,7 @@ def test_twenty_upgrades_under_every_fault_end_well_and_lose_nothing(tmp_path):
         "--clusters=4",
         f"--chaos={','.join(KINDS)}",
         "--seed=20",
-        "--fault-interval=1.5",
+        "--fault-interval=0.4",
         f"--work-dir={work_dir}",
         f"--report-json={report_path}",
     ]
