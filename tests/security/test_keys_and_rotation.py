@@ -190,3 +190,21 @@ def test_a_private_file_is_0600_before_its_secret_is_written(tmp_path):
         os.umask(old)
     assert seen == [(0o600, "")]
     assert _mode(path) == 0o600
+
+
+def test_rotate_field_encryption_reencrypts_real_cluster_passwords(settings, cluster):
+    from django.core.management import call_command
+
+    from upgrades.security.keys import field_decrypt, field_encrypt
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old]
+    cluster.ob_password_encrypted = field_encrypt("root@sys secret")
+    cluster.agent_password_encrypted = field_encrypt("agent secret")
+    cluster.save()
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]
+    call_command("rotate_field_encryption")
+    settings.FIELD_ENCRYPTION_KEYS = [new]
+    cluster.refresh_from_db()
+    assert field_decrypt(cluster.ob_password_encrypted) == "root@sys secret"
+    assert field_decrypt(cluster.agent_password_encrypted) == "agent secret"

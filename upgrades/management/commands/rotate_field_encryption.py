@@ -13,17 +13,21 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **opts):
-        counts = {"rsa keys": 0, "agent passwords": 0, "notification subscriptions": 0}
+        counts = {"rsa keys": 0, "agent passwords": 0, "root@sys passwords": 0, "notification subscriptions": 0}
         try:
             with transaction.atomic():
                 for row in RsaKeyPair.objects.select_for_update():
                     row.private_key_encrypted = field_reencrypt(row.private_key_encrypted)
                     row.save(update_fields=["private_key_encrypted"])
                     counts["rsa keys"] += 1
-                for cluster in Cluster.objects.select_for_update().exclude(agent_password_encrypted=""):
-                    cluster.agent_password_encrypted = field_reencrypt(cluster.agent_password_encrypted)
-                    cluster.save(update_fields=["agent_password_encrypted"])
-                    counts["agent passwords"] += 1
+                for field, what in (
+                    ("agent_password_encrypted", "agent passwords"),
+                    ("ob_password_encrypted", "root@sys passwords"),
+                ):
+                    for cluster in Cluster.objects.select_for_update().exclude(**{field: ""}):
+                        setattr(cluster, field, field_reencrypt(getattr(cluster, field)))
+                        cluster.save(update_fields=[field])
+                        counts[what] += 1
                 for subscription in Subscription.objects.select_for_update():
                     subscription.target_encrypted = field_reencrypt(subscription.target_encrypted)
                     if subscription.secret_encrypted:
