@@ -44,6 +44,7 @@ LAG_NODES = [
 MIRRORED_DAGS = 50
 CPU_WINDOW = 20.0
 PUSH_BYTES = 200 * 1024 * 1024
+PUSH_ROUNDS = 3
 
 
 def percentile(values, q):
@@ -150,25 +151,31 @@ def test_push_of_a_200_mb_file(tmp_path):
         for _ in range(PUSH_BYTES // (8 << 20)):
             out.write(os.urandom(8 << 20))
     sink = peer("sink")
+    plains, pushes = [], []
     try:
         address = json.loads(sink.stdout.readline())["address"]
-        started = time.perf_counter()
-        with open(path, "rb") as handle:
-            requests.post(f"http://{address}/plain", data=handle, timeout=600).raise_for_status()
-        plain = time.perf_counter() - started
-        pusher = subprocess.run(
-            [sys.executable, "-m", "tests.benchmarks.realcluster_peers", "push", address, str(path)],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **child_environment()},
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert pusher.returncode == 0, pusher.stderr
-        pushed = json.loads(pusher.stdout.strip().splitlines()[-1])
+        # Alternating rounds, best of each: on a shared machine one round's figure says more about the neighbours.
+        for _ in range(PUSH_ROUNDS):
+            started = time.perf_counter()
+            with open(path, "rb") as handle:
+                requests.post(f"http://{address}/plain", data=handle, timeout=600).raise_for_status()
+            plains.append(time.perf_counter() - started)
+            pusher = subprocess.run(
+                [sys.executable, "-m", "tests.benchmarks.realcluster_peers", "push", address, str(path)],
+                cwd=PROJECT_ROOT,
+                env={**os.environ, **child_environment()},
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            assert pusher.returncode == 0, pusher.stderr
+            pushes.append(json.loads(pusher.stdout.strip().splitlines()[-1]))
     finally:
         sink.kill()
         sink.wait()
+    plain = min(plains)
+    pushed = min(pushes, key=lambda p: p["seconds"])
+    pushed["rss_growth_kib"] = max(p["rss_growth_kib"] for p in pushes)
     mb = PUSH_BYTES / 1e6
     print(
         f"\n[bench real] push of a {PUSH_BYTES >> 20} MiB file, encrypted and streamed (targets: RSS growth <= 64 MB, "
@@ -182,3 +189,5 @@ def test_push_of_a_200_mb_file(tmp_path):
         f"  baseline unencrypted POST of the same bytes: {plain:.2f} s ({mb / plain:.0f} MB/s); "
         f"throughput ratio {plain / pushed['seconds']:.2f}x"
     )
+    rounds = ", ".join(f"{a:.2f}/{b['seconds']:.2f}" for a, b in zip(plains, pushes, strict=True))
+    print(f"  rounds (plain / encrypted, s): {rounds}")

@@ -7,7 +7,7 @@ import io
 import json
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import padding as sym_padding
+import pybase64
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -228,9 +228,11 @@ def aes_encrypted_length(plain_length):
 
 class AesEncryptingReader:
     """A file-like view of base64(AES-128-CBC(PKCS#7(source))) produced chunk by chunk, with its length known in
-    advance (`len()`), so an upload of any size streams with bounded memory and a plain Content-Length."""
+    advance (`len()`), so an upload of any size streams with bounded memory and a plain Content-Length.
+    Iterating yields the body in whole chunks (what an HTTP client should send: one large write per chunk)."""
 
-    # A multiple of 48 plaintext bytes is a whole number of AES blocks and of base64 quanta.
+    # A multiple of 48 plaintext bytes is a whole number of AES blocks and of base64 quanta, so every chunk but the
+    # last encodes on its own and the pieces concatenate to the base64 of the whole.
     CHUNK = 48 * 21846  # just under 1 MiB
 
     def __init__(self, source, source_length, keys_raw):
@@ -238,38 +240,57 @@ class AesEncryptingReader:
         self._source = source
         self._length = aes_encrypted_length(source_length)
         self._encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-        self._padder = sym_padding.PKCS7(BLOCK * 8).padder()
-        self._pending = b""  # ciphertext not yet base64-encoded (less than 3 bytes, or the tail)
+        # Reused buffers: encrypting into fresh bytes each chunk costs more than the cipher itself.
+        self._plain = bytearray(self.CHUNK + BLOCK)
+        self._cipher = bytearray(self.CHUNK + 2 * BLOCK)
+        self._chunks = self._encoded_chunks()
         self._out = b""
         self._pos = 0
-        self._done = False
 
     def __len__(self):
         return self._length
 
-    def _fill(self):
-        chunk = self._source.read(self.CHUNK)
-        if chunk:
-            cipher_text = self._pending + self._encryptor.update(self._padder.update(chunk))
-        else:
-            cipher_text = self._pending + self._encryptor.update(self._padder.finalize()) + self._encryptor.finalize()
-            self._done = True
-        usable = len(cipher_text) if self._done else len(cipher_text) - len(cipher_text) % 3
-        self._pending = cipher_text[usable:]
-        self._out += base64.b64encode(cipher_text[:usable])
+    def __iter__(self):
+        if self._pos < len(self._out):
+            yield self._out[self._pos :]
+        self._out, self._pos = b"", 0
+        yield from self._chunks
+
+    def _fill_plain(self):
+        """Up to CHUNK source bytes into the plain buffer (sources may answer short reads); their count."""
+        filled = 0
+        while filled < self.CHUNK:
+            piece = self._source.read(self.CHUNK - filled)
+            if not piece:
+                break
+            self._plain[filled : filled + len(piece)] = piece
+            filled += len(piece)
+        return filled
+
+    def _encoded_chunks(self):
+        plain, cipher = memoryview(self._plain), memoryview(self._cipher)
+        while True:
+            filled = self._fill_plain()
+            if filled == self.CHUNK:
+                written = self._encryptor.update_into(plain[:filled], cipher)
+                yield pybase64.b64encode(cipher[:written])
+                continue
+            pad = BLOCK - filled % BLOCK  # PKCS#7: always 1..16 bytes, a whole block when already aligned
+            plain[filled : filled + pad] = bytes([pad]) * pad
+            written = self._encryptor.update_into(plain[: filled + pad], cipher)
+            self._encryptor.finalize()
+            yield pybase64.b64encode(cipher[:written])
+            return
 
     def read(self, size=-1):
         """Up to `size` bytes (all that is left for -1); short reads happen at chunk edges, b"" at the end. The
         buffer is consumed by position, never re-sliced, so a caller reading 8 KiB at a time stays linear."""
         if size < 0:
-            while not self._done:
-                self._fill()
-            piece = bytes(self._out[self._pos :])
-            self._out, self._pos = b"", 0
-            return piece
-        while self._pos >= len(self._out) and not self._done:
-            self._out, self._pos = b"", 0
-            self._fill()
+            return b"".join(iter(self))
+        while self._pos >= len(self._out):
+            self._out, self._pos = next(self._chunks, b""), 0
+            if not self._out:
+                return b""
         piece = self._out[self._pos : self._pos + size]
         self._pos += len(piece)
         return piece

@@ -344,7 +344,7 @@ class AgentClient:
             source, length = stream
             reader = AesEncryptingReader(source, length, keys)
             headers["Content-Length"] = str(aes_encrypted_length(length))
-            return headers, reader
+            return headers, _Streamed(reader, len(reader))
         body = aes_encrypt(json.dumps(payload).encode(), keys) if payload is not None else None
         return headers, body
 
@@ -383,6 +383,20 @@ class _Counting:
             self._reported = now
             self._progress(self._read)
         return chunk
+
+
+class _Streamed:
+    """A body requests sends chunk by chunk as it iterates (one socket write per ~1 MiB chunk rather than a read
+    loop of 16 KiB), with its length up front: it deliberately has no `read`."""
+
+    def __init__(self, chunks, length):
+        self._chunks, self._length = chunks, length
+
+    def __iter__(self):
+        return iter(self._chunks)
+
+    def __len__(self):
+        return self._length
 
 
 class _Concatenated:
