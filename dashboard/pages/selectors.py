@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Prefetch, Q
 
-from upgrades.models import Cluster, Dag, Server
+from upgrades.models import Cluster, Dag, PackageSync, Server
 from upgrades.models.dag import State
 
 
@@ -62,6 +62,11 @@ def build_summary(servers: Iterable[Server]) -> list[dict[str, Any]]:
         {"build": _build_label(build), "servers": n}
         for build, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
+
+
+def recent_package_syncs(cluster: Cluster) -> list[PackageSync]:
+    """A real cluster's latest package pushes, newest first, as its page shows them."""
+    return list(cluster.package_syncs.select_related("package")[:8])
 
 
 def cluster_page(cluster: Cluster) -> dict[str, Any]:

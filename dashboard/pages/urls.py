@@ -23,6 +23,7 @@ urlpatterns = [
     path("clusters/<slug:name>/obshell/", views_clusters.cluster_agent_upgrade, name="cluster_agent_upgrade"),
     path("clusters/<slug:name>/tokens/", views_clusters.token_create_view, name="token_create"),
     path("register-cluster/", views_real_clusters.register_cluster, name="register_cluster"),
+    path("clusters/<slug:name>/package-syncs/", views_clusters.package_syncs, name="cluster_package_syncs"),
     path("clusters/<slug:name>/refresh/", views_real_clusters.cluster_refresh_view, name="cluster_refresh"),
     path("clusters/<slug:name>/password/", views_real_clusters.cluster_password_view, name="cluster_password"),
     path("clusters/<slug:name>/agent-key/", views_real_clusters.cluster_key_confirm_view, name="cluster_key_confirm"),

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
 from dashboard.pages.forms import AgentUpgradeForm, TokenCreateForm, UpgradeForm, rolling_possible
-from dashboard.pages.selectors import cluster_page, cluster_rows, run_counters
+from dashboard.pages.selectors import cluster_page, cluster_rows, recent_package_syncs, run_counters
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import ApiToken, Cluster
@@ -36,6 +36,15 @@ def counters(request):
     return HttpResponse(f'<div data-live-region="counters">{html}</div>')
 
 
+@role_required("viewer")
+def package_syncs(request, name):
+    """A real cluster's package pushes as an HTML fragment, polled by the cluster page while one is under way."""
+    cluster = get_object_or_404(Cluster, name=name)
+    response = render(request, "pages/_package_syncs.html", {"package_syncs": recent_package_syncs(cluster)})
+    add_never_cache_headers(response)
+    return response
+
+
 def _render_cluster(
     request, cluster, *, form=None, agent_form=None, plan=None, refusal=None, notice="", status=200, **extra
 ):
@@ -43,7 +52,7 @@ def _render_cluster(
     if has_role(request.user, "admin"):
         context["tokens"] = list(cluster.api_tokens.select_related("created_by").order_by("revoked_at", "-created_at"))
     if cluster.backend == Backend.OBSHELL:
-        context["package_syncs"] = list(cluster.package_syncs.select_related("package")[:8])
+        context["package_syncs"] = recent_package_syncs(cluster)
     context.update(extra)
     if plan is not None:
         context["failed_checks"] = [check for check in plan.checks if check.ok is False]

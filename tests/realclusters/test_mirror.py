@@ -178,6 +178,9 @@ def test_preview_queues_the_push_and_a_worker_sends_it(tmp_path):
         assert "Packages pushed to the agent" in html
         assert html.count("Checked by the agent at start") == 8 and "are checked by the agent at start" in html
         assert set(PackageSync.objects.values_list("state", flat=True)) == {"queued"}
+        assert 'data-poll-url="/clusters/prod1/package-syncs/"' in html
+        fragment = page.get("/clusters/prod1/package-syncs/").content.decode()
+        assert fragment.count('data-sync-state="queued"') == 2 and "0% sent" in fragment
         with pytest.raises(ObshellError, match="their push is in progress"):
             start(cluster)
         page.post("/clusters/prod1/", {"package": target.pk, "mode": "ROLLING", "action": "preview"})
@@ -185,6 +188,8 @@ def test_preview_queues_the_push_and_a_worker_sends_it(tmp_path):
         assert run_package_syncs() == 2
         assert set(PackageSync.objects.values_list("state", flat=True)) == {"done"}
         assert all(s.bytes_sent == s.total_bytes > 0 for s in PackageSync.objects.all())
+        fragment = page.get("/clusters/prod1/package-syncs/").content.decode()
+        assert fragment.count('data-sync-state="done"') == 2 and "<progress" not in fragment
         assert {p["name"] for p in fake.packages} == {"oceanbase-ce", "oceanbase-ce-libs"}
         mirror_until(start(cluster), ("SUCCEED",))
 

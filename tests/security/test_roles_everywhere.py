@@ -33,6 +33,7 @@ def world():
         "clusters": "/",
         "cluster": f"/clusters/{c}/",
         "counters": "/counters/",
+        "cluster_package_syncs": f"/clusters/{c}/package-syncs/",
         "runs": "/runs/",
         "run": f"/runs/{d}/",
         "run_sub_task_log": f"/runs/{d}/subtasks/{sub_task.pk}/log.txt",
