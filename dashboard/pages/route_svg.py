@@ -12,16 +12,16 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-NODE_W = 156
+NODE_W = 148
 NODE_H = 58
-COL_GAP = 56
+COL_GAP = 52
 ROW_GAP = 40  # room for the tag ("current build", "hop 2") above a node
 PAD_X = 20
 PAD_TOP = 30
 ARC_ROOM = 46  # above the first row, for edges that skip versions
 BACK_ROOM = 40  # below the last row, for edges that go to a lower version
-VERSION_CELLS = 17  # 13px bold monospace in NODE_W
-LINE_CELLS = 21  # 11px monospace in NODE_W
+VERSION_CELLS = 16  # 13px bold monospace in NODE_W
+LINE_CELLS = 20  # 11px monospace in NODE_W (an 18-digit build number fits)
 TAG_CELLS = 24
 TOOLTIP_CHARS = 300
 
@@ -57,14 +57,9 @@ class _Frame:
     """Pixel geometry of one picture."""
 
     def __init__(self, picture):
-        self.picture = picture
-        columns = {}
-        for edge in picture.edges + picture.route:
-            s, t = picture.node(edge.source), picture.node(edge.target)
-            columns[(edge.source, edge.target)] = (s, t)
-        self.pairs = columns
-        self.arcs = any(t.column > s.column + 1 and t.row == s.row for s, t in columns.values())
-        self.back = any(t.column < s.column for s, t in columns.values())
+        pairs = [(picture.node(e.source), picture.node(e.target)) for e in picture.edges + picture.route]
+        self.arcs = any(t.row == s.row == 0 and (t.column > s.column + 1 or t.column < s.column) for s, t in pairs)
+        self.back = any(t.column < s.column and not t.row == s.row == 0 for s, t in pairs)
         self.top = PAD_TOP + (ARC_ROOM if self.arcs else 0)
         self.bottom_of_rows = self.top + picture.rows * (NODE_H + ROW_GAP) - ROW_GAP
         self.width = PAD_X * 2 + picture.columns * (NODE_W + COL_GAP) - COL_GAP
@@ -77,26 +72,26 @@ class _Frame:
         """The path of an edge and the point where its hop number goes."""
         sx, sy, tx, ty = _x(source), self.y(source), _x(target), self.y(target)
         if target.column == source.column:
-            # Builds of one version, through the gap right of the column: up into the bottom of a node above (its
-            # right side is where its own steps leave), down into the right side of a node below.
-            bulge = min(14 + 8 * abs(target.row - source.row), COL_GAP - 14)
-            if target.row < source.row:
-                x0, y0, x1, y1 = sx + NODE_W, sy + NODE_H / 2, tx + NODE_W - 20, ty + NODE_H + 6
-                return _cubic((x0, y0), (x0 + bulge, y0), (x1, y1 + bulge), (x1, y1))
-            x0, y0, x1, y1 = sx + NODE_W - 20, sy + NODE_H, tx + NODE_W + 6, ty + NODE_H / 2
-            return _cubic((x0, y0), (x0, y0 + bulge), (x1 + bulge, y1), (x1, y1))
+            # Builds of one version: out of the source's right side, through the gap right of the column, into
+            # the target's right side below the middle (where the target's own steps leave); farther rows swing
+            # wider so their lines do not lie on each other.
+            bulge = min(18 + 10 * abs(target.row - source.row), COL_GAP - 10)
+            x0, y0 = sx + NODE_W, sy + NODE_H / 2
+            x1, y1 = tx + NODE_W + 6, ty + NODE_H - 12
+            return _cubic((x0, y0), (x0 + bulge, y0), (x1 + bulge, y1), (x1, y1))
+        if source.row == target.row == 0 and (target.column > source.column + 1 or target.column < source.column):
+            # Skips versions (or goes back) along the first row: an arc over it, leaving and landing on the right
+            # part of the tops (the tags above a node sit on its left part), higher for a longer span.
+            x0, y0 = sx + NODE_W - 44, sy
+            x1, y1 = tx + NODE_W - 20, ty - 6
+            high = self.top - 34 - min(6 * (abs(target.column - source.column) - 2), 30)
+            return _cubic((x0, y0), (x0, high), (x1, high), (x1, y1))
         if target.column < source.column:
             # To a lower version: under the rows.
             x0, y0 = sx + NODE_W / 2, sy + NODE_H
             x1, y1 = tx + NODE_W / 2, ty + NODE_H + 6
             low = self.bottom_of_rows + BACK_ROOM - 8
             return _cubic((x0, y0), (x0, low), (x1, low), (x1, y1))
-        if target.row == source.row and target.column > source.column + 1:
-            # Skips versions on the same row: over the row, landing on the right part of the target's top.
-            x0, y0 = sx + NODE_W - 24, sy
-            x1, y1 = tx + NODE_W - 24, ty - 6
-            high = self.top - ARC_ROOM + 6 + min(2 * (target.column - source.column), 16)
-            return _cubic((x0, y0), (x0, high), (x1, high), (x1, y1))
         x0, y0 = sx + NODE_W, sy + NODE_H / 2
         x1, y1 = tx - 6, ty + NODE_H / 2
         mid = (x0 + x1) / 2
@@ -184,7 +179,9 @@ def _node(frame, node):
         out.append(f'<polygon class="rg-shape" points="{_octagon(x, y, NODE_W, NODE_H)}"/>')
     else:
         out.append(f'<rect class="rg-shape" x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6"/>')
-    out.append(f'<text class="rg-version" x="{x + 10}" y="{y + 19}">{_text(node.version, VERSION_CELLS)}</text>')
+    # The missing flag takes the version line's right end.
+    version_cells = VERSION_CELLS - 3 if node.missing else VERSION_CELLS
+    out.append(f'<text class="rg-version" x="{x + 10}" y="{y + 19}">{_text(node.version, version_cells)}</text>')
     build = _("any build") if node.any_build else node.release
     out.append(
         f'<text class="rg-build{" rg-any" if node.any_build else ""}" x="{x + 10}" y="{y + 34}">'
@@ -194,8 +191,8 @@ def _node(frame, node):
     if marks:
         out.append(f'<text class="rg-marks" x="{x + 10}" y="{y + 50}">{_text(" · ".join(marks), LINE_CELLS)}</text>')
     if node.missing:
-        # A warning triangle on the node's corner: the flag does not rest on colour alone.
-        cx, cy = x + NODE_W - 14, y + 4
+        # A warning triangle in the node's corner: the flag does not rest on colour alone.
+        cx, cy = x + NODE_W - 18, y + 12
         out.append(
             f'<path class="rg-flag" d="M{cx},{cy - 10} L{cx + 11},{cy + 9} L{cx - 11},{cy + 9} Z"/>'
             f'<text class="rg-flag-text" x="{cx}" y="{cy + 7}" text-anchor="middle">!</text>'
@@ -250,14 +247,14 @@ def route_svg(picture, *, title, id_prefix="route-graph"):
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="route-graph" role="img" width="{frame.width}" '
         f'height="{frame.height:.0f}" viewBox="0 0 {frame.width} {frame.height:.0f}" '
-        f'aria-labelledby="{prefix}-title {prefix}-desc" data-scroll-to="{_scroll_to(picture)}">',
+        f'aria-labelledby="{prefix}-title {prefix}-desc" {_scroll_to(picture)}>',
         f'<title id="{prefix}-title">{_text(title)}</title>',
         f'<desc id="{prefix}-desc">{escape(_description(picture))}</desc>',
         "<defs>",
         f'<marker id="{prefix}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path class="rg-arrow" d="M0,0 L10,5 L0,10 z"/></marker>',
-        f'<marker id="{prefix}-arrow-route" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="5" '
-        'markerHeight="5" orient="auto-start-reverse"><path class="rg-arrow-route" d="M0,0 L10,5 L0,10 z"/></marker>',
+        f'<marker id="{prefix}-arrow-route" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="3.5" '
+        'markerHeight="3.5" orient="auto-start-reverse"><path class="rg-arrow-route" d="M0,0 L10,5 L0,10 z"/></marker>',
         "</defs>",
         '<g class="rg-edges">',
     ]
@@ -283,12 +280,15 @@ def route_svg(picture, *, title, id_prefix="route-graph"):
 
 
 def _scroll_to(picture):
-    """Where the page scrolls the picture to first: the cluster's build, else the first stored version."""
-    for wanted in (lambda n: n.current, lambda n: n.target, lambda n: bool(n.stored)):
-        node = next((n for n in picture.nodes if wanted(n)), None)
-        if node is not None:
-            return max(_x(node) - PAD_X - NODE_W // 2, 0)
-    return 0
+    """Where the page scrolls the picture to first (see static/js/route_picture.js): the cluster's build near
+    the left edge, so the route runs into view; without a route, the first stored version in the middle."""
+    node = next((n for n in picture.nodes if n.current), None) or next((n for n in picture.nodes if n.target), None)
+    if node is not None:
+        return f'data-scroll-to="{max(_x(node) - PAD_X - COL_GAP // 2, 0)}"'
+    node = next((n for n in picture.nodes if n.stored), None)
+    if node is not None:
+        return f'data-scroll-center="{_x(node) + NODE_W // 2}"'
+    return ""
 
 
 def legend_items(*, route):

@@ -27,6 +27,12 @@ def two_hops(transactional_db):
     return make_cluster("beta", zones=3, version=OB_4_2_0_0_20230801.version, build=OB_4_2_0_0_20230801.build_number)
 
 
+async def in_view(box, element):
+    """Whether `element` lies wholly inside the scrolling `box`'s visible part."""
+    outer, inner = await box.bounding_box(), await element.bounding_box()
+    return outer["x"] <= inner["x"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"]
+
+
 async def signed_in_page(browser, server, username):
     context = await browser.new_context(viewport=LAPTOP)
     page = await context.new_page()
@@ -81,11 +87,18 @@ async def test_preview_draws_the_route_hop_by_hop_and_flags_the_missing_barrier_
     assert await box.evaluate("b => b.scrollWidth > b.clientWidth")
     assert await box.evaluate("b => b.scrollLeft > 0")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    await box.focus()
-    await page.keyboard.press("End")
+    # The cluster's build is in view first; the keyboard scrolls on to the target.
+    assert await in_view(box, svg.locator(".rg-node.rg-current"))
     await screenshot(page, "route-picture-preview.png", page.locator("#plan .route-picture-wrap"))
-    await box.evaluate("b => { b.scrollLeft = 0; }")
-    await screenshot(page, "route-picture-preview-start.png", page.locator("#plan .route-picture-wrap"))
+    await box.focus()
+    before = await box.evaluate("b => b.scrollLeft")
+    for _ in range(12):
+        await page.keyboard.press("ArrowRight")
+    assert await box.evaluate("b => b.scrollLeft") > before
+    await box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    assert await in_view(box, target)
+    await screenshot(page, "route-picture-preview-end.png", page.locator("#plan .route-picture-wrap"))
+    await page.locator("h1").focus()
     await screenshot(page, "route-picture-preview-page.png")
     assert errors == []
 
@@ -107,5 +120,6 @@ async def test_packages_page_draws_the_whole_graph_with_stored_versions(browser,
     assert await svg.locator(".rg-node.rg-barrier polygon").count() == 2
     assert await svg.locator(".rg-node.rg-deprecated").count() == 3
     assert "✓ 2 rpms" in await page.locator(".route-versions li[data-key='4.3.0.1']").inner_text()
+    assert await in_view(page.locator("#version-graph .route-picture-scroll"), stored)
     await screenshot(page, "route-picture-packages.png", page.locator("#version-graph"))
     assert errors == []

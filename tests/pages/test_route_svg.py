@@ -4,7 +4,7 @@ string from the dep file escaped and clipped, nothing drawn for an empty or over
 import re
 import xml.etree.ElementTree as ET
 
-from dashboard.pages.route_svg import NODE_W, PAD_X, clean, route_svg
+from dashboard.pages.route_svg import COL_GAP, NODE_W, PAD_X, clean, route_svg
 from tests.support.paths import shipped_dep_yaml
 from upgrades.planning.route_graph import build_graph, plan_graph
 
@@ -64,7 +64,7 @@ def test_nodes_never_overlap_and_the_width_follows_the_versions():
     for i, (x, y) in enumerate(boxes):
         for x2, y2 in boxes[i + 1 :]:
             assert abs(x - x2) >= NODE_W or abs(y - y2) >= 58, "two nodes overlap"
-    assert int(root.get("width")) == 2 * PAD_X + 13 * NODE_W + 12 * 56
+    assert int(root.get("width")) == 2 * PAD_X + 13 * NODE_W + 12 * COL_GAP
 
 
 def test_hostile_version_strings_are_escaped_and_clipped():
@@ -109,4 +109,4 @@ def test_the_picture_starts_scrolled_to_the_clusters_build():
     graph = plan_graph(dep_yaml=shipped_dep_yaml(), current=RC2, target=TARGET)
     svg = str(route_svg(graph, title="t"))
     column = graph.node("4.2.0.0-100000152023080109").column
-    assert int(re.search(r'data-scroll-to="(\d+)"', svg).group(1)) == max(column * (NODE_W + 56) - NODE_W // 2, 0)
+    assert int(re.search(r'data-scroll-to="(\d+)"', svg).group(1)) == max(column * (NODE_W + COL_GAP) - COL_GAP // 2, 0)
