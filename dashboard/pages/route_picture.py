@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from dashboard.pages.route_svg import legend_items, node_marks, route_svg
+from dashboard.pages.route_svg import clean, legend_items, node_marks, route_svg
 from upgrades.errors import ObshellError
 from upgrades.models.cluster import REQUIRED_PACKAGES
 from upgrades.planning import route_graph
@@ -32,7 +32,7 @@ class RoutePicture:
     svg: str = ""
     legend: list = field(default_factory=list)
     hops: list = field(default_factory=list)
-    versions: list = field(default_factory=list)  # store: (node, marks, next keys)
+    versions: list = field(default_factory=list)  # store: (key, marks, next keys), cleaned for display
     too_large: bool = False
     declared_count: int = 0
     error: str = ""
@@ -69,10 +69,10 @@ def plan_picture(plan):
         picture.hops.append(
             HopRow(
                 number=number,
-                start=plan.from_version if number == 1 else start.key,
-                end=label,
+                start=clean(plan.from_version if number == 1 else start.key),
+                end=clean(label),
                 barrier=end.route_barrier,
-                passed=[n.key for n in passed],
+                passed=[clean(n.key) for n in passed],
                 missing=list(end.missing),
             )
         )
@@ -105,7 +105,10 @@ def store_picture(*, dep_yaml, packages, title):
         kind="store",
         svg=route_svg(graph, title=title),
         legend=legend_items(route=False),
-        versions=[(node, node_marks(node), following.get(node.key, [])) for node in graph.nodes],
+        versions=[
+            (clean(node.key), node_marks(node), [clean(key) for key in following.get(node.key, [])])
+            for node in graph.nodes
+        ],
         too_large=graph.too_large,
         declared_count=graph.declared_count,
     )

@@ -122,4 +122,5 @@ async def test_packages_page_draws_the_whole_graph_with_stored_versions(browser,
     assert "✓ 2 rpms" in await page.locator(".route-versions li[data-key='4.3.0.1']").inner_text()
     assert await in_view(page.locator("#version-graph .route-picture-scroll"), stored)
     await screenshot(page, "route-picture-packages.png", page.locator("#version-graph"))
+    await screenshot(page, "route-picture-packages-page.png")
     assert errors == []

@@ -106,3 +106,11 @@ def test_a_dep_file_too_large_to_draw_says_so(client, as_role):
     html = client.get("/packages/").content.decode()
     assert svg_of(html) is None
     assert "The dep file declares 300 versions: too many to draw." in html
+
+
+def test_a_dep_file_with_no_versions_says_so(client, as_role):
+    add_package("oceanbase-ce", "4.3.0.1", "100000242024032211.el7", dep_yaml="# no versions yet\n")
+    as_role("viewer")
+    html = client.get("/packages/").content.decode()
+    assert svg_of(html) is None
+    assert "The dep file declares no versions: there is nothing to draw." in html
