@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
 from dashboard.pages.forms import AgentUpgradeForm, TokenCreateForm, UpgradeForm, rolling_possible
+from dashboard.pages.route_picture import plan_picture
 from dashboard.pages.selectors import cluster_page, cluster_rows, recent_package_syncs, run_counters
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
@@ -61,6 +62,8 @@ def _render_cluster(
             context["agent_checks"] = AGENT_ONLY_CHECKS
             context["agent_check_count"] = sum(1 for check in plan.checks if check.key in AGENT_ONLY_CHECKS)
             context["checks_here"] = len(plan.checks) - context["agent_check_count"]
+        if plan.kind == "upgrade":
+            context["route_picture"] = plan_picture(plan)
     context.update(
         form=form or UpgradeForm(cluster=cluster),
         agent_form=agent_form or AgentUpgradeForm(cluster=cluster),

@@ -5,14 +5,17 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
 from dashboard.pages.forms import PackageUploadForm
+from dashboard.pages.route_picture import dep_file_sources, store_picture
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.packages import limits
+from upgrades.planning import route_graph
 from upgrades.services import packages as package_service
 
 
@@ -21,14 +24,33 @@ def _actor(request):
 
 
 def _render(request, *, form=None, refusal=None, status=200):
-    context = {
-        "packages": package_service.packages_visible_to(actor=_actor(request))
+    packages = list(
+        package_service.packages_visible_to(actor=_actor(request))
         .select_related("uploaded_by_cluster", "uploaded_by_user")
-        .order_by("name", "-version", "-release", "arch"),
+        .order_by("name", "-version", "-release", "arch")
+    )
+    context = {
+        "packages": packages,
         "form": form or PackageUploadForm(),
         "refusal": refusal,
+        **_graph_context(request, packages),
     }
     return render(request, "pages/packages.html", context, status=status)
+
+
+def _graph_context(request, packages):
+    """The version graph of the dep file `?graph=<package id>` names (default: the newest stored one; with none
+    stored, the file this dashboard ships)."""
+    sources = dep_file_sources(packages)
+    chosen = next((p for p in sources if str(p.pk) == request.GET.get("graph", "")), sources[0] if sources else None)
+    if chosen is not None:
+        dep_yaml = chosen.upgrade_dep_yaml
+        title = gettext("Version graph of the dep file in %(rpm)s") % {"rpm": chosen.rpm_name}
+    else:
+        dep_yaml = route_graph.shipped_dep_yaml()
+        title = gettext("Version graph of the dep file this dashboard ships")
+    picture = store_picture(dep_yaml=dep_yaml, packages=packages, title=title)
+    return {"graph_sources": sources, "graph_source": chosen, "route_picture": picture}
 
 
 @role_required("viewer")

@@ -117,3 +117,32 @@ def test_json_on_failure_is_still_one_object_and_exits_non_zero():
 def test_unknown_cluster():
     with pytest.raises(CommandError, match="cluster 'nope' does not exist"):
         run("nope", "--version", TARGET_VERSION, "--release", TARGET_RELEASE, "--mode", "rolling")
+
+
+@pytest.mark.django_db
+def test_readable_plan_names_the_rpms_a_hop_lacks():
+    from tests.support.builds import OB_4_2_0_0_20230801 as RC2
+
+    make_cluster("rc2", zones=3, version=RC2.version, build=RC2.build_number)
+    stock_packages(TARGET, "community")
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "plan_upgrade",
+            "rc2",
+            "--version",
+            TARGET_VERSION,
+            "--release",
+            TARGET_RELEASE,
+            "--mode",
+            "rolling",
+            stdout=out,
+        )
+    lines = out.getvalue().splitlines()
+    barrier = next(line for line in lines if line.startswith("  0. 4.2.1.2"))
+    assert barrier.endswith(
+        "[barrier: installed from binary]  [not in the store: oceanbase-ce-4.2.1.2-${release}.el7.x86_64.rpm "
+        "oceanbase-ce-libs-4.2.1.2-${release}.el7.x86_64.rpm]"
+    )
+    target = next(line for line in lines if line.startswith("  1. 4.3.0.1"))
+    assert "not in the store" not in target

@@ -37,6 +37,12 @@ class Plan:
     maintenance_type: int = MaintenanceType.GLOBAL
     # An obshell upgrade's rpms not uploaded for some architecture (obshell starts the run anyway).
     missing_packages: list = field(default_factory=list)
+    # What the route picture needs: the target's dep file, the cluster's build as (version, build), the target's
+    # (version, build), and per hop the rpms not in the store (None when the packages check did not run).
+    dep_yaml: str = ""
+    current: tuple = ("", "")
+    target: tuple = ("", "")
+    missing_by_hop: list | None = None
 
     @property
     def ok(self):
@@ -113,6 +119,11 @@ def _fill(plan, checks, results):
         # The DAG's route drops the current version: one entry per hop (spec 4 step 8).
         plan.route = [node.as_dict() for node in checks.route[1:]]
     plan.packages = [_package_dict(p) for p in checks.packages]
+    plan.current = (checks.current_version, checks.current_build)
+    plan.target = (checks.version, checks.target_build)
+    if checks.target_package is not None:
+        plan.dep_yaml = checks.target_package.upgrade_dep_yaml or ""
+    plan.missing_by_hop = checks.missing_by_hop
 
 
 def plan_upgrade(*, cluster, version, release, mode, upgrade_dir="", freeze_server=False, topology=None):

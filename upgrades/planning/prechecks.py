@@ -118,6 +118,8 @@ class Prechecks:
         self.target_package = None
         self.route = None
         self.packages = []
+        # Per hop of the route (route[1:]), the rpm names not in the store; None until the packages check ran.
+        self.missing_by_hop = None
         self.results = {}
 
     @property
@@ -341,7 +343,9 @@ class Prechecks:
     def check_packages(self):
         archs = list(dict.fromkeys(s.arch for s in self.topology.servers))
         missing, found = [], []
+        self.missing_by_hop = []
         for node in self.route[1:]:
+            self.missing_by_hop.append([])
             for arch in archs:
                 for name in self.cluster.required_package_names:
                     if node.release == routes.RELEASE_NULL:
@@ -363,6 +367,7 @@ class Prechecks:
                         )
                     if package is None:
                         missing.append(label)
+                        self.missing_by_hop[-1].append(label)
                     else:
                         found.append(package)
         if missing:

@@ -83,7 +83,7 @@ class RouteNode:
         }
 
 
-def _split_key(key):
+def split_key(key):
     # obshell's BuildVersionNode splits on every "-" and keeps the first two parts: "4.2.1.0-1-x" is release "1".
     parts = key.split("-")
     return parts[0], (parts[1] if len(parts) > 1 else RELEASE_NULL)
@@ -101,7 +101,7 @@ class DepGraph:
             key = entry["version"].strip()
             if key in self.nodes:
                 raise _unexpected(f"version {key} has duplicate")
-            version, release = _split_key(key)
+            version, release = split_key(key)
             self.nodes[key] = DepNode(
                 key=key,
                 version=version,
@@ -123,7 +123,7 @@ class DepGraph:
         """The declared node for a `can_be_upgraded_to` entry, or a fresh undeclared one."""
         node = self.nodes.get(key)
         if node is None:
-            version, release = _split_key(key)
+            version, release = split_key(key)
             node = DepNode(key=key, version=version, release=release, declared=False)
         return node
 
@@ -134,7 +134,7 @@ class DepGraph:
 # --- route shape (spec 4.1 steps 5 to 7), shared by both searches ---------------------------------------------
 
 
-def _require_from_binary_spec(node):
+def require_from_binary_spec(node):
     raw = node.require_from_binary
     if raw is None:
         return False, []
@@ -148,14 +148,12 @@ def _require_from_binary_spec(node):
     raise _unexpected(f"require_from_binary of {node.key} is neither a bool nor a map")
 
 
-def format_route(path, graph, target_version):
-    """Deprecation check, barrier flags and the route [start, barriers..., target] for a found path."""
-    if path[-1].deprecated:
-        raise to_deprecated_version(target_version)
-    formatted = []
+def barrier_flags(path):
+    """For each node of a found path, whether it is installed from binary on this path (obshell's FormatRoute)."""
+    flags = []
     previous_barrier = path[0]
     for node in path:
-        value, when_come_from = _require_from_binary_spec(node)
+        value, when_come_from = require_from_binary_spec(node)
         if when_come_from:
             came_from = previous_barrier.version in when_come_from or (
                 f"{previous_barrier.version}-{previous_barrier.release}" in when_come_from
@@ -163,15 +161,30 @@ def format_route(path, graph, target_version):
             value = value and came_from
             if value:
                 previous_barrier = node
-        formatted.append(
-            RouteNode(
-                version=node.version,
-                release=node.release,
-                build_version=node.build_version,
-                require_from_binary=value,
-                deprecated_info=graph.deprecated_releases(node.version),
-            )
+        flags.append(value)
+    return flags
+
+
+def hop_ends(path):
+    """The indexes in `path` where a hop ends: every barrier between the start and the target, then the target."""
+    flags = barrier_flags(path)
+    return [i for i in range(1, len(path) - 1) if flags[i]] + [len(path) - 1]
+
+
+def format_route(path, graph, target_version):
+    """Deprecation check, barrier flags and the route [start, barriers..., target] for a found path."""
+    if path[-1].deprecated:
+        raise to_deprecated_version(target_version)
+    formatted = [
+        RouteNode(
+            version=node.version,
+            release=node.release,
+            build_version=node.build_version,
+            require_from_binary=value,
+            deprecated_info=graph.deprecated_releases(node.version),
         )
+        for node, value in zip(path, barrier_flags(path), strict=True)
+    ]
     barriers = [n for n in formatted[1:-1] if n.require_from_binary]
     return [formatted[0], *barriers, formatted[-1]]
 
@@ -246,7 +259,7 @@ def _barrier_mentions(graph):
     """Every `version` and `version-release` string some when_come_from list names."""
     mentioned = set()
     for node in graph.nodes.values():
-        mentioned.update(_require_from_binary_spec(node)[1])
+        mentioned.update(require_from_binary_spec(node)[1])
     return mentioned
 
 
@@ -288,7 +301,7 @@ def _cheapest_walk(graph, start, target_version, target_build, *, strict):
         """Settle `node`'s barrier flag as the walk leaves its version: (previous barrier, hops) after it."""
         if node is start:
             return previous, hops
-        value, when_come_from = _require_from_binary_spec(node)
+        value, when_come_from = require_from_binary_spec(node)
         if when_come_from:
             value = value and previous is not None and (previous[0] in when_come_from or previous[1] in when_come_from)
             if value:

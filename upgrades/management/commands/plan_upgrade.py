@@ -55,7 +55,9 @@ def readable(plan):
         lines.append(f"     {plan.from_version} (current)")
         for hop, node in enumerate(plan.route):
             barrier = "  [barrier: installed from binary]" if node["require_from_binary"] else ""
-            lines.append(f"  {hop}. {node['build_version']}{barrier}")
+            missing = (plan.missing_by_hop or [])[hop : hop + 1]
+            missing = f"  [not in the store: {' '.join(missing[0])}]" if missing and missing[0] else ""
+            lines.append(f"  {hop}. {node['build_version']}{barrier}{missing}")
     else:
         lines.append("Route: unknown (see the checks)")
     lines.append("Pre-checks:")
