@@ -25,7 +25,8 @@ export function visibleLines(store) {
 }
 
 function lineElement(line) {
-  const cls = line.level === "ERROR" ? "ll ll-error" : line.level === "WARN" ? "ll ll-warn" : "ll";
+  let cls = line.level === "ERROR" ? "ll ll-error" : line.level === "WARN" ? "ll ll-warn" : "ll";
+  if (line.id === state.targetLine) cls += " is-target";
   return el("span", { class: cls, id: `log-${line.id}`, "data-log-id": line.id },
     el("span", { class: "ll-time", text: clock(parseTime(line.at)) }), ` ${line.line}\n`);
 }
