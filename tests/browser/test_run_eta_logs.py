@@ -109,6 +109,18 @@ async def test_a_log_deep_link_opens_its_sub_task_and_highlights_the_line(browse
     target = TaskLog.objects.get(sub_task=task, text="first attempt line 120")
 
     context, page, errors = await signed_in_page(browser, server)
+    # The top bar's search: a run's generic id opens it; a cluster name matching two clusters lists both.
+    await page.goto(f"{server.url}/runs/")
+    await page.fill("#topsearch-q", dag.generic_id)
+    await page.press("#topsearch-q", "Enter")
+    await page.wait_for_url(f"{server.url}/runs/{dag.pk}/")
+    make_cluster(f"{dag.cluster.name}-dr")
+    await page.fill("#topsearch-q", dag.cluster.name)
+    await page.press("#topsearch-q", "Enter")
+    await page.wait_for_selector("[data-hit=cluster] >> nth=1")
+    assert await page.input_value("#topsearch-q") == dag.cluster.name
+    await screenshot(page, "search-page.png")
+
     await page.goto(f"{server.url}/runs/{dag.pk}/#log-{target.pk}")
     line = page.locator(f"#log-{target.pk}")
     await line.wait_for(timeout=DEADLINE_MS)
