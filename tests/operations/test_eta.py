@@ -1,6 +1,7 @@
 """A run's ETA and each stage's expected duration from the usual-duration statistics (upgrades/operations/eta.py),
 and the expected duration of a whole upgrade before it runs (upgrades/planning/estimates.py)."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.support.factories import make_cluster
+from tests.support.factories import make_cluster, make_user
 from tests.support.history import done, finished_run
+from upgrades.live.selectors import dag_snapshot
 from upgrades.models import Node
 from upgrades.models.dag import Operator, State
 from upgrades.operations.durations import refresh_step_durations
@@ -187,3 +189,19 @@ def test_expected_upgrade_of_a_cluster_along_a_route_with_a_mode():
     # STOPSERVICE's stages are among the rolling ones here, so it has an estimate too, and a shorter one.
     assert expected_upgrade_seconds(cluster=cluster, hops=2, mode="STOPSERVICE") < 2.0 * len(rolling_actions)
     assert expected_upgrade_seconds(cluster=cluster, hops=0, mode="ROLLING") is None
+
+
+def test_the_snapshot_carries_each_stages_expected_duration_and_the_page_its_eta(client):
+    cluster = make_cluster()
+    _history(cluster)
+    dag = _running_run(cluster, [State.SUCCEED, State.RUNNING, State.PENDING], running_for=20)
+    unknown = _running_run(cluster, [State.PENDING] * 3, actions=("stop_zone", "never_ran", "start_zone"))
+    expected = dag_snapshot(dag.pk)["expected"]
+    assert sorted(expected.values()) == [pytest.approx(10.0), pytest.approx(30.0), pytest.approx(60.0)]
+    assert list(dag_snapshot(unknown.pk)["expected"].values()).count(None) == 1
+
+    client.force_login(make_user("viewer"))
+    html = client.get(f"/runs/{dag.pk}/").content.decode()
+    assert re.search(r'data-eta="estimate">about \d+s left · finishes around \d\d:\d\d:\d\d</dd>', html)
+    html = client.get(f"/runs/{unknown.pk}/").content.decode()
+    assert 'data-eta="no_history">no estimate yet</dd>' in html
