@@ -11,6 +11,7 @@ from dashboard.pages import (
     views_packages,
     views_real_clusters,
     views_runs,
+    views_search,
     views_workers,
 )
 
@@ -36,6 +37,12 @@ urlpatterns = [
     path("runs/<int:dag_id>/", views_runs.run_page, name="run"),
     path("runs/<int:dag_id>/operate/", views_runs.run_operate, name="run_operate"),
     path("runs/<int:dag_id>/subtasks/<int:sub_task_id>/log.txt", views_runs.sub_task_log, name="run_sub_task_log"),
+    path("runs/<int:dag_id>/logs/", views_runs.run_logs, name="run_logs"),
+    path("runs/<int:dag_id>/logs/lines/<int:log_id>/", views_runs.run_log_line, name="run_log_line"),
+    path("runs/<int:dag_id>/logs.zip", views_runs.run_logs_download, name="run_logs_zip"),
+    path("runs/generic/<str:generic_id>/", views_runs.run_by_generic_id, name="run_by_generic_id"),
+    path("runs/agent/<str:remote_id>/", views_runs.run_by_agent_id, name="run_by_agent_id"),
+    path("search", views_search.search_page, name="search"),
     path("packages/", views_packages.package_list, name="packages"),
     path("packages/upload/", views_packages.package_upload, name="package_upload"),
     path("packages/<int:package_id>/delete/", views_packages.package_delete_view, name="package_delete"),

@@ -8,6 +8,9 @@
   rule the engine shares.
 - `durations`: the usual duration (median, p90) of each node action per cluster-size bucket, from a summary
   of finished runs; the stall payload.
+- `eta`: a stage's expected duration and a run's ETA from those statistics (the one home of the ETA rule).
+- `run_logs`: every log of one run at once: search across sub-tasks and attempts, the window around one line,
+  the streamed zip.
 - `archive`: packing a long-finished run's events and task logs into its RunArchive, and reading them back.
 - `logs`: JSON log lines (LOG_FORMAT=json), the log context (trace id, DAG, sub-task, job) and secret scrubbing.
 
