@@ -4,6 +4,7 @@ from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.executions import ExecutionRecord
 from upgrades.models.firstrun import Dismissal, LoginLink
 from upgrades.models.history import RunArchive, StepDurationStat
+from upgrades.models.labels import ClusterLabel
 from upgrades.models.notifications import Delivery, NotificationCursor, Subscription
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package, PackageSync
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "AuthFailureTally",
     "Cluster",
+    "ClusterLabel",
     "Dag",
     "DagEvent",
     "Delivery",
