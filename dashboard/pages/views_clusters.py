@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from dashboard.pages.access import role_required
 from dashboard.pages.forms import AgentUpgradeForm, TokenCreateForm, UpgradeForm, rolling_possible
 from dashboard.pages.selectors import cluster_page, cluster_rows, run_counters
+from dashboard.pages.views_windows import windows_context
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import ApiToken, Cluster
@@ -42,6 +43,7 @@ def _render_cluster(
 ):
     context = cluster_page(cluster)
     context["labels"] = cluster_labels(cluster)
+    context.update(windows_context(cluster))
     if has_role(request.user, "admin"):
         context["tokens"] = list(cluster.api_tokens.select_related("created_by").order_by("revoked_at", "-created_at"))
     if cluster.backend == Backend.OBSHELL:

@@ -47,6 +47,8 @@ def world():
         "token_revoke": (f"/clusters/{c}/tokens/{token.pk}/revoke/", {}),
         "cluster_label_set": (f"/clusters/{c}/labels/", {"key": "env", "value": "prod"}),
         "cluster_label_remove": (f"/clusters/{c}/labels/remove/", {"key": "env"}),
+        "cluster_window_add": (f"/clusters/{c}/windows/", {"window": "daily 01:00-02:00 UTC"}),
+        "cluster_window_remove": (f"/clusters/{c}/windows/1/remove/", {}),
         "fault_arm": (f"/clusters/{c}/faults/", {}),
         "fault_disarm": (f"/clusters/{c}/faults/1/disarm/", {}),
         "hint_dismiss": ("/hints/first-upgrade/dismiss/", {}),

@@ -9,6 +9,7 @@ from upgrades.models.notifications import Delivery, NotificationCursor, Subscrip
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package, PackageSync
 from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
+from upgrades.models.windows import MaintenanceWindow
 
 __all__ = [
     "ApiToken",
@@ -23,6 +24,7 @@ __all__ = [
     "ExecutionRecord",
     "Fault",
     "LoginLink",
+    "MaintenanceWindow",
     "Node",
     "NotificationCursor",
     "Package",
