@@ -1,3 +1,4 @@
+from upgrades.models.approvals import Approval, UpgradeRequest
 from upgrades.models.audit import AuditEntry
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
@@ -13,6 +14,7 @@ from upgrades.models.windows import MaintenanceWindow
 
 __all__ = [
     "ApiToken",
+    "Approval",
     "AuditEntry",
     "AuthFailureTally",
     "Cluster",
@@ -38,6 +40,7 @@ __all__ = [
     "SubTask",
     "Subscription",
     "TaskLog",
+    "UpgradeRequest",
     "WorkerHeartbeat",
     "Zone",
 ]
