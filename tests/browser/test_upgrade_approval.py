@@ -79,6 +79,9 @@ async def test_a_second_person_approves_a_production_upgrade(browser, server, pr
 
     approver, approver_errors = await signed_in(browser, server, "adam")
     await approver.goto(cluster_url)
+    assert await approver.locator("[data-label-form]").count() == 1
+    assert await approver.locator("[data-window-form]").count() == 1
+    await screenshot(approver, "cluster-approver-view.png")
     await approver.focus("#decision-reason")
     await approver.keyboard.type("change ticket checked")
     await approver.keyboard.press("Tab")
