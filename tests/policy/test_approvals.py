@@ -3,6 +3,7 @@ not a token), Approval records (one decision per subject, audited), and upgrade 
 cluster's Upgrade click from the pages waits for a second person, who starts it through the ordinary start
 service (same run, same audit) or refuses it; the API is not gated."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,8 +12,9 @@ from django.utils import timezone
 
 from tests.api.helpers import Api
 from tests.support.builds import OB_4_2_1_1_20231101
+from tests.support.builds import OBSHELL_4_2_2_0_20240108 as OBSHELL
 from tests.support.factories import make_cluster, make_user
-from tests.support.packages import stock_packages
+from tests.support.packages import add_obshell_package, stock_packages
 from upgrades.audit import Actor
 from upgrades.errors import ObshellError
 from upgrades.models import Approval, AuditEntry, Dag, UpgradeRequest
@@ -310,3 +312,21 @@ def test_the_api_is_not_gated(client, prod, packages):
     response = Api(client, secret).post("/api/v1/ob/upgrade", {**TARGET, "upgradeDir": None})
     assert response.status_code == 200, response.content
     assert Dag.objects.filter(cluster=prod).count() == 1 and not UpgradeRequest.objects.exists()
+
+
+def test_obshell_upgrade_of_production_waits_too_and_starts_the_agent_run(client, as_role, prod):
+    package = add_obshell_package(OBSHELL)
+    data = {"obshell-obshell_package": package.pk, "obshell-upgrade_dir": "", "obshell-reason": "CHG-7: obshell"}
+    as_role("operator")
+    html = client.post(f"/clusters/{prod.name}/obshell/", {**data, "action": "preview"}).content.decode()
+    key = re.search(r'name="obshell-plan_key" value="([0-9a-f]+)"', html).group(1)
+    response = client.post(f"/clusters/{prod.name}/obshell/", {**data, "obshell-plan_key": key, "action": "upgrade"})
+    assert response.status_code == 302 and response["Location"].endswith("#requests")
+    request = UpgradeRequest.objects.get()
+    assert (request.kind, request.version, request.mode) == ("agent_upgrade", OBSHELL.version, "")
+    assert not Dag.objects.exists()
+    assert "obshell upgrade" in client.get(f"/clusters/{prod.name}/").content.decode()
+    as_role("admin")
+    response = client.post(f"/clusters/{prod.name}/requests/{request.pk}/approve/")
+    dag = Dag.objects.get()
+    assert response["Location"] == f"/runs/{dag.pk}/" and dag.kind == "agent_upgrade"

@@ -2,7 +2,9 @@
 next opening, and an admin adding (to the cluster or one of its labels) and removing windows."""
 
 import pytest
+from django.utils import timezone
 
+from tests.support.factories import make_cluster
 from upgrades.audit import Actor
 from upgrades.models import MaintenanceWindow
 from upgrades.services.labels import label_set
@@ -35,8 +37,6 @@ def test_open_and_closed(client, as_role, cluster):
 
 def test_closed_names_the_next_opening(client, as_role, cluster):
     # A window that is never open now: on the one weekday other than today's and tomorrow's.
-    from django.utils import timezone
-
     day = (timezone.now().weekday() + 3) % 7
     name = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[day]
     window_add(cluster=cluster, window=f"{name} 01:00-02:00 Asia/Shanghai", actor=SYSTEM)
@@ -74,8 +74,6 @@ def test_admin_adds_to_cluster_and_label_and_removes(client, as_role, cluster):
 
 
 def test_a_window_of_another_cluster_is_not_removed_here(client, as_role, cluster):
-    from tests.support.factories import make_cluster
-
     other = make_cluster("beta")
     theirs = window_add(cluster=other, window="daily 01:00-02:00 UTC", actor=SYSTEM)
     as_role("admin")
@@ -90,8 +88,6 @@ def test_operators_cannot_change_windows(client, as_role, cluster):
 
 
 def test_the_next_opening_is_shown_in_its_own_windows_zone(client, as_role, cluster):
-    from django.utils import timezone
-
     names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
     today = timezone.now().weekday()
     window_add(cluster=cluster, window=f"{names[(today + 3) % 7]} 12:00-13:00 UTC", actor=SYSTEM)
