@@ -19,6 +19,7 @@ from upgrades.audit import Actor
 from upgrades.errors import ObshellError
 from upgrades.models import Approval, AuditEntry, Dag, UpgradeRequest
 from upgrades.security.tokens import token_create
+from upgrades.services import upgrade_requests
 from upgrades.services.approvals import (
     ApprovalRefused,
     approval_for,
@@ -330,3 +331,26 @@ def test_obshell_upgrade_of_production_waits_too_and_starts_the_agent_run(client
     response = client.post(f"/clusters/{prod.name}/requests/{request.pk}/approve/")
     dag = Dag.objects.get()
     assert response["Location"] == f"/runs/{dag.pk}/" and dag.kind == "agent_upgrade"
+
+
+def test_an_expired_request_reads_expired_on_the_page(client, as_role, prod, packages):
+    request = upgrade_request_create(cluster=prod, actor=actor(make_user("operator")), reason="old", **TARGET)
+    UpgradeRequest.objects.filter(pk=request.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    as_role("operator")
+    html = client.get(f"/clusters/{prod.name}/").content.decode()
+    assert f'data-request="{request.pk}" data-request-state="expired"' in html and "Expired" in html
+    assert "Waiting for approval" not in html
+
+
+def test_a_start_that_crashes_gives_the_request_back(prod, packages, monkeypatch):
+    alice, bob = make_user("operator"), make_user("operator")
+    request = upgrade_request_create(cluster=prod, actor=actor(alice), reason="CHG", **TARGET)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(upgrade_requests, "upgrade_start", crash)
+    with pytest.raises(RuntimeError):
+        upgrade_request_approve(request=request, actor=actor(bob))
+    request.refresh_from_db()
+    assert request.state == "approved" and "unexpectedly" in request.start_error and request.dag is None

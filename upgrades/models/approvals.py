@@ -10,6 +10,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Approval(models.Model):
@@ -83,6 +84,14 @@ class UpgradeRequest(models.Model):
 
     def __str__(self):
         return f"request {self.pk}: {self.kind} of {self.cluster_id} to {self.target} ({self.state})"
+
+    @property
+    def effective_state(self) -> str:
+        """The state as people should read it: a pending request past its expiry is expired (the row says so
+        once someone acts on it)."""
+        if self.state == self.State.PENDING and self.expires_at <= timezone.now():
+            return self.State.EXPIRED
+        return self.state
 
     @property
     def target(self) -> str:

@@ -183,14 +183,22 @@ def upgrade_request_start(*, request: UpgradeRequest, actor: Actor) -> UpgradeRe
     try:
         dag = _start_run(request, actor)
     except ObshellError as error:
-        UpgradeRequest.objects.filter(pk=request.pk, state=State.STARTED, dag__isnull=True).update(
-            state=State.APPROVED, start_error=error.message
-        )
-        request.refresh_from_db()
+        _give_back(request, error.message)
         return request
+    except Exception:
+        _give_back(request, "the start failed unexpectedly; see the server log")
+        raise
     UpgradeRequest.objects.filter(pk=request.pk).update(dag=dag)
     request.refresh_from_db()
     return request
+
+
+def _give_back(request: UpgradeRequest, problem: str) -> None:
+    """A claimed request whose start did not happen is approved again, with the reason."""
+    UpgradeRequest.objects.filter(pk=request.pk, state=State.STARTED, dag__isnull=True).update(
+        state=State.APPROVED, start_error=problem
+    )
+    request.refresh_from_db()
 
 
 def _start_run(request: UpgradeRequest, actor: Actor) -> Dag:
