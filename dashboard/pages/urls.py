@@ -10,6 +10,7 @@ from dashboard.pages import (
     views_notifications,
     views_packages,
     views_real_clusters,
+    views_reports,
     views_runs,
     views_workers,
 )
@@ -34,6 +35,7 @@ urlpatterns = [
     path("runs/", views_history.run_list, name="runs"),
     path("runs/<int:dag_id>/", views_runs.run_page, name="run"),
     path("runs/<int:dag_id>/operate/", views_runs.run_operate, name="run_operate"),
+    path("runs/<int:dag_id>/report/", views_reports.run_report_page, name="run_report"),
     path("runs/<int:dag_id>/subtasks/<int:sub_task_id>/log.txt", views_runs.sub_task_log, name="run_sub_task_log"),
     path("packages/", views_packages.package_list, name="packages"),
     path("packages/upload/", views_packages.package_upload, name="package_upload"),

@@ -1,5 +1,5 @@
 from upgrades.models.audit import AuditEntry
-from upgrades.models.cluster import Cluster, Fault, Server, Zone
+from upgrades.models.cluster import Cluster, Fault, Server, Tenant, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.executions import ExecutionRecord
 from upgrades.models.firstrun import Dismissal, LoginLink
@@ -34,6 +34,7 @@ __all__ = [
     "SubTask",
     "Subscription",
     "TaskLog",
+    "Tenant",
     "WorkerHeartbeat",
     "Zone",
 ]
