@@ -48,14 +48,18 @@ def stage_rows(dag: Dag) -> list[dict[str, Any]]:
 
 
 def parameters_before(dag: Dag) -> dict[str, dict[str, str]]:
-    """What the run's first Backup parameters stage kept (simulated runs keep the rows in its sub-task), by name."""
+    """What the run's first Backup parameters stage kept (simulated runs keep obshell's rows in its sub-task, and the
+    values the verification reads as that stage found them), by name."""
     backup = (
         SubTask.objects.filter(dag=dag, node__name="Backup parameters", state=State.SUCCEED)
         .order_by("node__seq", "id")
         .first()
     )
-    values: dict[str, dict[str, str]] = {}
-    for row in (backup.context or {}).get("parameters", []) if backup is not None else []:
+    context = (backup.context or {}) if backup is not None else {}
+    values: dict[str, dict[str, str]] = {
+        name: dict(found) for name, found in context.get("verified_before", {}).items()
+    }
+    for row in context.get("parameters", []):
         values.setdefault(row["Name"], {})[f"{row['SvrIp']}:{row['SvrPort']}"] = str(row["Value"])
     return values
 

@@ -35,6 +35,7 @@ def world():
         "counters": "/counters/",
         "runs": "/runs/",
         "run": f"/runs/{d}/",
+        "run_report": f"/runs/{d}/report/",
         "run_sub_task_log": f"/runs/{d}/subtasks/{sub_task.pk}/log.txt",
         "packages": "/packages/",
         "audit": "/audit/",

@@ -124,6 +124,10 @@ def _read_zones(client: AgentClient, facts: Facts) -> None:
     except AgentError as error:
         facts.unknown["no_stopped_zone"] = f"GET /api/v1/obcluster/info failed: {error}"
         return
+    if info.get("status") not in (None, "AVAILABLE"):
+        # Client §4.3: without its observer the agent answers a degraded summary whose zone states are guesses.
+        facts.unknown["no_stopped_zone"] = f"the agent's observer is {info.get('status')}: zone states not read"
+        return
     zones = info.get("zones")
     if not zones:
         facts.unknown["no_stopped_zone"] = "the agent's /obcluster/info lists no zone"

@@ -11,11 +11,15 @@ from upgrades.backends.simulated.parameters import (
     set_on_all_servers,
     set_rows,
 )
+from upgrades.backends.simulated.verification import simulated_facts
 from upgrades.models import Server, SubTask, Tenant, Zone
 from upgrades.models.dag import State
 from upgrades.packages.names import OB_HOME
 
 PARAMETERS_KEY = "parameters"
+# The version values the verification reads (min_observer_version, upgrade mode, tenants' compatible) as this backup
+# found them, {name: {server or tenant: value}}: the "before" of a run's change report.
+VERIFIED_BEFORE_KEY = "verified_before"
 
 
 def backup_parameters(ctx, layout):
@@ -29,10 +33,15 @@ def backup_parameters(ctx, layout):
     )
     ctx.fault_point()
     rows = parameter_rows(ctx.dag.cluster_id)
+    verified = {
+        name: values
+        for name, values in simulated_facts(ctx.dag.cluster_id).parameters.items()
+        if name not in UPGRADE_PARAMETERS
+    }
     sub_task = ctx.sub_task
 
     def keep():
-        sub_task.context = {**sub_task.context, PARAMETERS_KEY: rows}
+        sub_task.context = {**sub_task.context, PARAMETERS_KEY: rows, VERIFIED_BEFORE_KEY: verified}
         SubTask.objects.filter(pk=sub_task.pk).update(context=sub_task.context)
 
     ctx.sleep(0.5)
