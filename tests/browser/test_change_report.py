@@ -8,12 +8,15 @@ from django.test import Client
 
 from tests.browser.helpers import ARTIFACTS, closing_db_connections, screenshot
 from tests.engine.helpers import failed_run
+from tests.support.builds import OB_4_2_1_0_20230928 as START
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.factories import make_cluster, make_user
+from tests.support.fake_agent import FakeCluster
 from tests.support.packages import stock_packages
 from upgrades.audit import Actor
 from upgrades.engine.runner import run_dag_to_end
 from upgrades.services.dag_operators import dag_operate
+from upgrades.services.real_clusters import cluster_register_obshell
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +36,7 @@ def finished_run():
     return run_dag_to_end(dag.pk)
 
 
-async def signed_in_page(browser, server, media=None):
+async def signed_in_page(browser, server):
     client = Client()
     client.force_login(make_user("viewer"))
     context = await browser.new_context(viewport={"width": 1366, "height": 900})
@@ -78,4 +81,28 @@ async def test_the_report_of_a_finished_run_prints_to_pdf(browser, server, finis
     assert pdf.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pages >= 2, pages  # the stages start on a page of their own
+    assert errors == []
+
+
+@closing_db_connections
+async def test_the_cluster_panel_shows_failed_and_unknown_checks(browser, server):
+    stock_packages(TARGET)
+    cluster = make_cluster("ledger", zones=3)
+    failed_run(cluster, TARGET, "Execute upgrade post script")
+    page, errors = await signed_in_page(browser, server)
+    await page.goto(f"{server.url}/clusters/{cluster.name}/")
+    panel = page.locator("section.verification")
+    assert await panel.get_attribute("data-verification") == "failed"
+    assert await panel.locator('[data-check="upgrade_mode_off"]').get_attribute("data-status") == "failed"
+    await screenshot(page, "verification-panel-cluster-failed.png", panel)
+
+    build = f"{START.version}-{START.build_number}"
+    with FakeCluster(build=build, agent_version="4.2.4.0-100000012024091215") as fake:
+        cluster_register_obshell(name="oldagent", addresses=fake.addresses, password=fake.password, edition="community")
+        await page.goto(f"{server.url}/clusters/oldagent/")
+        await page.get_by_role("link", name="Read the values from the agent now").click()
+        await page.wait_for_url("**/clusters/oldagent/?verify=now*")
+        panel = page.locator("section.verification")
+        assert await panel.get_attribute("data-verification") == "unknown"
+        await screenshot(page, "verification-panel-cluster-unknown.png", panel)
     assert errors == []
