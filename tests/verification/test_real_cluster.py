@@ -4,6 +4,7 @@ exposes is checked; what it does not expose, or a call that fails, is "unknown",
 import time
 
 import pytest
+from django.utils import timezone
 
 from tests.support.builds import OB_4_2_1_0_20230928 as START
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
@@ -118,6 +119,13 @@ def test_contact_stopped_is_unknown_without_calling_the_agent():
         cluster.save(update_fields=["contact_problem"])
         before = sum(len(agent.requests) for agent in fake.agents)
         result = cluster_verification(cluster)["result"]
+        assert set(statuses(result).values()) == {"unknown"}
+        assert "contact with the agent is stopped: credentials rejected" in check(result, "no_stopped_zone")["reason"]
+        cluster.contact_problem = ""
+        cluster.unreachable_since = timezone.now()
+        cluster.save(update_fields=["contact_problem", "unreachable_since"])
+        result = cluster_verification(cluster)["result"]
+        assert "the agent has been unreachable since" in check(result, "servers_on_target")["reason"]
         assert set(statuses(result).values()) == {"unknown"}
         assert sum(len(agent.requests) for agent in fake.agents) == before
 

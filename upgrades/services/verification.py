@@ -24,9 +24,15 @@ def cluster_facts(cluster: Cluster) -> Facts:
     """What the cluster's backend can tell now: the simulated rows, or its agent (unknown while contact is stopped)."""
     if cluster.backend == Backend.SIMULATED:
         return simulated_facts(cluster.pk)
+    # No call while contact is stopped or the agent is known to be unreachable: the page would wait on timeouts.
+    why = ""
     if cluster.contact_problem:
+        why = f"contact with the agent is stopped: {cluster.contact_problem}"
+    elif cluster.unreachable_since:
+        why = f"the agent has been unreachable since {cluster.unreachable_since.isoformat(timespec='seconds')}"
+    if why:
         facts = Facts(source="obshell agent")
-        facts.unknown = dict.fromkeys(CHECKS, f"contact with the agent is stopped: {cluster.contact_problem}")
+        facts.unknown = dict.fromkeys(CHECKS, why)
         return facts
     return agent_facts(client_for(cluster))
 
