@@ -39,6 +39,7 @@ def world():
         "cluster_package_syncs": f"/clusters/{c}/package-syncs/",
         "runs": "/runs/",
         "run": f"/runs/{d}/",
+        "run_report": f"/runs/{d}/report/",
         "run_sub_task_log": f"/runs/{d}/subtasks/{sub_task.pk}/log.txt",
         "run_logs": f"/runs/{d}/logs/?q=quarterly",
         "run_log_line": f"/runs/{d}/logs/lines/{TaskLog.objects.get(sub_task=sub_task).pk}/",

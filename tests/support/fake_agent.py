@@ -8,6 +8,12 @@ What it models, per agent version (`FakeAgent(version=...)`):
   one); a stale key answers as client §2's table says;
 - errors: `{code, message}` before 4.3.1.0, `{code?, errCode, message}` after (API §1.2, client §1.1);
 - the routes a registering and mirroring client reads (client §5) and the upgrade/task routes (API §3);
+- what a verifying client reads after an upgrade, by version (client §1.2, §5): `GET /obcluster/parameters` (4.3.0.0+,
+  random order, `tenant_value` for TENANT scope) with `min_observer_version`, `enable_upgrade_mode` and each tenant's
+  `compatible`; `GET /tenants/overview`, `GET /tenant/:name/parameter/:name` and `GET /tenant/:name/parameters`
+  (4.2.4.0+); zone `status` in `/obcluster/info`. The upgrade sets them as OceanBase's scripts do: the pre script
+  turns upgrade mode on (`BEGIN UPGRADE`), the post script raises min_observer_version and every tenant's compatible
+  to the target version and turns upgrade mode off (`END UPGRADE`); a failed post script leaves them;
 - a scheduler on the cluster that runs the upgrade DAG node by node (API §5, §6.3), operators (API §6.4), and
   what a client sees meanwhile: every agent refuses connections for `restart_seconds` at "Restart obshell" and
   may come back newer and re-keyed (client §2, §4.2); an agent whose zone is reinstalled answers 500
@@ -21,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import re
 import socket
 import struct
@@ -247,6 +254,13 @@ class FakeCluster:
         self.failures: dict[str, int] = {}  # node name → failures still to inject
         self.hang: set[str] = set()
         self.tenant_params: dict[str, str] = {"enable_rebalance": "True", "server_permanent_offline_time": "3600s"}
+        version = build.split("-")[0]
+        # DBA_OB_TENANTS without META tenants (name -> id), each tenant's data version, the cluster-scope values the
+        # upgrade scripts change, and the zones stopped now.
+        self.tenants: dict[str, int] = {"sys": 1, "app": 1002}
+        self.compatible: dict[str, str] = dict.fromkeys(self.tenants, version)
+        self.cluster_params: dict[str, str] = {"min_observer_version": version, "enable_upgrade_mode": "False"}
+        self.stopped_zones: set[str] = set()
         self.agents: list[FakeAgent] = []
         for zone, count in (zones or {"zone1": 1, "zone2": 1, "zone3": 1}).items():
             for _ in range(count):
@@ -304,7 +318,7 @@ class FakeCluster:
             zones.setdefault(agent.zone, []).append(
                 {
                     "svr_ip": agent.ip,
-                    "svr_port": 2882,
+                    "svr_port": agent.svr_port,
                     "sql_port": 2881,
                     "agent_port": agent.port,
                     "with_rootserver": "YES" if agent is self.agents[0] else "NO",
@@ -431,6 +445,8 @@ class FakeCluster:
     def _on_node_start(self, dag, node):
         if dag.operator == "ROLLBACK":
             return
+        if node.name.startswith("Stop ") and node.zone:
+            self.stopped_zones.add(node.zone)  # ALTER SYSTEM STOP ZONE
         if node.name == "Restart obshell":
             version = self.new_agent_version or dag.target.get("agent_version")
             for agent in self.agents[: self.serving]:
@@ -463,8 +479,19 @@ class FakeCluster:
         return next(agent for agent in self.agents if (agent.ip, agent.port) == task.agent)
 
     def _on_node_end(self, dag, node):
+        if dag.operator == "ROLLBACK":
+            return
         if node.name == "Backup parameters":
             dag.target["saved_params"] = dict(self.tenant_params)
+        elif node.name == "Execute upgrade pre script":
+            self.cluster_params["enable_upgrade_mode"] = "True"  # ALTER SYSTEM BEGIN UPGRADE
+        elif node.name.startswith("Start ") and node.zone:
+            self.stopped_zones.discard(node.zone)
+        elif node.name == "Execute upgrade post script":
+            version = dag.target["build"].split("-")[0]
+            self.cluster_params["min_observer_version"] = version
+            self.compatible = dict.fromkeys(self.tenants, version)  # RUN UPGRADE JOB "UPGRADE_ALL"
+            self.cluster_params["enable_upgrade_mode"] = "False"  # ALTER SYSTEM END UPGRADE
 
     # operators (API §6.4)
     def operate(self, dag, operator):
@@ -543,6 +570,8 @@ class FakeAgent:
     def __init__(self, cluster, *, zone, version, key_bits):
         self.cluster, self.zone, self.version = cluster, zone, version
         self.ip, self.port = "127.0.0.1", _free_port()
+        # Observers sharing a host listen on ports of their own (every fake agent's host is 127.0.0.1).
+        self.svr_port = 2882 + 3 * len(cluster.agents)
         self.build = cluster.build
         self.observer_up = True
         self.pid = 4000 + len(cluster.agents)
@@ -774,6 +803,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._ob_info()
         if method == "GET" and path == "/api/v1/obcluster/info" and agent.at_least("4.3.0.0"):
             return self._obcluster_info()
+        if method == "GET" and path == "/api/v1/obcluster/parameters" and agent.at_least("4.3.0.0"):
+            self._need_observer()
+            return {"contents": self._cluster_parameters()}
+        if method == "GET" and parts[:1] == ["tenants"] and parts[1:] == ["overview"] and agent.at_least("4.2.4.0"):
+            self._need_observer()
+            return {"contents": [self._tenant_row(name) for name in cluster.tenants]}
+        if method == "GET" and parts[:1] == ["tenant"] and len(parts) >= 3 and agent.at_least("4.2.4.0"):
+            return self._tenant_parameters(parts[1], parts[2:], query)
         if method == "GET" and path == "/api/v1/agents/status":
             return {f"{a.ip}:{a.port}": cluster.agent_status(a) for a in cluster.agents if a.serving}
         if path == "/api/v1/upgrade/package/info" and method == "GET" and agent.at_least("4.3.0.0"):
@@ -830,9 +867,85 @@ class _Handler(BaseHTTPRequestHandler):
             "is_community_edition": cluster.edition == "community",
             "is_standalone": cluster.edition == "standalone",
             "ob_version": self.agent.build.split("-")[0],
-            "zones": [{"name": zone, "servers": servers} for zone, servers in cluster.topology().items()],
-            "tenants": [],
+            "zones": [
+                {"name": zone, "status": "INACTIVE" if zone in cluster.stopped_zones else "ACTIVE", "servers": servers}
+                for zone, servers in cluster.topology().items()
+            ],
+            "tenants": [{"tenant_id": tenant_id, "tenant_name": name} for name, tenant_id in cluster.tenants.items()],
         }
+
+    # parameters (client §5; obshell executor/ob/parameter.go GetAllParameters, executor/tenant/parameter.go)
+    def _cluster_parameters(self):
+        """Every parameter once, with a value per server (and per tenant for TENANT scope), in random order: obshell
+        builds the list from a map."""
+        cluster = self.agent.cluster
+        servers = [(a.ip, a.svr_port, a.zone) for a in cluster.agents]
+
+        def item(name, scope, values, tenant_values=None):
+            ob_parameters = []
+            for tenant, value in (tenant_values or {None: values}).items():
+                for ip, port, zone in servers:
+                    row = {"svr_ip": ip, "svr_port": port, "zone": zone, "value": value if tenant else values}
+                    if tenant:
+                        row.update(tenant_id=cluster.tenants[tenant], tenant_name=tenant)
+                    ob_parameters.append(row)
+            distinct = sorted({row["value"] for row in ob_parameters})
+            document = {
+                "name": name,
+                "scope": scope,
+                "edit_level": "DYNAMIC_EFFECTIVE",
+                "default_value": "",
+                "section": "OBSERVER" if scope == "CLUSTER" else "TENANT",
+                "data_type": "STRING",
+                "info": "",
+                "ob_parameters": ob_parameters,
+                "values": distinct,
+                "is_single_value": len(distinct) == 1,
+            }
+            if tenant_values:
+                document["tenant_value"] = [
+                    {"tenant_id": cluster.tenants[t], "tenant_name": t, "value": v} for t, v in tenant_values.items()
+                ]
+            return document
+
+        items = [item(name, "CLUSTER", value) for name, value in cluster.cluster_params.items()]
+        items += [item(name, "CLUSTER", value) for name, value in cluster.tenant_params.items()]
+        items.append(item("compatible", "TENANT", None, dict(cluster.compatible)))
+        random.shuffle(items)
+        return items
+
+    def _tenant_row(self, name):
+        return {
+            "tenant_id": self.agent.cluster.tenants[name],
+            "tenant_name": name,
+            "mode": "MYSQL",
+            "status": "NORMAL",
+            "locked": "NO",
+            "primary_zone": "RANDOM",
+            "locality": "",
+            "in_recyclebin": "NO",
+            "created_time": go_time(EPOCH),
+        }
+
+    def _tenant_parameters(self, name, rest, query):
+        """`GET /tenant/:name/parameter/:para` (one GvObParameter) and `GET /tenant/:name/parameters?filter=`."""
+        cluster = self.agent.cluster
+        self._need_observer()
+        if name not in cluster.tenants:
+            raise AgentError(400, "Common.BadRequest", f"Tenant '{name}' is not exist.", 1000)
+        values = {"compatible": cluster.compatible[name]}
+
+        def row(parameter, value):
+            return {"name": parameter, "value": value, "data_type": "STRING", "info": "", "edit_level": "DYNAMIC"}
+
+        if rest[0] == "parameter" and len(rest) == 2:
+            if rest[1] not in values:
+                return None  # no such row: obshell's Scan leaves the pointer nil
+            return row(rest[1], values[rest[1]])
+        if rest == ["parameters"]:
+            pattern = re.escape((query.get("filter") or ["%"])[0]).replace("%", ".*").replace("_", ".")
+            return {"contents": [row(k, v) for k, v in values.items() if re.fullmatch(pattern, k)]}
+        raise AgentError(404, "Common.NotFound", "404 page not found")
 
     def _upload(self, body):
         boundary = re.search(r"boundary=([^;]+)", self.headers.get("Content-Type", ""))

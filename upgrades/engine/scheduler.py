@@ -13,11 +13,13 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from upgrades.backends.faults import faults_take
+from upgrades.backends.simulated.verification import simulated_facts
 from upgrades.dag_locks import lock_dag
 from upgrades.engine.transitions import ACTIVE_DAG_STATES, FINISHED
 from upgrades.events import emit_dag, emit_events, emit_node, sub_task_event
 from upgrades.models import Dag, Node, SubTask
 from upgrades.models.dag import Operator, State
+from upgrades.operations.verification import target_build_of, verify
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -142,12 +144,17 @@ def _next_stage(dag: Dag) -> None:
 
 
 def dag_succeed(dag: Dag) -> None:
-    """SUCCEED always releases the maintenance lock (spec 6.3)."""
+    """SUCCEED always releases the maintenance lock (spec 6.3). An upgrade keeps the verification of the cluster it
+    leaves behind, read in the same transaction (its report then says what was true when it finished)."""
     dag.state = State.SUCCEED
     dag.end_time = timezone.now()
     dag.is_finished = True
     dag.holds_lock = False
-    dag.save(update_fields=["state", "end_time", "is_finished", "holds_lock"])
+    fields = ["state", "end_time", "is_finished", "holds_lock"]
+    if dag.kind == Dag.Kind.UPGRADE:
+        dag.verification = verify(simulated_facts(dag.cluster_id), target_build=target_build_of(dag), at=dag.end_time)
+        fields.append("verification")
+    dag.save(update_fields=fields)
     emit_dag(dag)
 
 

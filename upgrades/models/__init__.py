@@ -1,6 +1,6 @@
 from upgrades.models.approvals import Approval, UpgradeRequest
 from upgrades.models.audit import AuditEntry
-from upgrades.models.cluster import Cluster, Fault, Server, Zone
+from upgrades.models.cluster import Cluster, Fault, Server, Tenant, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.executions import ExecutionRecord
 from upgrades.models.firstrun import Dismissal, LoginLink
@@ -40,6 +40,7 @@ __all__ = [
     "SubTask",
     "Subscription",
     "TaskLog",
+    "Tenant",
     "UpgradeRequest",
     "WorkerHeartbeat",
     "Zone",

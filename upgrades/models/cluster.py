@@ -135,6 +135,27 @@ class Server(models.Model):
         return parts[1] if len(parts) == 2 else ""
 
 
+class Tenant(models.Model):
+    """A tenant of a simulated cluster (DBA_OB_TENANTS, without the META tenants), with its `compatible`: the data
+    version the upgrade's post script raises to the build's version (`RUN UPGRADE JOB`). A real cluster's tenants
+    are read from its agent, never stored."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="tenants")
+    tenant_id = models.PositiveIntegerField()
+    name = models.CharField(max_length=128)
+    compatible = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["cluster", "tenant_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "tenant_id"], name="tenant_unique_id"),
+            models.UniqueConstraint(fields=["cluster", "name"], name="tenant_unique_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.cluster.name}/{self.name}"
+
+
 class Fault(models.Model):
     """A fault injected into a simulated cluster; fires on the next DAG reaching the named node."""
 

@@ -90,6 +90,9 @@ class Dag(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
     # How many servers (distinct agents) the run works on, for duration statistics by cluster size; 0: unknown.
     server_count = models.PositiveIntegerField(default=0)
+    # The verification of the cluster after the run (upgrades/operations/verification.py), kept once the run has
+    # finished so its report says what was true then; empty until then.
+    verification = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -6,11 +6,13 @@ from django.db import transaction
 
 from upgrades.audit import Actor, audit
 from upgrades.errors import bad_request
-from upgrades.models import AuditEntry, Cluster, Server, Zone
+from upgrades.models import AuditEntry, Cluster, Server, Tenant, Zone
 from upgrades.models.cluster import Backend, Edition
 
 BUILD_VERSION_RE = re.compile(r"^\d+(\.\d+){3}$")
 BUILD_RE = re.compile(r"^\d+$")
+# (tenant id, name) of a new simulated cluster's tenants: sys and a MySQL user tenant (ids as OceanBase gives them).
+SIMULATED_TENANTS = ((1, "sys"), (1002, "app"))
 
 
 def _server_ip(subnet: int, host: int) -> str:
@@ -64,8 +66,16 @@ def cluster_create_simulated(
                     build_version=f"{version}_{build}",
                     agent_version=f"{version}-{build}",
                     with_rootserver=host == 11,  # the rootservice leader: one server in the cluster
+                    parameters={"min_observer_version": version},
                 )
                 host += 1
+        # The sys tenant and one user tenant, at the data version of the build they were created on.
+        Tenant.objects.bulk_create(
+            [
+                Tenant(cluster=cluster, tenant_id=tenant_id, name=tenant, compatible=version)
+                for tenant_id, tenant in SIMULATED_TENANTS
+            ]
+        )
         audit(
             actor=actor or Actor.system(),
             action=AuditEntry.Action.CLUSTER_CREATE,

@@ -4,16 +4,22 @@ reinstalled with the hop's build. Each step is `step(ctx, layout)`, as in packag
 from upgrades.backends.base import StepFailed
 from upgrades.backends.simulated.parameters import (
     DURING_UPGRADE,
+    MIN_OBSERVER_VERSION,
+    UPGRADE_MODE,
     UPGRADE_PARAMETERS,
     parameter_rows,
     set_on_all_servers,
     set_rows,
 )
-from upgrades.models import Server, SubTask, Zone
+from upgrades.backends.simulated.verification import simulated_facts
+from upgrades.models import Server, SubTask, Tenant, Zone
 from upgrades.models.dag import State
 from upgrades.packages.names import OB_HOME
 
 PARAMETERS_KEY = "parameters"
+# The version values the verification reads (min_observer_version, upgrade mode, tenants' compatible) as this backup
+# found them, {name: {server or tenant: value}}: the "before" of a run's change report.
+VERIFIED_BEFORE_KEY = "verified_before"
 
 
 def backup_parameters(ctx, layout):
@@ -27,10 +33,15 @@ def backup_parameters(ctx, layout):
     )
     ctx.fault_point()
     rows = parameter_rows(ctx.dag.cluster_id)
+    verified = {
+        name: values
+        for name, values in simulated_facts(ctx.dag.cluster_id).parameters.items()
+        if name not in UPGRADE_PARAMETERS
+    }
     sub_task = ctx.sub_task
 
     def keep():
-        sub_task.context = {**sub_task.context, PARAMETERS_KEY: rows}
+        sub_task.context = {**sub_task.context, PARAMETERS_KEY: rows, VERIFIED_BEFORE_KEY: verified}
         SubTask.objects.filter(pk=sub_task.pk).update(context=sub_task.context)
 
     ctx.sleep(0.5)
@@ -62,6 +73,8 @@ def upgrade_pre_script(ctx, layout):
     for name, value in DURING_UPGRADE.items():
         ctx.log(f"[upgrade_pre] ALTER SYSTEM SET {name} = '{value}'")
     ctx.effect(lambda: set_on_all_servers(cluster_id, DURING_UPGRADE))
+    ctx.log("[upgrade_pre] ALTER SYSTEM BEGIN UPGRADE")
+    ctx.effect(lambda: set_on_all_servers(cluster_id, {UPGRADE_MODE: "True"}))
     ctx.log("[upgrade_pre] do upgrade pre actions for all tenants")
     ctx.sleep(1.0)
     ctx.log("[upgrade_pre] upgrade pre success")
@@ -82,11 +95,23 @@ def zone_health_checker_script(ctx, layout):
 
 
 def upgrade_post_script(ctx, layout):
+    """upgrade_post.py: wait for min_observer_version to reach the hop's version (the rootservice raises it once
+    every server runs it), raise every tenant's data version (`compatible`) with the upgrade jobs, then leave upgrade
+    mode. A failure before the end leaves all three behind, as a failed post script does."""
     _run_script(ctx, layout)
     ctx.sleep(1.5)
     ctx.fault_point()
+    version, _build = layout.hop_target()
+    cluster_id = ctx.dag.cluster_id
+    ctx.log(f"[upgrade_post] wait min_observer_version to be {version}")
+    ctx.effect(lambda: set_on_all_servers(cluster_id, {MIN_OBSERVER_VERSION: version}))
     ctx.log("[upgrade_post] do upgrade post actions for all tenants")
+    ctx.log('[upgrade_post] ALTER SYSTEM RUN UPGRADE JOB "UPGRADE_ALL"')
+    ctx.effect(lambda: Tenant.objects.filter(cluster_id=cluster_id).update(compatible=version))
     ctx.sleep(1.0)
+    ctx.log(f"[upgrade_post] data version of every tenant is {version}")
+    ctx.log("[upgrade_post] ALTER SYSTEM END UPGRADE")
+    ctx.effect(lambda: set_on_all_servers(cluster_id, {UPGRADE_MODE: "False"}))
     ctx.log("[upgrade_post] upgrade post success")
 
 

@@ -18,6 +18,12 @@ DURING_UPGRADE = {
     "enable_rebalance": "False",
     "enable_rereplication": "False",
 }
+# What an upgrade leaves behind and the verification reads (upgrades/operations/verification.py): cluster-scope values
+# per server. `ALTER SYSTEM BEGIN UPGRADE` (upgrade_pre.py) turns upgrade mode on and `END UPGRADE` (upgrade_post.py)
+# off; min_observer_version rises to the new version once every server runs it. A tenant's `compatible` is on Tenant.
+MIN_OBSERVER_VERSION = "min_observer_version"
+UPGRADE_MODE = "enable_upgrade_mode"
+UPGRADE_MODE_DEFAULT = "False"
 # oceanbase.ObParameters has no JSON tags: Go field names. obshell selects SVR_IP, SVR_PORT, ZONE, SCOPE,
 # TENANT_ID, NAME, VALUE; the other fields stay empty.
 ROW_KEYS = (
