@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.support.environment import CHROMIUM, IN_CI, missing_service, reachable
+
+# Property tests judge inputs, not speed: a busy CI machine must not fail them on generation time.
+hypothesis_settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("project")
 
 # The API client fixtures serve tests/api and tests/security alike.
 pytest_plugins = ["tests.support.fixtures", "tests.api.fixtures"]

@@ -69,7 +69,9 @@ def search(query: str) -> list[SearchHit]:
     for dag in runs.filter(remote_dag_id=number)[:CLUSTER_LIMIT] if number else []:
         add(dag, _("agent's id"))
     hits = list(by_dag.values())
-    for cluster in Cluster.objects.filter(name__icontains=query).order_by("name")[:CLUSTER_LIMIT]:
+    # A number that names a run is that run: clusters whose names merely contain its digits would only be noise.
+    clusters = [] if hits and number.isdigit() else Cluster.objects.filter(name__icontains=query).order_by("name")
+    for cluster in clusters[:CLUSTER_LIMIT]:
         hits.append(
             SearchHit(
                 kind="cluster",
