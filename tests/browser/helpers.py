@@ -51,6 +51,11 @@ AXE_UNDECIDED_FAILING_RULES = ("aria-valid-attr-value",)
 AXE_MISSING = "axe-core is not installed (node_modules/axe-core): `make test` installs it with `npm ci` (needs npm)"
 
 
+@functools.cache
+def _axe_source():
+    return AXE_JS.read_text()
+
+
 def axe_available():
     """Whether axe-core is installed; the accessibility tests skip (or fail under CI=true) without it."""
     return AXE_JS.is_file()
@@ -62,9 +67,9 @@ async def axe_results(page, *, include=None):
     {id, impact, help, helpUrl, nodes: [{target, failureSummary}]}. `include` limits the run to one selector
     (an open dialog, say); by default the whole document is checked."""
     if not await page.evaluate("() => typeof window.axe === 'object'"):
-        # Injected as a script element: the pages' CSP allows only same-origin scripts, which a tag with inline
-        # content is not, so the file is evaluated through the DevTools protocol instead.
-        await page.evaluate(AXE_JS.read_text())
+        # Not as a <script> tag: the pages' CSP allows same-origin script files only and would block an inline
+        # one. Evaluated through the DevTools protocol, the source is not subject to the page's CSP.
+        await page.evaluate(_axe_source())
     context = include or "document"
     return await page.evaluate(
         """async (context) => {

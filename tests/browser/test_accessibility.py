@@ -233,7 +233,7 @@ def world(live_server_factory, tmp_path):
     assert run_dag_to_end(finished.pk).state == "SUCCEED"
 
     busy = make_cluster("shenzhen", zones=3)
-    for seconds in (1.0, 1.5, 2.0):  # earlier runs: how long its first stage usually takes, so it shows stalled
+    for seconds in (1.0, 1.2, 1.5, 1.7, 2.0):  # enough earlier runs to know its first stage's usual time
         finished_run(busy, servers=3, steps=[done(finished.nodes.get(seq=1).action, seconds)])
     refresh_step_durations()
     running = start_upgrade(busy, TARGET, actor=Actor.for_user(admin), reason="CHG-1300: a stage hangs")
