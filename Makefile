@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-unit test-browser bench lint coverage migrations venv clean run-scaled soak
+.PHONY: run test test-unit test-browser test-tools bench lint coverage migrations venv clean run-scaled soak
 
 PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check
 
@@ -22,6 +22,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
 	touch $(VENV)/.serving $@
 
 venv: $(VENV)/.installed
+
+# Test-only tools from the npm registry, pinned by package-lock.json: axe-core for the browser suite's
+# accessibility check. Without npm the check skips with its reason (and fails under CI=true).
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: axe-core is not installed, so tests/browser/test_accessibility.py will skip"; fi
+
+test-tools: node_modules/.package-lock.json
 
 # One line per phase (install, migrate, seed, serve) and the URL last: in the embedded profile a one-time admin
 # sign-in link (see the README), else the fleet page.
@@ -41,14 +49,14 @@ run-scaled: $(VENV)/.serving
 		exec $(PY) manage.py serve_scaled --host $(HOST) --port $(PORT)
 
 # Guard rails first (cheap, and a failure there says more than a failing test), then the two suites.
-test: venv lint
+test: venv lint test-tools
 	$(PY) -m pytest tests
 	$(PY) -m pytest tests/browser
 
 test-unit: venv
 	$(PY) -m pytest tests
 
-test-browser: venv
+test-browser: venv test-tools
 	$(PY) -m pytest tests/browser
 
 bench: venv
@@ -82,4 +90,4 @@ migrations: venv
 	$(PY) manage.py makemigrations upgrades
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules
