@@ -7,6 +7,7 @@ from upgrades.models.history import RunArchive, StepDurationStat
 from upgrades.models.notifications import Delivery, NotificationCursor, Subscription
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package, PackageSync
+from upgrades.models.preferences import UserPreference
 from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "SubTask",
     "Subscription",
     "TaskLog",
+    "UserPreference",
     "WorkerHeartbeat",
     "Zone",
 ]

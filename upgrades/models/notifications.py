@@ -37,6 +37,10 @@ class Subscription(models.Model):
     clusters = models.ManyToManyField("upgrades.Cluster", blank=True, related_name="subscriptions")
     events = models.JSONField(default=list)
     enabled = models.BooleanField(default=True)
+    # What its messages are written in: a language of LANGUAGES and an IANA zone; empty: the site's LANGUAGE_CODE
+    # and TIME_ZONE (README: Language and time).
+    language = models.CharField(max_length=16, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
     # Events at or after this time are delivered: set at creation and whenever the subscription is enabled again.
     active_since = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
