@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
@@ -42,9 +43,9 @@ class SubscriptionForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not self.editing and not data.get("target"):
-            self.add_error("target", "Give the webhook URL or the email addresses.")
+            self.add_error("target", gettext("Give the webhook URL or the email addresses."))
         if not data.get("all_clusters") and not data.get("clusters"):
-            self.add_error("clusters", "Choose clusters, or tick all clusters.")
+            self.add_error("clusters", gettext("Choose clusters, or tick all clusters."))
         return data
 
 
@@ -103,7 +104,10 @@ def subscription_list(request):
     except ObshellError as error:
         form.add_error(None, error.message)
         return _list(request, form, status=400)
-    messages.success(request, f"Subscription “{subscription.name}” added. Send a test to check the target.")
+    messages.success(
+        request,
+        gettext("Subscription “%(name)s” added. Send a test to check the target.") % {"name": subscription.name},
+    )
     return redirect("notification", subscription.pk)
 
 
@@ -158,7 +162,7 @@ def subscription_detail(request, subscription_id):
     except ObshellError as error:
         form.add_error(None, error.message)
         return _detail(request, subscription, form, status=400)
-    messages.success(request, f"Subscription “{subscription.name}” saved.")
+    messages.success(request, gettext("Subscription “%(name)s” saved.") % {"name": subscription.name})
     return redirect("notification", subscription.pk)
 
 
@@ -169,9 +173,15 @@ def subscription_toggle(request, subscription_id):
     enable = request.POST.get("enabled") == "1"
     subscription_update(subscription=subscription, actor=_actor(request), enabled=enable)
     if enable:
-        messages.success(request, f"“{subscription.name}” enabled: it hears of events from now on.")
+        messages.success(
+            request, gettext("“%(name)s” enabled: it hears of events from now on.") % {"name": subscription.name}
+        )
     else:
-        messages.success(request, f"“{subscription.name}” disabled: nothing is sent to it until it is enabled again.")
+        messages.success(
+            request,
+            gettext("“%(name)s” disabled: nothing is sent to it until it is enabled again.")
+            % {"name": subscription.name},
+        )
     return redirect("notification", subscription.pk)
 
 
@@ -181,10 +191,10 @@ def subscription_test(request, subscription_id):
     subscription = get_object_or_404(Subscription, pk=subscription_id)
     delivery = subscription_send_test(subscription=subscription, actor=_actor(request))
     if delivery.state == delivery.State.SUCCEEDED:
-        status = f"HTTP {delivery.response_status}" if delivery.response_status else "accepted"
-        messages.success(request, f"Test message delivered ({status}).")
+        status = f"HTTP {delivery.response_status}" if delivery.response_status else gettext("accepted")
+        messages.success(request, gettext("Test message delivered (%(status)s).") % {"status": status})
     else:
-        messages.error(request, f"Test message not delivered: {delivery.last_error}")
+        messages.error(request, gettext("Test message not delivered: %(error)s") % {"error": delivery.last_error})
     return redirect(f"/notifications/{subscription.pk}/#delivery-{delivery.pk}")
 
 
@@ -193,5 +203,9 @@ def subscription_test(request, subscription_id):
 def subscription_delete_view(request, subscription_id):
     subscription = get_object_or_404(Subscription, pk=subscription_id)
     detail = subscription_delete(subscription=subscription, actor=_actor(request))
-    messages.success(request, f"Subscription “{detail['name']}” deleted with its {detail['deliveries']} deliveries.")
+    messages.success(
+        request,
+        gettext("Subscription “%(name)s” deleted with its %(n)s deliveries.")
+        % {"name": detail["name"], "n": detail["deliveries"]},
+    )
     return redirect("notifications")

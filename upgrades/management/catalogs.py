@@ -30,6 +30,8 @@ PYTHON_SOURCES = (
     "upgrades/notifications",
     "upgrades/preferences.py",
     "upgrades/services/notifications.py",
+    "upgrades/services/faults.py",
+    "upgrades/planning/precheck_catalogue.py",
 )
 SCRIPT_SOURCES = ("static/js",)
 CALLS = {
@@ -248,15 +250,55 @@ def merge(domain: str):
 
 # Words that read the same in both languages: product and protocol names, units, identifiers.
 UNTRANSLATED_WORDS = {
-    "OB", "OceanBase", "obshell", "SQL", "CSV", "API", "DAG", "ID", "HTTP", "HTTPS", "URL", "RPM", "rpm", "sha256",
-    "md5", "SDK", "IP", "JSON", "PDF", "SVG", "ETA", "p50", "p90", "p95", "Upgrade", "Dashboard", "English",
-    "root@sys", "DingTalk", "Feishu", "Lark", "Slack", "HMAC-SHA256", "ms", "s", "KB", "MB", "GB", "x86_64",
-    "aarch64", "el7", "el8",
+    "OB",
+    "OceanBase",
+    "obshell",
+    "SQL",
+    "CSV",
+    "API",
+    "DAG",
+    "ID",
+    "HTTP",
+    "HTTPS",
+    "URL",
+    "RPM",
+    "rpm",
+    "sha256",
+    "md5",
+    "SDK",
+    "IP",
+    "JSON",
+    "PDF",
+    "SVG",
+    "ETA",
+    "p50",
+    "p90",
+    "p95",
+    "Upgrade",
+    "Dashboard",
+    "English",
+    "root@sys",
+    "DingTalk",
+    "Feishu",
+    "Lark",
+    "Slack",
+    "HMAC-SHA256",
+    "ms",
+    "s",
+    "KB",
+    "MB",
+    "GB",
+    "x86_64",
+    "aarch64",
+    "el7",
+    "el8",
+    "rootserver",
+    "observer",
 }
 _ATTRIBUTES = re.compile(r"""\b(?:title|aria-label|placeholder|alt|data-confirm)\s*=\s*"([^"]*)\"""")
 _TAG = re.compile(r"<[^>]*>")
 _SKIP_ELEMENTS = re.compile(r"<(script|style|code|kbd|pre)\b[^>]*>.*?</\1>", re.DOTALL | re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’-]+")
 _ENTITY = re.compile(r"&[a-z]+;|&#\d+;")
 
 

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         unwrapped = catalogs.unwrapped_template_text() + catalogs.unwrapped_python_text()
         for line in unwrapped:
             self.stdout.write(f"not wrapped for translation: {line}")
-        for path, message in untranslated:
+        for _path, message in untranslated:
             where = message.places[0] if message.places else "?"
             context = f" (context {message.msgctxt!r})" if message.msgctxt else ""
             self.stdout.write(f"no Chinese yet: {message.msgid!r}{context}  [{where}]")
