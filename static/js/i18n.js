@@ -1,5 +1,5 @@
 // The page's words and time zone. Words come from Django's JavaScriptCatalog (/jsi18n/, loaded by base.html
-// before every module; locale/*/djangojs.po): gettext("...") as in Django's templates, fmt() fills %(name)s.
+// before every module; locale/*/djangojs.po): gettext(text) as in Django's templates, fmt() fills %(name)s.
 // Times are shown in the reader's zone (their preference, else the server's), given by <meta name="time-zone">.
 
 const catalog = globalThis.django || null;

@@ -146,14 +146,33 @@ def _python_messages(found: dict) -> None:
                 _add(found, message, f"{_relative(path)}:{node.lineno}")
 
 
-_JS_STRING = r"""("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
-_JS_CALL = re.compile(
-    r"\b(gettext|ngettext|pgettext)\(\s*" + _JS_STRING + r"(?:\s*,\s*" + _JS_STRING + r")?", re.MULTILINE
-)
+_JS_CALL = re.compile(r"\b(gettext|ngettext|pgettext)\(")
+_JS_LITERAL = re.compile(r"""\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+_JS_PLUS = re.compile(r"\s*\+")
+_JS_COMMA = re.compile(r"\s*,")
 
 
 def _js_literal(text: str) -> str:
     return ast.literal_eval(text)  # a JS string without template parts reads the same in Python
+
+
+def _js_arguments(source: str, at: int) -> list[str]:
+    """The literal arguments of a call whose "(" ends at `at`: each one string or "a" + "b" pieces."""
+    args: list[str] = []
+    while True:
+        match = _JS_LITERAL.match(source, at)
+        if match is None:
+            return args
+        text = _js_literal(match.group(1))
+        at = match.end()
+        while (plus := _JS_PLUS.match(source, at)) and (more := _JS_LITERAL.match(source, plus.end())):
+            text += _js_literal(more.group(1))
+            at = more.end()
+        args.append(text)
+        comma = _JS_COMMA.match(source, at)
+        if comma is None:
+            return args
+        at = comma.end()
 
 
 def script_files() -> list[Path]:
@@ -164,10 +183,8 @@ def _script_messages(found: dict) -> None:
     for path in script_files():
         source = path.read_text(encoding="utf-8")
         for match in _JS_CALL.finditer(source):
-            name, first, second = match.group(1), match.group(2), match.group(3)
             line = source.count("\n", 0, match.start()) + 1
-            args = [_js_literal(first)] + ([_js_literal(second)] if second else [])
-            message = _message(name, args)
+            message = _message(match.group(1), _js_arguments(source, match.end()))
             if message is not None:
                 _add(found, message, f"{_relative(path)}:{line}")
 
@@ -222,8 +239,9 @@ def missing(domain: str, catalog=None) -> list[Message]:
 
 
 def merge(domain: str):
-    """The catalog with an empty entry for every new message and each entry's source places refreshed; entries
-    no page uses any more lose their places (the API's errCode entries never had any)."""
+    """The catalog with an empty entry for every new message and each entry's source places refreshed. Entries no
+    source uses any more are dropped when untranslated, else kept without places (the API's errCode entries, read
+    by upgrades/api/i18n.py, never had any)."""
     import polib
 
     catalog = load(domain)
@@ -241,7 +259,11 @@ def merge(domain: str):
         if "%" in message.msgid and "python-format" not in entry.flags and domain == "django":
             entry.flags.append("python-format")
     for key, entry in entries.items():
-        if key not in found and entry.occurrences:
+        if key in found:
+            continue
+        if not _translated(entry):
+            catalog.remove(entry)  # text no source uses any more, never translated: nothing is lost
+        elif entry.occurrences:
             entry.occurrences = []
     return catalog
 
@@ -294,6 +316,8 @@ UNTRANSLATED_WORDS = {
     "el8",
     "rootserver",
     "observer",
+    "POST",
+    "ci-pipeline",
 }
 _ATTRIBUTES = re.compile(r"""\b(?:title|aria-label|placeholder|alt|data-confirm)\s*=\s*"([^"]*)\"""")
 _TAG = re.compile(r"<[^>]*>")
