@@ -43,6 +43,10 @@ STATE_LABELS = {
     "QUEUED": pgettext_lazy("state", "QUEUED"),
     "SENDING": pgettext_lazy("state", "SENDING"),
     "DONE": pgettext_lazy("state", "DONE"),
+    # A package push to a real cluster's agent (PackageSync.State), shown in lower case.
+    "queued": pgettext_lazy("state", "queued"),
+    "sending": pgettext_lazy("state", "sending"),
+    "done": pgettext_lazy("state", "done"),
 }
 
 
