@@ -12,9 +12,7 @@ and by tests/pages/test_translations_complete.py.
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,28 +74,6 @@ def _add(found: dict, message: Message, place: str) -> None:
         known.places.append(place)
 
 
-def _calls_in_tokens(source: str):
-    """(function name, [literal args], line) for each gettext-family call in Python-tokenizable text."""
-    try:
-        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type != tokenize.NL]
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return
-    for i, token in enumerate(tokens[:-2]):
-        if token.type != tokenize.NAME or token.string not in CALLS or tokens[i + 1].string != "(":
-            continue
-        args: list[str] = []
-        j = i + 2
-        while j < len(tokens) and tokens[j].type == tokenize.STRING:
-            text = ""
-            while j < len(tokens) and tokens[j].type == tokenize.STRING:  # implicit concatenation
-                text += ast.literal_eval(tokens[j].string)
-                j += 1
-            args.append(text)
-            if j < len(tokens) and tokens[j].string == ",":
-                j += 1
-        yield token.string, args, token.start[0]
-
-
 def _message(name: str, args: list[str]) -> Message | None:
     roles = CALLS[name]
     if len(args) < len(roles):
@@ -113,11 +89,13 @@ def template_files() -> list[Path]:
 def _template_messages(found: dict) -> None:
     for path in template_files():
         source = path.read_text(encoding="utf-8")
-        # templatize keeps line breaks, so a call's line is its line in the template.
-        for name, args, line in _calls_in_tokens(templatize(source, origin=str(path))):
-            message = _message(name, args)
+        # templatize keeps line breaks, so a call's line is its line in the template; it writes each msgid as a
+        # Python literal (repr), which the literal reader below reads as it reads the scripts' strings.
+        text = templatize(source, origin=str(path))
+        for match in _TEMPLATE_CALL.finditer(text):
+            message = _message(match.group(1), _literal_arguments(text, match.end()))
             if message is not None:
-                _add(found, message, f"{_relative(path)}:{line}")
+                _add(found, message, f"{_relative(path)}:{text.count(chr(10), 0, match.start()) + 1}")
 
 
 def python_files() -> list[Path]:
@@ -147,7 +125,9 @@ def _python_messages(found: dict) -> None:
 
 
 _JS_CALL = re.compile(r"\b(gettext|ngettext|pgettext)\(")
-_JS_LITERAL = re.compile(r"""\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+_TEMPLATE_CALL = re.compile(r"\b(gettext|ngettext|pgettext|npgettext)\(")
+# A string literal of JS or Python (templatize writes u'...'): one line, no template parts.
+_JS_LITERAL = re.compile(r"""\s*u?("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
 _JS_PLUS = re.compile(r"\s*\+")
 _JS_COMMA = re.compile(r"\s*,")
 
@@ -156,7 +136,7 @@ def _js_literal(text: str) -> str:
     return ast.literal_eval(text)  # a JS string without template parts reads the same in Python
 
 
-def _js_arguments(source: str, at: int) -> list[str]:
+def _literal_arguments(source: str, at: int) -> list[str]:
     """The literal arguments of a call whose "(" ends at `at`: each one string or "a" + "b" pieces."""
     args: list[str] = []
     while True:
@@ -184,7 +164,7 @@ def _script_messages(found: dict) -> None:
         source = path.read_text(encoding="utf-8")
         for match in _JS_CALL.finditer(source):
             line = source.count("\n", 0, match.start()) + 1
-            message = _message(match.group(1), _js_arguments(source, match.end()))
+            message = _message(match.group(1), _literal_arguments(source, match.end()))
             if message is not None:
                 _add(found, message, f"{_relative(path)}:{line}")
 
