@@ -7,10 +7,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
+from dashboard.pages.views_preferences import zone_choices
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import Cluster, Subscription
@@ -23,6 +24,7 @@ from upgrades.services.notifications import (
 )
 
 PAGE_SIZE = 25
+MESSAGE_LANGUAGES = [("", gettext_lazy("The site's language")), ("en", "English"), ("zh-hans", "简体中文")]
 
 
 class SubscriptionForm(forms.Form):
@@ -33,6 +35,9 @@ class SubscriptionForm(forms.Form):
     all_clusters = forms.BooleanField(required=False, initial=True)
     clusters = forms.ModelMultipleChoiceField(queryset=Cluster.objects.all(), required=False, to_field_name="name")
     events = forms.MultipleChoiceField(choices=Subscription.Event.choices, initial=list(Subscription.Event.values))
+    # What its messages are written in (empty: the site's language and TIME_ZONE).
+    language = forms.ChoiceField(choices=MESSAGE_LANGUAGES, required=False)
+    time_zone = forms.ChoiceField(choices=zone_choices, required=False)
 
     def __init__(self, *args, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,6 +105,8 @@ def subscription_list(request):
             secret=data["secret"],
             clusters=None if data["all_clusters"] else list(data["clusters"]),
             events=data["events"],
+            language=data["language"],
+            time_zone=data["time_zone"],
         )
     except ObshellError as error:
         form.add_error(None, error.message)
@@ -136,6 +143,8 @@ def _edit_form(subscription):
             "all_clusters": subscription.all_clusters,
             "clusters": list(subscription.clusters.all()),
             "events": subscription.events,
+            "language": subscription.language,
+            "time_zone": subscription.time_zone,
         },
     )
 
@@ -158,6 +167,8 @@ def subscription_detail(request, subscription_id):
             secret=data["secret"] or None,
             clusters=None if data["all_clusters"] else list(data["clusters"]),
             events=data["events"],
+            language=data["language"],
+            time_zone=data["time_zone"],
         )
     except ObshellError as error:
         form.add_error(None, error.message)

@@ -19,6 +19,7 @@ from upgrades.services.preferences import preference_set
 
 
 def zone_choices():
+    """Every IANA zone zoneinfo knows, after an empty choice: the server's TIME_ZONE."""
     return [("", _("The server's time zone")), *((name, name) for name in sorted(zoneinfo.available_timezones()))]
 
 

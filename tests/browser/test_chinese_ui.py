@@ -61,7 +61,9 @@ async def test_a_user_who_picks_chinese_and_shanghai_sees_the_fleet_cluster_and_
 
     # The run ends (zero-duration steps); its times are known from here on.
     await page.goto(f"{server.url}/runs/{dag.pk}/")
-    await page.wait_for_function("() => document.getElementById('run').dataset.dagState === 'SUCCEED'", timeout=DEADLINE_MS)
+    await page.wait_for_function(
+        "() => document.getElementById('run').dataset.dagState === 'SUCCEED'", timeout=DEADLINE_MS
+    )
     dag = await Dag.objects.aget(pk=dag.pk)
 
     # The fleet.
@@ -96,8 +98,9 @@ async def test_a_user_who_picks_chinese_and_shanghai_sees_the_fleet_cluster_and_
     first = page.locator(".node").first
     await first.locator(".node-head").click()
     assert "个 agent" in await first.locator(".node-agents").inner_text()
-    node_start = await first.locator(".node-start").inner_text()
+    node_start = await first.locator(".node-head .node-start").inner_text()
     node = await dag.nodes.order_by("seq").afirst()
     assert node_start == shanghai(node.start_time, "%H:%M:%S")
     await screenshot(page, "chinese-ui-run.png")
+    await screenshot(page, "chinese-ui-run-header.png", page.locator(".run-header"))
     assert errors == []
