@@ -80,3 +80,19 @@ def test_the_language_and_zone_are_checked_and_audited():
 
     entry = AuditEntry.objects.filter(action="subscription.update", outcome="ok").latest("id")
     assert set(entry.detail["changed"]) == {"language", "time_zone"}
+
+
+def test_the_notifications_page_sets_a_subscriptions_language_and_zone(client):
+    from tests.support.factories import make_user
+    from upgrades.models import Subscription
+
+    client.force_login(make_user("admin"))
+    form = {"name": "dba", "format": "email", "target": "dba@example.com", "all_clusters": "on"}
+    form |= {"events": ["upgrade.failed"], "language": "zh-hans", "time_zone": "Asia/Shanghai"}
+    assert client.post("/notifications/", form).status_code == 302
+    made = Subscription.objects.get(name="dba")
+    assert (made.language, made.time_zone) == ("zh-hans", "Asia/Shanghai")
+    page = client.get(f"/notifications/{made.pk}/").content.decode()
+    assert '<option value="Asia/Shanghai" selected>' in page
+    refused = client.post("/notifications/", {**form, "name": "other", "time_zone": "Mars/Olympus"})
+    assert refused.status_code == 400 and not Subscription.objects.filter(name="other").exists()
