@@ -30,6 +30,7 @@ PYTHON_SOURCES = (
     "upgrades/services/notifications.py",
     "upgrades/services/faults.py",
     "upgrades/planning/precheck_catalogue.py",
+    "upgrades/security/login_links.py",
 )
 SCRIPT_SOURCES = ("static/js",)
 CALLS = {
