@@ -121,3 +121,34 @@ def test_the_script_catalog_speaks_the_page_language(client, as_role):
     chinese = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode("utf-8")
     assert "\\u91cd\\u8bd5\\u5931\\u8d25\\u7684\\u9636\\u6bb5" in chinese or "重试失败的阶段" in chinese
     assert "Retry the failed stage" not in client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+@pytest.mark.django_db
+def test_every_page_renders_in_chinese(client, as_role, cluster, target):
+    """Each page and the upgrade preview (route, pre-checks with their hints, stages) in Chinese."""
+    from tests.support.factories import make_cluster
+
+    as_role("admin")
+    dag = make_dag()
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN"}
+    for url in (
+        "/",
+        f"/clusters/{cluster.name}/",
+        "/runs/",
+        f"/runs/{dag.pk}/",
+        "/packages/",
+        "/audit/",
+        "/workers/",
+        "/notifications/",
+        "/register-cluster/",
+        "/preferences/",
+        "/runs/?state=FAILED",
+    ):
+        page = client.get(url, **chinese)
+        assert page.status_code == 200 and CJK.search(page.content.decode()), url
+    data = {"package": target.pk, "mode": "ROLLING", "upgrade_dir": "", "reason": "", "action": "preview"}
+    plan = client.post(f"/clusters/{cluster.name}/", data, **chinese).content.decode()
+    assert "预检查" in plan and "升级路径" in plan and "请求参数" in plan
+    small = make_cluster("small", zones=1)
+    refused = client.post(f"/clusters/{small.name}/", data, **chinese).content.decode()
+    assert "滚动升级至少需要 3 个 Zone" in refused and "修复方法：" in refused
