@@ -130,6 +130,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The page's language and time zone: the user's preference, else Accept-Language / TIME_ZONE (not the API).
+    "dashboard.locale.PreferenceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dashboard.security.ContentSecurityPolicyMiddleware",
@@ -182,6 +184,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -251,8 +255,10 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
-# Translations: the API's error messages follow Accept-Language (upgrades/api/i18n.py); the pages stay in
-# LANGUAGE_CODE (no LocaleMiddleware yet). Catalogs in locale/, compiled .mo committed (no gettext needed).
+# Translations (README: Language and time): the API's error messages follow Accept-Language alone
+# (upgrades/api/i18n.py); pages follow the user's preference, else Accept-Language (dashboard.locale); emails the
+# subscription's language, else LANGUAGE_CODE. Catalogs in locale/ (django: templates and Python, djangojs: the
+# pages' scripts), the compiled .mo committed: `manage.py update_catalogs` extracts and compiles with no gettext.
 USE_I18N = True
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -1,6 +1,8 @@
 """The fleet page's "Try it" card on a fresh demo: upgrade demo-hangzhou (preview, upgrade, watch), then a fault
 drill on demo-shanghai. Each step is ticked from what the database shows; a user's dismissal is kept."""
 
+from django.utils.translation import gettext
+
 from upgrades.models import AuditEntry, Cluster, Dag, Dismissal
 from upgrades.roles import has_role
 
@@ -39,29 +41,36 @@ def try_it(user):
     can_drill = has_role(user, "admin")
     steps = [
         {
-            "title": f"Preview the upgrade of {upgrade_cluster.name}",
-            "text": "Open its page, keep the newest package and Rolling, click Preview plan: the route, the "
-            "pre-checks and every stage, and nothing starts yet.",
+            "title": gettext("Preview the upgrade of %(name)s") % {"name": upgrade_cluster.name},
+            "text": gettext(
+                "Open its page, keep the newest package and Rolling, click Preview plan: the route, the "
+                "pre-checks and every stage, and nothing starts yet."
+            ),
             "href": f"/clusters/{upgrade_cluster.name}/#upgrade-h",
-            "link": f"Open {upgrade_cluster.name}",
+            "link": gettext("Open %(name)s") % {"name": upgrade_cluster.name},
             "done": run is not None,
             "needs": "" if can_upgrade else "operator",
         },
         {
-            "title": "Upgrade it and watch",
-            "text": "Say why, click Upgrade: the run page follows every stage and its logs live (about a minute).",
+            "title": gettext("Upgrade it and watch"),
+            "text": gettext(
+                "Say why, click Upgrade: the run page follows every stage and its logs live (about a minute)."
+            ),
             "href": f"/runs/{run.pk}/" if run else f"/clusters/{upgrade_cluster.name}/#upgrade-h",
-            "link": f"Watch run {run.pk}" if run else "Start it",
+            "link": gettext("Watch run %(run)s") % {"run": run.pk} if run else gettext("Start it"),
             "done": run is not None and run.is_finished,
             "run": run,
             "needs": "" if can_upgrade else "operator",
         },
         {
-            "title": f"Then a fault drill on {drill_cluster.name}",
-            "text": f"Under Fault drills, arm Fail ×1 at “{DRILL_STAGE}”, start its upgrade, see it fail there, "
-            "then Retry with a reason (or roll back, or pass).",
+            "title": gettext("Then a fault drill on %(name)s") % {"name": drill_cluster.name},
+            "text": gettext(
+                "Under Fault drills, arm Fail ×1 at “%(stage)s”, start its upgrade, see it fail there, "
+                "then Retry with a reason (or roll back, or pass)."
+            )
+            % {"stage": DRILL_STAGE},
             "href": f"/clusters/{drill_cluster.name}/#faults",
-            "link": f"Open {drill_cluster.name}'s fault drills",
+            "link": gettext("Open %(name)s's fault drills") % {"name": drill_cluster.name},
             "done": armed and operated,
             "needs": "" if can_drill else "admin",
         },

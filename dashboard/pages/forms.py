@@ -3,6 +3,7 @@
 import hashlib
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from upgrades.audit import REASON_MAX_LENGTH
 from upgrades.models import Package, Server
@@ -15,7 +16,7 @@ from upgrades.planning.versions import (
     version_sort_key,
 )
 
-MODE_CHOICES = [("ROLLING", "Rolling (recommended)"), ("STOPSERVICE", "Stop service")]
+MODE_CHOICES = [("ROLLING", _("Rolling (recommended)")), ("STOPSERVICE", _("Stop service"))]
 
 
 def upgrade_targets(cluster):
@@ -42,25 +43,25 @@ def rolling_possible(cluster):
 
 
 class UpgradeForm(forms.Form):
-    package = forms.TypedChoiceField(label="Target package", coerce=int, empty_value=None)
-    mode = forms.ChoiceField(label="Mode", choices=MODE_CHOICES, widget=forms.RadioSelect)
+    package = forms.TypedChoiceField(label=_("Target package"), coerce=int, empty_value=None)
+    mode = forms.ChoiceField(label=_("Mode"), choices=MODE_CHOICES, widget=forms.RadioSelect)
     upgrade_dir = forms.CharField(
-        label="Upgrade directory",
+        label=_("Upgrade directory"),
         required=False,
         max_length=512,
-        help_text="Where agents unpack the packages. Empty: obshell's default under the agent's home.",
+        help_text=_("Where agents unpack the packages. Empty: obshell's default under the agent's home."),
     )
     freeze_server = forms.BooleanField(
-        label="Minor freeze before stopping servers",
+        label=_("Minor freeze before stopping servers"),
         required=False,
-        help_text="Adds a freeze stage before each restart.",
+        help_text=_("Adds a freeze stage before each restart."),
     )
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         required=False,
         max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. CHG-1234: apply 4.3.0.1 bug fixes"}),
-        help_text="Required to start: it goes into the run and the audit log.",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("e.g. CHG-1234: apply 4.3.0.1 bug fixes")}),
+        help_text=_("Required to start: it goes into the run and the audit log."),
     )
     plan_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -100,33 +101,42 @@ class UpgradeForm(forms.Form):
 
 
 class PackageUploadForm(forms.Form):
-    file = forms.FileField(label="RPM file", widget=forms.ClearableFileInput(attrs={"accept": ".rpm"}))
+    file = forms.FileField(label=_("RPM file"), widget=forms.ClearableFileInput(attrs={"accept": ".rpm"}))
 
 
 class TokenCreateForm(forms.Form):
-    label = forms.CharField(label="Label", max_length=100, help_text="Who or what uses it, e.g. ci-pipeline.")
+    label = forms.CharField(label=_("Label"), max_length=100, help_text=_("Who or what uses it, e.g. ci-pipeline."))
 
 
 class _DateRangeForm(forms.Form):
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise forms.ValidationError("The start date is after the end date.")
+            raise forms.ValidationError(_("The start date is after the end date."))
         return data
 
 
+ANY = {
+    "cluster": _("Any cluster"),
+    "state": _("Any state"),
+    "mode": _("Any mode"),
+    "action": _("Any action"),
+    "outcome": _("Any outcome"),
+}
+
+
 def _choices(label, values):
-    return [("", f"Any {label}")] + [(v, v) for v in values]
+    return [("", ANY[label])] + [(v, v) for v in values]
 
 
 class RunFilterForm(_DateRangeForm):
-    cluster = forms.ChoiceField(label="Cluster", required=False)
-    state = forms.ChoiceField(label="State", required=False)
-    mode = forms.ChoiceField(label="Mode", required=False)
-    actor = forms.CharField(label="Who", required=False, max_length=200)
+    cluster = forms.ChoiceField(label=_("Cluster"), required=False)
+    state = forms.ChoiceField(label=_("State"), required=False)
+    mode = forms.ChoiceField(label=_("Mode"), required=False)
+    actor = forms.CharField(label=_("Who"), required=False, max_length=200)
     holding = forms.BooleanField(required=False, widget=forms.HiddenInput)
     field_order = ["cluster", "state", "mode", "actor", "date_from", "date_to"]
 
@@ -140,10 +150,10 @@ class RunFilterForm(_DateRangeForm):
 
 
 class AuditFilterForm(_DateRangeForm):
-    actor = forms.CharField(label="Actor", required=False, max_length=200)
-    action = forms.ChoiceField(label="Action", required=False)
-    cluster = forms.ChoiceField(label="Cluster", required=False)
-    outcome = forms.ChoiceField(label="Outcome", required=False)
+    actor = forms.CharField(label=_("Actor"), required=False, max_length=200)
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    cluster = forms.ChoiceField(label=_("Cluster"), required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False)
     field_order = ["actor", "action", "cluster", "outcome", "date_from", "date_to"]
 
     def __init__(self, *args, actions=(), clusters=(), **kwargs):
@@ -174,19 +184,19 @@ def build_version_key_lenient(build_version):
 class AgentUpgradeForm(forms.Form):
     """Upgrade obshell (POST /api/v1/agent/upgrade): the obshell rpm, the upgrade directory and the reason."""
 
-    obshell_package = forms.TypedChoiceField(label="obshell package", coerce=int, empty_value=None)
+    obshell_package = forms.TypedChoiceField(label=_("obshell package"), coerce=int, empty_value=None)
     upgrade_dir = forms.CharField(
-        label="Upgrade directory",
+        label=_("Upgrade directory"),
         required=False,
         max_length=512,
-        help_text="Where agents unpack the rpm. Empty: obshell's default under the agent's home.",
+        help_text=_("Where agents unpack the rpm. Empty: obshell's default under the agent's home."),
     )
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         required=False,
         max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. CHG-1235: obshell fixes"}),
-        help_text="Required to start: it goes into the run and the audit log.",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("e.g. CHG-1235: obshell fixes")}),
+        help_text=_("Required to start: it goes into the run and the audit log."),
     )
     plan_key = forms.CharField(required=False, widget=forms.HiddenInput)
 

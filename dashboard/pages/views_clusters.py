@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
@@ -116,7 +116,9 @@ def _upgrade(request, cluster):
         notice = "The parameters changed since the preview. Review this plan, then click Upgrade again."
         return _render_cluster(request, cluster, form=form, plan=plan, notice=notice)
     if not reason:
-        form.add_error("reason", "Say why you are upgrading: the reason is kept with the run and in the audit log.")
+        form.add_error(
+            "reason", gettext("Say why you are upgrading: the reason is kept with the run and in the audit log.")
+        )
         return _render_cluster(request, cluster, form=form, plan=plan, status=400)
     actor = Actor.for_user(request.user, source_address=source_address(request))
     if requires_approval([cluster]):
@@ -129,7 +131,8 @@ def _upgrade(request, cluster):
         )
     messages.success(
         request,
-        f"Upgrade of {cluster.name} to {dag.to_version} started as run {dag.pk} (obshell generic id {dag.generic_id}).",
+        gettext("Upgrade of %(cluster)s to %(to)s started as run %(run)s (obshell generic id %(generic)s).")
+        % {"cluster": cluster.name, "to": dag.to_version, "run": dag.pk, "generic": dag.generic_id},
     )
     return redirect("run", dag_id=dag.pk)
 
@@ -145,7 +148,7 @@ def _ask_approval(request, cluster, kind, params, reason, **render):
         )
     messages.info(
         request,
-        _(
+        gettext(
             "%(cluster)s is a production cluster (%(labels)s): the upgrade waits for another operator or an admin "
             "to approve it, and starts then."
         )
@@ -187,7 +190,9 @@ def cluster_agent_upgrade(request, name):
         notice = "The parameters changed since the preview. Review this plan, then click Upgrade obshell again."
         return _render_cluster(request, cluster, agent_form=form, plan=plan, notice=notice)
     if not reason:
-        form.add_error("reason", "Say why you are upgrading: the reason is kept with the run and in the audit log.")
+        form.add_error(
+            "reason", gettext("Say why you are upgrading: the reason is kept with the run and in the audit log.")
+        )
         return _render_cluster(request, cluster, agent_form=form, plan=plan, status=400)
     actor = Actor.for_user(request.user, source_address=source_address(request))
     if requires_approval([cluster]):
@@ -206,7 +211,8 @@ def cluster_agent_upgrade(request, name):
         )
     messages.success(
         request,
-        f"obshell upgrade of {cluster.name} to {dag.to_version} started as run {dag.pk} (obshell generic id {dag.generic_id}).",
+        gettext("obshell upgrade of %(cluster)s to %(to)s started as run %(run)s (obshell generic id %(generic)s).")
+        % {"cluster": cluster.name, "to": dag.to_version, "run": dag.pk, "generic": dag.generic_id},
     )
     return redirect("run", dag_id=dag.pk)
 
@@ -237,5 +243,9 @@ def token_revoke_view(request, name, token_id):
     token = get_object_or_404(ApiToken, pk=token_id, cluster=cluster)
     actor = Actor.for_user(request.user, source_address=source_address(request))
     if token_revoke(token=token, actor=actor):
-        messages.success(request, f"Token “{token.label}” ({token.prefix}…) revoked: it no longer authenticates.")
+        messages.success(
+            request,
+            gettext("Token “%(label)s” (%(prefix)s…) revoked: it no longer authenticates.")
+            % {"label": token.label, "prefix": token.prefix},
+        )
     return redirect(reverse("cluster", args=[cluster.name]) + "#tokens")

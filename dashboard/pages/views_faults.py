@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
@@ -26,12 +27,17 @@ class FaultArmForm(forms.Form):
 
     def __init__(self, *args, cluster, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["server"].choices = [("", "every server")] + [
+        self.fields["server"].choices = [("", gettext_lazy("every server"))] + [
             (pk, "") for pk in Server.objects.filter(cluster=cluster).values_list("pk", flat=True)
         ]
 
 
-FIELD_NAMES = {"node": "a stage", "server": "a server of this cluster", "kind": "a kind", "times": "a count"}
+FIELD_NAMES = {
+    "node": gettext_lazy("a stage"),
+    "server": gettext_lazy("a server of this cluster"),
+    "kind": gettext_lazy("a kind"),
+    "times": gettext_lazy("a count"),
+}
 
 
 def _back(request, cluster, anchor=""):
@@ -52,8 +58,9 @@ def describe(fault_or_detail):
     else:
         kind, node = fault_or_detail["kind"], fault_or_detail["node"]
         times, server = fault_or_detail.get("times_remaining", 1), fault_or_detail.get("server", "")
-    where = f"on {server}" if server else "on every server of the stage"
-    return f"{KIND_LABELS.get(kind, kind)} ×{times} at “{node}” {where}"
+    where = gettext("on %(server)s") % {"server": server} if server else gettext("on every server of the stage")
+    names = {"kind": KIND_LABELS.get(kind, kind), "times": times, "stage": node, "where": where}
+    return gettext("%(kind)s ×%(times)s at “%(stage)s” %(where)s") % names
 
 
 @require_POST
@@ -64,10 +71,10 @@ def fault_arm_view(request, name):
     actor = Actor.for_user(request.user, source_address=source_address(request))
     if not form.is_valid():
         if "reason" in form.errors:
-            problem = "Say why you arm this fault: the reason is kept in the audit log."
+            problem = gettext("Say why you arm this fault: the reason is kept in the audit log.")
         else:
-            wrong = [FIELD_NAMES.get(field, field) for field in form.errors]
-            problem = f"Nothing was armed: choose {', '.join(wrong)}."
+            wrong = [str(FIELD_NAMES.get(field, field)) for field in form.errors]
+            problem = gettext("Nothing was armed: choose %(fields)s.") % {"fields": ", ".join(wrong)}
         messages.error(request, problem)
         return _back(request, cluster)
     data = form.cleaned_data
@@ -83,12 +90,15 @@ def fault_arm_view(request, name):
             reason=data["reason"],
         )
     except ObshellError as error:
-        messages.error(request, f"Nothing was armed: {error.message}")
+        messages.error(request, gettext("Nothing was armed: %(error)s") % {"error": error.message})
         return _back(request, cluster)
     messages.success(
         request,
-        f"Armed on {cluster.name}: {describe(fault)}. The next run that reaches this stage meets it "
-        "(a retry counts as reaching it again); disarm it under Fault drills.",
+        gettext(
+            "Armed on %(cluster)s: %(fault)s. The next run that reaches this stage meets it "
+            "(a retry counts as reaching it again); disarm it under Fault drills."
+        )
+        % {"cluster": cluster.name, "fault": describe(fault)},
     )
     return _back(request, cluster, f"fault-{fault.pk}")
 
@@ -101,7 +111,9 @@ def fault_disarm_view(request, name, fault_id):
     try:
         detail = fault_disarm(cluster=cluster, fault_id=fault_id, actor=actor, reason=request.POST.get("reason", ""))
     except ObshellError as error:
-        messages.error(request, f"Nothing to disarm: {error.message}.")
+        messages.error(request, gettext("Nothing to disarm: %(error)s.") % {"error": error.message})
         return _back(request, cluster)
-    messages.success(request, f"Disarmed on {cluster.name}: {describe(detail)}.")
+    messages.success(
+        request, gettext("Disarmed on %(cluster)s: %(fault)s.") % {"cluster": cluster.name, "fault": describe(detail)}
+    )
     return _back(request, cluster, "faults")

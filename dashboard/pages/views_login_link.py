@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from upgrades.audit import source_address
@@ -29,7 +30,10 @@ def login_link(request, secret):
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(
         request,
-        f"Signed in as {user.get_username()} with the one-time link; it no longer works. "
-        "Your session lasts as usual; next time use a password or a new link.",
+        gettext(
+            "Signed in as %(name)s with the one-time link; it no longer works. "
+            "Your session lasts as usual; next time use a password or a new link."
+        )
+        % {"name": user.get_username()},
     )
     return _private(redirect("clusters"))

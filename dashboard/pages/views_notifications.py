@@ -7,9 +7,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
+from dashboard.pages.views_preferences import zone_choices
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import Cluster, Subscription
@@ -22,6 +24,7 @@ from upgrades.services.notifications import (
 )
 
 PAGE_SIZE = 25
+MESSAGE_LANGUAGES = [("", gettext_lazy("The site's language")), ("en", "English"), ("zh-hans", "简体中文")]
 
 
 class SubscriptionForm(forms.Form):
@@ -32,6 +35,9 @@ class SubscriptionForm(forms.Form):
     all_clusters = forms.BooleanField(required=False, initial=True)
     clusters = forms.ModelMultipleChoiceField(queryset=Cluster.objects.all(), required=False, to_field_name="name")
     events = forms.MultipleChoiceField(choices=Subscription.Event.choices, initial=list(Subscription.Event.values))
+    # What its messages are written in (empty: the site's language and TIME_ZONE).
+    language = forms.ChoiceField(choices=MESSAGE_LANGUAGES, required=False)
+    time_zone = forms.ChoiceField(choices=zone_choices, required=False)
 
     def __init__(self, *args, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -42,9 +48,9 @@ class SubscriptionForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not self.editing and not data.get("target"):
-            self.add_error("target", "Give the webhook URL or the email addresses.")
+            self.add_error("target", gettext("Give the webhook URL or the email addresses."))
         if not data.get("all_clusters") and not data.get("clusters"):
-            self.add_error("clusters", "Choose clusters, or tick all clusters.")
+            self.add_error("clusters", gettext("Choose clusters, or tick all clusters."))
         return data
 
 
@@ -99,11 +105,16 @@ def subscription_list(request):
             secret=data["secret"],
             clusters=None if data["all_clusters"] else list(data["clusters"]),
             events=data["events"],
+            language=data["language"],
+            time_zone=data["time_zone"],
         )
     except ObshellError as error:
         form.add_error(None, error.message)
         return _list(request, form, status=400)
-    messages.success(request, f"Subscription “{subscription.name}” added. Send a test to check the target.")
+    messages.success(
+        request,
+        gettext("Subscription “%(name)s” added. Send a test to check the target.") % {"name": subscription.name},
+    )
     return redirect("notification", subscription.pk)
 
 
@@ -132,6 +143,8 @@ def _edit_form(subscription):
             "all_clusters": subscription.all_clusters,
             "clusters": list(subscription.clusters.all()),
             "events": subscription.events,
+            "language": subscription.language,
+            "time_zone": subscription.time_zone,
         },
     )
 
@@ -154,11 +167,13 @@ def subscription_detail(request, subscription_id):
             secret=data["secret"] or None,
             clusters=None if data["all_clusters"] else list(data["clusters"]),
             events=data["events"],
+            language=data["language"],
+            time_zone=data["time_zone"],
         )
     except ObshellError as error:
         form.add_error(None, error.message)
         return _detail(request, subscription, form, status=400)
-    messages.success(request, f"Subscription “{subscription.name}” saved.")
+    messages.success(request, gettext("Subscription “%(name)s” saved.") % {"name": subscription.name})
     return redirect("notification", subscription.pk)
 
 
@@ -169,9 +184,15 @@ def subscription_toggle(request, subscription_id):
     enable = request.POST.get("enabled") == "1"
     subscription_update(subscription=subscription, actor=_actor(request), enabled=enable)
     if enable:
-        messages.success(request, f"“{subscription.name}” enabled: it hears of events from now on.")
+        messages.success(
+            request, gettext("“%(name)s” enabled: it hears of events from now on.") % {"name": subscription.name}
+        )
     else:
-        messages.success(request, f"“{subscription.name}” disabled: nothing is sent to it until it is enabled again.")
+        messages.success(
+            request,
+            gettext("“%(name)s” disabled: nothing is sent to it until it is enabled again.")
+            % {"name": subscription.name},
+        )
     return redirect("notification", subscription.pk)
 
 
@@ -181,10 +202,10 @@ def subscription_test(request, subscription_id):
     subscription = get_object_or_404(Subscription, pk=subscription_id)
     delivery = subscription_send_test(subscription=subscription, actor=_actor(request))
     if delivery.state == delivery.State.SUCCEEDED:
-        status = f"HTTP {delivery.response_status}" if delivery.response_status else "accepted"
-        messages.success(request, f"Test message delivered ({status}).")
+        status = f"HTTP {delivery.response_status}" if delivery.response_status else gettext("accepted")
+        messages.success(request, gettext("Test message delivered (%(status)s).") % {"status": status})
     else:
-        messages.error(request, f"Test message not delivered: {delivery.last_error}")
+        messages.error(request, gettext("Test message not delivered: %(error)s") % {"error": delivery.last_error})
     return redirect(f"/notifications/{subscription.pk}/#delivery-{delivery.pk}")
 
 
@@ -193,5 +214,9 @@ def subscription_test(request, subscription_id):
 def subscription_delete_view(request, subscription_id):
     subscription = get_object_or_404(Subscription, pk=subscription_id)
     detail = subscription_delete(subscription=subscription, actor=_actor(request))
-    messages.success(request, f"Subscription “{detail['name']}” deleted with its {detail['deliveries']} deliveries.")
+    messages.success(
+        request,
+        gettext("Subscription “%(name)s” deleted with its %(n)s deliveries.")
+        % {"name": detail["name"], "n": detail["deliveries"]},
+    )
     return redirect("notifications")

@@ -93,10 +93,15 @@ def _checked_upload(request, handler):
     finally:
         upload.close()
     if created:
-        messages.success(request, f"Uploaded {package.rpm_name} (sha256 {package.sha256[:12]}…).")
+        messages.success(
+            request,
+            gettext("Uploaded %(rpm)s (sha256 %(sha)s…).") % {"rpm": package.rpm_name, "sha": package.sha256[:12]},
+        )
     else:
         messages.info(
-            request, f"{package.rpm_name} is already in the store (same identity and md5): nothing new was stored."
+            request,
+            gettext("%(rpm)s is already in the store (same identity and md5): nothing new was stored.")
+            % {"rpm": package.rpm_name},
         )
     if request.headers.get("X-Requested-With") == "fetch":
         # The page's upload script (which shows progress) navigates itself; the message waits in the session.
@@ -111,7 +116,9 @@ def package_delete_view(request, package_id):
         package = package_service.package_delete(package_id=package_id, actor=_actor(request))
     except ObshellError as error:
         # Refused (e.g. 500 OB.Package.InUse: an unfinished DAG needs it) or already gone: the page says why.
-        messages.error(request, f"Not deleted: {error.err_code}: {error.message}")
+        messages.error(
+            request, gettext("Not deleted: %(code)s: %(error)s") % {"code": error.err_code, "error": error.message}
+        )
         return redirect("packages")
-    messages.success(request, f"Deleted {package.rpm_name}.")
+    messages.success(request, gettext("Deleted %(rpm)s.") % {"rpm": package.rpm_name})
     return redirect("packages")

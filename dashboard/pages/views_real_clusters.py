@@ -5,6 +5,8 @@ rendered back."""
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
@@ -22,22 +24,22 @@ from upgrades.services.real_clusters import (
 
 
 class RegisterClusterForm(forms.Form):
-    name = forms.SlugField(label="Name", max_length=64, help_text="How the dashboard calls it, e.g. prod-hz-1.")
+    name = forms.SlugField(label=_("Name"), max_length=64, help_text=_("How the dashboard calls it, e.g. prod-hz-1."))
     agents = forms.CharField(
-        label="Agent addresses",
+        label=_("Agent addresses"),
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "10.0.0.1:2886\n10.0.0.2:2886"}),
-        help_text="HOST:PORT of obshell agents, one per line: the next is dialled when the first does not answer.",
+        help_text=_("HOST:PORT of obshell agents, one per line: the next is dialled when the first does not answer."),
     )
     password = forms.CharField(
-        label="root@sys password", strip=False, required=False, widget=forms.PasswordInput(render_value=False)
+        label=_("root@sys password"), strip=False, required=False, widget=forms.PasswordInput(render_value=False)
     )
     agent_password = forms.CharField(
-        label="Agent password (if set)", strip=False, required=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Agent password (if set)"), strip=False, required=False, widget=forms.PasswordInput(render_value=False)
     )
     edition = forms.ChoiceField(
-        label="Edition",
+        label=_("Edition"),
         required=False,
-        choices=[("", "From the agent (4.3.0 and later)")] + [(e, e) for e in Edition.values],
+        choices=[("", _("From the agent (4.3.0 and later)"))] + [(e, e) for e in Edition.values],
     )
 
     def addresses(self):
@@ -45,7 +47,7 @@ class RegisterClusterForm(forms.Form):
 
 
 class PasswordForm(forms.Form):
-    password = forms.CharField(label="New root@sys password", strip=False, widget=forms.PasswordInput)
+    password = forms.CharField(label=_("New root@sys password"), strip=False, widget=forms.PasswordInput)
 
 
 def _actor(request):
@@ -68,7 +70,11 @@ def register_cluster(request):
                     edition=data["edition"] or None,
                     actor=_actor(request),
                 )
-                messages.success(request, f"Cluster {cluster.name} registered: {cluster.servers.count()} servers.")
+                messages.success(
+                    request,
+                    gettext("Cluster %(name)s registered: %(n)s servers.")
+                    % {"name": cluster.name, "n": cluster.servers.count()},
+                )
                 return redirect("cluster", name=cluster.name)
             found = probe_agents(
                 addresses=form.addresses(), password=data["password"], agent_password=data["agent_password"]
@@ -95,9 +101,15 @@ def cluster_password_view(request, name):
     if form.is_valid():
         try:
             cluster_set_password(cluster=cluster, password=form.cleaned_data["password"], actor=_actor(request))
-            messages.success(request, f"{cluster.name}: the agent accepted the new password; it is stored.")
+            messages.success(
+                request,
+                gettext("%(name)s: the agent accepted the new password; it is stored.") % {"name": cluster.name},
+            )
         except ObshellError as exc:
-            messages.error(request, f"{cluster.name}: {exc.message}. Nothing was stored.")
+            messages.error(
+                request,
+                gettext("%(name)s: %(error)s. Nothing was stored.") % {"name": cluster.name, "error": exc.message},
+            )
     return redirect("cluster", name=cluster.name)
 
 
@@ -107,7 +119,9 @@ def cluster_key_confirm_view(request, name):
     cluster = get_object_or_404(Cluster, name=name)
     try:
         agent_key_confirm(cluster=cluster, actor=_actor(request), reason=request.POST.get("reason", ""))
-        messages.success(request, f"{cluster.name}: the agent's new key is trusted; traffic resumes.")
+        messages.success(
+            request, gettext("%(name)s: the agent's new key is trusted; traffic resumes.") % {"name": cluster.name}
+        )
     except ObshellError as exc:
         messages.error(request, exc.message)
     return redirect("cluster", name=cluster.name)

@@ -3,6 +3,7 @@
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import pgettext_lazy
 
 from dashboard.pages import icons
 from dashboard.pages.selectors import run_counters
@@ -18,7 +19,7 @@ def state_badge(state, label=None):
         '<span class="badge badge-{}"><span aria-hidden="true">{}</span> {}</span>',
         state.lower(),
         icons.state_icon(state),
-        label or state,
+        label or icons.state_label(state),
     )
 
 
@@ -41,6 +42,25 @@ def topbar_counters():
 @register.filter
 def role_of(user):
     return user_role(user) or "no role"
+
+
+ROLE_LABELS = {
+    "viewer": pgettext_lazy("role", "viewer"),
+    "operator": pgettext_lazy("role", "operator"),
+    "admin": pgettext_lazy("role", "admin"),
+    "no role": pgettext_lazy("role", "no role"),
+}
+
+
+@register.filter
+def role_label(role):
+    """A role's name in the page's language (role_of gives the English name, which classes and tests use)."""
+    return ROLE_LABELS.get(role, role)
+
+
+@register.filter
+def state_label(state):
+    return icons.state_label(state)
 
 
 @register.filter

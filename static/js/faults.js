@@ -1,6 +1,8 @@
 // Fault drill panel (templates/pages/_faults.html): the server list follows the chosen stage (only the agents
 // that run it), and arming asks once, in words. Without this script the form still works, unfiltered.
 
+import { fmt, gettext } from "./i18n.js";
+
 for (const form of document.querySelectorAll("[data-fault-form]")) {
   const node = form.querySelector("select[name=node]");
   const server = form.querySelector("select[name=server]");
@@ -18,8 +20,8 @@ for (const form of document.querySelectorAll("[data-fault-form]")) {
     if (server.selectedOptions[0] && server.selectedOptions[0].disabled) server.value = "";
     if (help) {
       help.textContent = allowed.size === 1
-        ? "One agent runs this stage: every server means that one."
-        : `${allowed.size} agents run this stage; pick one to spoil only its sub-task.`;
+        ? gettext("One agent runs this stage: every server means that one.")
+        : fmt(gettext("%(n)s agents run this stage; pick one to spoil only its sub-task."), { n: allowed.size });
     }
   };
   node.addEventListener("change", filterServers);
@@ -27,11 +29,14 @@ for (const form of document.querySelectorAll("[data-fault-form]")) {
 
   form.addEventListener("submit", (event) => {
     const kind = form.querySelector("input[name=kind]:checked");
-    const label = kind ? kind.closest("label").querySelector("strong").textContent.trim() : "Fail";
+    const label = kind ? kind.closest("label").querySelector("strong").textContent.trim() : gettext("Fail");
     const times = form.querySelector("input[name=times]").value;
-    const where = server.value ? `on ${server.selectedOptions[0].textContent.trim()}` : "on every server of the stage";
-    const text = `Arm on ${form.dataset.cluster}: ${label} ×${times} at “${node.value}” ${where}.\n\n`
-      + "The next run that reaches this stage meets it. Arm it?";
+    const where = server.value
+      ? fmt(gettext("on %(server)s"), { server: server.selectedOptions[0].textContent.trim() })
+      : gettext("on every server of the stage");
+    const text = fmt(gettext("Arm on %(cluster)s: %(kind)s ×%(times)s at “%(stage)s” %(where)s."),
+      { cluster: form.dataset.cluster, kind: label, times, stage: node.value, where })
+      + `\n\n${gettext("The next run that reaches this stage meets it. Arm it?")}`;
     if (!window.confirm(text)) event.preventDefault();
   });
 }

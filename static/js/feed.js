@@ -5,6 +5,7 @@
 // "stale since hh:mm" meanwhile. Its URLs come from the page: data-feed-url and data-counters-url on the
 // top bar's live status (templates/base.html).
 
+import { fmt, gettext, zonedClock } from "./i18n.js";
 import { liveSocket, socketUrl } from "./live_socket.js";
 
 const status = document.querySelector("[data-live-status]");
@@ -71,8 +72,8 @@ function onMessage(message) {
 
 liveSocket({
   url: socketUrl(status.dataset.feedUrl),
-  onOpen: () => setStatus("● live", false),
+  onOpen: () => setStatus(`● ${gettext("live")}`, false),
   onMessage,
-  onDown: ({ staleSince }) => setStatus(`reconnecting · stale since ${staleSince.toTimeString().slice(0, 5)}`, true),
-  onRefused: ({ text }) => setStatus(`stopped · ${text}`, true),
+  onDown: ({ staleSince }) => setStatus(fmt(gettext("reconnecting · stale since %(since)s"), { since: zonedClock(staleSince, false) }), true),
+  onRefused: ({ text }) => setStatus(fmt(gettext("stopped · %(why)s"), { why: text }), true),
 });

@@ -3,13 +3,15 @@
 // and stops for good when the page goes away. Used by the run page (static/js/run/socket.js) and by the
 // fleet feed (static/js/feed.js). No dependencies, no build step.
 
+import { gettext } from "./i18n.js";
+
 const WATCHDOG_MS = 5000;
 
 // Close codes the server refuses a socket with (upgrades/live/access.py). Reconnecting cannot help: the page
 // stops and says why. 4429 (too many messages) is not here: it reconnects with backoff like any close.
 export const REFUSALS = {
-  4401: { reason: "signed-out", text: "signed out — sign in again" },
-  4403: { reason: "no-access", text: "no access" },
+  4401: { reason: "signed-out", text: gettext("signed out — sign in again") },
+  4403: { reason: "no-access", text: gettext("no access") },
 };
 
 // One alert at the top of the page for a refused socket (the run page and the feed may both be refused).
@@ -26,10 +28,10 @@ function showRefusal(refusal) {
   if (refusal.reason === "signed-out") {
     const link = document.createElement("a");
     link.href = `/login/?next=${encodeURIComponent(window.location.pathname + window.location.search)}`;
-    link.textContent = "sign in again";
-    alert.replaceChildren("Live updates stopped: signed out — ", link, ".");
+    link.textContent = gettext("sign in again");
+    alert.replaceChildren(gettext("Live updates stopped: signed out — "), link, ".");
   } else {
-    alert.replaceChildren("Live updates stopped: no access (your account has no role on this dashboard).");
+    alert.replaceChildren(gettext("Live updates stopped: no access (your account has no role on this dashboard)."));
   }
 }
 

@@ -2,6 +2,8 @@
 // Success navigates to the list (the server keeps the message for it); a refusal replaces the upload card
 // with the server's answer, so errors read exactly as they do without this script.
 
+import { fmt, gettext } from "./i18n.js";
+
 function upload(form) {
   const button = form.querySelector("button[type=submit]");
   const box = form.querySelector("[data-upload-progress]");
@@ -13,7 +15,9 @@ function upload(form) {
   xhr.upload.addEventListener("progress", (e) => {
     if (!e.lengthComputable) return;
     bar.value = e.loaded / e.total;
-    label.textContent = e.loaded < e.total ? `${Math.floor((100 * e.loaded) / e.total)}% uploaded` : "Checking the package…";
+    label.textContent = e.loaded < e.total
+      ? fmt(gettext("%(percent)s% uploaded"), { percent: Math.floor((100 * e.loaded) / e.total) })
+      : gettext("Checking the package…");
   });
   xhr.addEventListener("load", () => {
     const type = xhr.getResponseHeader("Content-Type") || "";
@@ -24,7 +28,7 @@ function upload(form) {
     const fresh = new DOMParser().parseFromString(xhr.responseText, "text/html").getElementById("upload-card");
     const card = document.getElementById("upload-card");
     if (!fresh || !card) {
-      label.textContent = `Upload failed (HTTP ${xhr.status}).`;
+      label.textContent = fmt(gettext("Upload failed (HTTP %(status)s)."), { status: xhr.status });
       button.disabled = false;
       return;
     }
@@ -36,12 +40,12 @@ function upload(form) {
     }
   });
   xhr.addEventListener("error", () => {
-    label.textContent = "Upload failed: the connection was lost.";
+    label.textContent = gettext("Upload failed: the connection was lost.");
     button.disabled = false;
   });
   box.hidden = false;
   button.disabled = true;
-  label.textContent = "Starting upload…";
+  label.textContent = gettext("Starting upload…");
   xhr.send(new FormData(form));
 }
 

@@ -14,7 +14,7 @@ from django.urls import URLPattern
 from dashboard.pages.urls import urlpatterns
 from tests.live.helpers import append_log, make_dag
 from tests.support.factories import make_user
-from upgrades.models import AuditEntry, Dag, SubTask, TaskLog
+from upgrades.models import AuditEntry, Dag, SubTask, TaskLog, UserPreference
 from upgrades.security.tokens import token_create
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,8 @@ def world():
         "search": "/search?q=no-such-run",
         "packages": "/packages/",
         "audit": "/audit/",
+        "preferences": "/preferences/",
+        "javascript_catalog": "/jsi18n/",
     }
     exports = ["/runs/?format=csv", "/audit/?format=csv"]
     # Reads that answer a viewer with a permanent redirect to /runs/<dag_id>/.
@@ -78,6 +80,7 @@ def world():
         "cluster_refresh": (f"/clusters/{c}/refresh/", {}),
         "cluster_password": (f"/clusters/{c}/password/", {"password": "x"}),
         "cluster_key_confirm": (f"/clusters/{c}/agent-key/", {"reason": "x"}),
+        "preferences": ("/preferences/", {"language": "zh-hans", "time_zone": "Asia/Shanghai"}),
     }
     return {"reads": reads, "exports": exports, "writes": writes, "redirects": redirects, "dag": dag}
 
@@ -162,3 +165,13 @@ def test_the_api_refuses_a_session_without_a_role(world):
     response = nobody.get(f"/clusters/{world['dag'].cluster.name}/api/v1/ob/info")
     assert response.status_code == 401
     assert response.json()["error"]["errCode"] == "Security.User.PermissionDenied"
+
+
+def test_a_viewer_sets_their_own_preferences_only(world):
+    """Preferences are every user's own (a viewer may write them); a user without a role may not."""
+    viewer, other = make_user("viewer"), make_user("viewer")
+    response = client_for(viewer).post("/preferences/", {"language": "zh-hans", "time_zone": "Asia/Shanghai"})
+    assert response.status_code == 302
+    assert UserPreference.objects.get(user=viewer).time_zone == "Asia/Shanghai"
+    assert not UserPreference.objects.filter(user=other).exists()
+    assert not UserPreference.objects.filter(user__username="nobody").exists()

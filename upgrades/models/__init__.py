@@ -9,6 +9,7 @@ from upgrades.models.labels import ClusterLabel
 from upgrades.models.notifications import Delivery, NotificationCursor, Subscription
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package, PackageSync
+from upgrades.models.preferences import UserPreference
 from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
 from upgrades.models.windows import MaintenanceWindow
 
@@ -42,6 +43,7 @@ __all__ = [
     "TaskLog",
     "Tenant",
     "UpgradeRequest",
+    "UserPreference",
     "WorkerHeartbeat",
     "Zone",
 ]

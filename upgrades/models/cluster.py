@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Edition(models.TextChoices):
@@ -160,10 +161,10 @@ class Fault(models.Model):
     """A fault injected into a simulated cluster; fires on the next DAG reaching the named node."""
 
     class Kind(models.TextChoices):
-        FAIL = "fail"
-        HANG = "hang"
-        CRASH = "crash"
-        FAIL_ROLLBACK = "fail_rollback"
+        FAIL = "fail", _("Fail")
+        HANG = "hang", _("Hang")
+        CRASH = "crash", _("Crash")
+        FAIL_ROLLBACK = "fail_rollback", _("Fail Rollback")
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="faults")
     node_name = models.CharField(max_length=128)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # obshell's "not started yet": a DAG set READY again by an operator shows this start and end time.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -40,8 +41,8 @@ class Dag(models.Model):
         UPGRADE = "upgrade"
         UPGRADE_CHECK = "upgrade_check"
         # obshell's own upgrade (spec 3.1, 5.7): `Upgrade obshell <v>-<r>` and `Upgrade check obshell <v>-<r>`.
-        AGENT_UPGRADE = "agent_upgrade", "obshell upgrade"
-        AGENT_UPGRADE_CHECK = "agent_upgrade_check", "obshell upgrade check"
+        AGENT_UPGRADE = "agent_upgrade", _("obshell upgrade")
+        AGENT_UPGRADE_CHECK = "agent_upgrade_check", _("obshell upgrade check")
 
     class Mode(models.TextChoices):
         ROLLING = "ROLLING"

@@ -10,23 +10,24 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Subscription(models.Model):
     class Format(models.TextChoices):
-        GENERIC = "generic", "Generic webhook (signed JSON)"
-        SLACK = "slack", "Slack incoming webhook"
-        DINGTALK = "dingtalk", "DingTalk robot"
-        FEISHU = "feishu", "Feishu / Lark robot"
-        EMAIL = "email", "Email"
+        GENERIC = "generic", _("Generic webhook (signed JSON)")
+        SLACK = "slack", _("Slack incoming webhook")
+        DINGTALK = "dingtalk", _("DingTalk robot")
+        FEISHU = "feishu", _("Feishu / Lark robot")
+        EMAIL = "email", _("Email")
 
     class Event(models.TextChoices):
-        STARTED = "upgrade.started", "started"
-        SUCCEEDED = "upgrade.succeeded", "succeeded"
-        FAILED = "upgrade.failed", "failed"
-        CANCELLED = "upgrade.cancelled", "cancelled"
-        ROLLED_BACK = "upgrade.rolled_back", "rolled back"
-        STALLED = "upgrade.stalled", "stalled"
+        STARTED = "upgrade.started", _("started")
+        SUCCEEDED = "upgrade.succeeded", _("succeeded")
+        FAILED = "upgrade.failed", _("failed")
+        CANCELLED = "upgrade.cancelled", _("cancelled")
+        ROLLED_BACK = "upgrade.rolled_back", _("rolled back")
+        STALLED = "upgrade.stalled", _("stalled")
 
     name = models.CharField(max_length=100)
     format = models.CharField(max_length=16, choices=Format.choices)
@@ -37,6 +38,10 @@ class Subscription(models.Model):
     clusters = models.ManyToManyField("upgrades.Cluster", blank=True, related_name="subscriptions")
     events = models.JSONField(default=list)
     enabled = models.BooleanField(default=True)
+    # What its messages are written in: a language of LANGUAGES and an IANA zone; empty: the site's LANGUAGE_CODE
+    # and TIME_ZONE (README: Language and time).
+    language = models.CharField(max_length=16, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
     # Events at or after this time are delivered: set at creation and whenever the subscription is enabled again.
     active_since = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)

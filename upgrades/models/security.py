@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RsaKeyPair(models.Model):
@@ -15,8 +16,8 @@ class ApiToken(models.Model):
     """A cluster's API password for the obshell protocol. Only an HMAC-SHA256 digest is stored."""
 
     class Scope(models.TextChoices):
-        FULL = "full", "full"
-        READ_ONLY = "read_only", "read-only"
+        FULL = "full", _("full")
+        READ_ONLY = "read_only", _("read-only")
 
     cluster = models.ForeignKey("upgrades.Cluster", on_delete=models.CASCADE, related_name="api_tokens")
     label = models.CharField(max_length=100)

@@ -17,6 +17,10 @@ attempt, and the stored body is then the exact bytes sent.
   timestamp + "\\n" + secret is the HMAC-SHA256 KEY over an empty message, base64, sent as `timestamp` and
   `sign` in the JSON body. Success is code (or StatusCode) 0.
 - email: a plain-text mail through Django's email backend (EMAIL_* settings).
+
+Words and times follow the active language and zone: outbox.delivery_for writes each subscription's messages
+in its own language and time zone, else the site's (README: Language and time). The generic JSON keeps its
+machine-readable fields (event, at in ISO 8601) whatever the language; only `summary` is written in it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from django.utils import timezone
+from django.utils.translation import gettext
 
 SIGNATURE_HEADER = "X-OB-Dashboard-Signature"
 EVENT_HEADER = "X-OB-Dashboard-Event"
@@ -66,34 +74,55 @@ def _dumps(value: object) -> bytes:
 
 
 def _text_lines(note: dict) -> list[str]:
+    """The message's lines in the active language and time zone (outbox.delivery_for sets the subscription's)."""
     lines = [note["summary"]]
     dag = note.get("dag") or {}
     if dag:
-        lines.append(
-            f"Cluster {note.get('cluster', '')}, run {dag.get('id', '')} (obshell generic id {dag.get('generic_id', '')},"
-            f" {dag.get('name', '')})"
-        )
+        names = {
+            "cluster": note.get("cluster", ""),
+            "run": dag.get("id", ""),
+            "generic": dag.get("generic_id", ""),
+            "name": dag.get("name", ""),
+        }
+        lines.append(gettext("Cluster %(cluster)s, run %(run)s (obshell generic id %(generic)s, %(name)s)") % names)
+    when = _local_time(note.get("at"))
+    if when:
+        lines.append(gettext("Time: %(time)s") % {"time": when})
     failed = note.get("failed_node")
     if failed:
-        lines.append(f"Failed stage: {failed.get('seq', '')}. {failed.get('name', '')}")
+        lines.append(
+            gettext("Failed stage: %(seq)s. %(name)s") % {"seq": failed.get("seq", ""), "name": failed.get("name", "")}
+        )
     stalled = note.get("stalled")
     if stalled:
         lines.append(stalled_line(stalled))
     return lines
 
 
+def _local_time(value: object) -> str:
+    """An ISO time as `2026-12-01 18:00:00 +0800` in the active time zone ("" when there is none)."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    if timezone.is_naive(moment):
+        return ""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %z")
+
+
 def stalled_line(stalled: dict) -> str:
-    running = stalled.get("running_seconds")
-    usual = stalled.get("median_seconds")
-    text = f"Stage “{stalled.get('node_name', '')}” has run {_seconds(running)}"
-    if usual is not None:
-        text += f", usually {_seconds(usual)} (p90 {_seconds(stalled.get('p90_seconds'))})"
-    return text
+    names = {"stage": stalled.get("node_name", ""), "running": _seconds(stalled.get("running_seconds"))}
+    if stalled.get("median_seconds") is None:
+        return gettext("Stage “%(stage)s” has run %(running)s") % names
+    names.update(usual=_seconds(stalled.get("median_seconds")), p90=_seconds(stalled.get("p90_seconds")))
+    return gettext("Stage “%(stage)s” has run %(running)s, usually %(usual)s (p90 %(p90)s)") % names
 
 
 def _seconds(value: object) -> str:
     try:
-        return f"{float(value):.0f} s"  # type: ignore[arg-type]
+        return gettext("%(seconds)s s") % {"seconds": f"{float(value):.0f}"}  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return "?"
 
@@ -106,7 +135,7 @@ def body_for(format: str, note: dict) -> str:
     if format == "generic":
         return _dumps(note).decode()
     if format == "slack":
-        text = "\n".join([*lines, f"<{link}|Open the run>"])
+        text = "\n".join([*lines, f"<{link}|{gettext('Open the run')}>"])
         blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         if tail:
             blocks.append(
@@ -117,18 +146,18 @@ def body_for(format: str, note: dict) -> str:
         text = "\n\n".join([f"### {lines[0]}", *lines[1:]])
         if tail:
             text += "\n\n" + "\n".join(f"> {line}" for line in tail)
-        text += f"\n\n[Open the run]({link})"
+        text += f"\n\n[{gettext('Open the run')}]({link})"
         return _dumps({"msgtype": "markdown", "markdown": {"title": note["summary"][:100], "text": text}}).decode()
     if format == "feishu":
         content = [[{"tag": "text", "text": line}] for line in lines[1:]]
         content += [[{"tag": "text", "text": line}] for line in tail]
-        content.append([{"tag": "a", "text": "Open the run", "href": link}])
+        content.append([{"tag": "a", "text": gettext("Open the run"), "href": link}])
         post = {"zh_cn": {"title": lines[0], "content": content}}
         return _dumps({"msg_type": "post", "content": {"post": post}}).decode()
     if format == "email":
-        text = "\n".join(lines) + "\n\n" + f"Open the run: {link}\n"
+        text = "\n".join(lines) + "\n\n" + gettext("Open the run: %(link)s") % {"link": link} + "\n"
         if tail:
-            text += "\nLast log lines:\n" + "\n".join(f"  {line}" for line in tail) + "\n"
+            text += "\n" + gettext("Last log lines:") + "\n" + "\n".join(f"  {line}" for line in tail) + "\n"
         return text
     raise ValueError(f"unknown format {format!r}")
 

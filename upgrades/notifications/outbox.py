@@ -23,10 +23,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from upgrades.models import Dag, DagEvent, Delivery, Node, NotificationCursor, Subscription, TaskLog
 from upgrades.models.dag import Operator, State
 from upgrades.notifications import formats
+from upgrades.preferences import message_locale
 from upgrades.security.keys import field_decrypt
 from upgrades.snapshots import dag_payload
 
@@ -37,13 +40,14 @@ LOG_TAIL_LINES = 10
 LOG_LINE_MAX = 500
 DAGS_PER_PASS = 200
 
-VERBS = {
-    Event.STARTED: "started",
-    Event.SUCCEEDED: "succeeded",
-    Event.FAILED: "failed",
-    Event.CANCELLED: "was cancelled",
-    Event.ROLLED_BACK: "was rolled back",
-    Event.STALLED: "is stalled",
+# Each event's summary in full, so a translation can put the words where its language wants them.
+SUMMARIES = {
+    Event.STARTED: _("%(cluster)s: upgrade %(from)s → %(to)s started"),
+    Event.SUCCEEDED: _("%(cluster)s: upgrade %(from)s → %(to)s succeeded"),
+    Event.FAILED: _("%(cluster)s: upgrade %(from)s → %(to)s failed"),
+    Event.CANCELLED: _("%(cluster)s: upgrade %(from)s → %(to)s was cancelled"),
+    Event.ROLLED_BACK: _("%(cluster)s: upgrade %(from)s → %(to)s was rolled back"),
+    Event.STALLED: _("%(cluster)s: upgrade %(from)s → %(to)s is stalled"),
 }
 
 
@@ -59,23 +63,38 @@ def _dag_brief(dag: dict) -> dict:
 
 
 def summary(event: str, dag: dict, extra: str = "") -> str:
-    verb = VERBS.get(event, event)  # type: ignore[call-overload]
-    text = f"{dag.get('cluster', '')}: upgrade {dag.get('from_version', '')} → {dag.get('to_version', '')} {verb}"
+    """The one-line summary in the active language (the subscription's, in delivery_for)."""
+    names = {"cluster": dag.get("cluster", ""), "from": dag.get("from_version", ""), "to": dag.get("to_version", "")}
+    template = SUMMARIES.get(event)  # type: ignore[call-overload]
+    text = str(template) % names if template is not None else f"{names['cluster']}: {event}"
     return (text + extra)[:300]
 
 
-def notification(event: str, dag: dict, *, at: datetime, seq: int | None, **extra: Any) -> dict:
-    detail = ""
+def summary_detail(event: str, dag: dict, extra: dict) -> str:
     if event == Event.FAILED and extra.get("failed_node"):
-        rolling = " while rolling back" if dag.get("operator") == Operator.ROLLBACK else ""
-        detail = f"{rolling} at “{extra['failed_node'].get('name', '')}”"
-    elif event == Event.SUCCEEDED and dag.get("operator") == Operator.PASS:
-        detail = " (passed by an operator)"
-    elif event == Event.STALLED and extra.get("stalled"):
-        detail = f" at “{extra['stalled'].get('node_name', '')}”"
+        name = extra["failed_node"].get("name", "")
+        if dag.get("operator") == Operator.ROLLBACK:
+            return gettext(" while rolling back at “%(stage)s”") % {"stage": name}
+        return gettext(" at “%(stage)s”") % {"stage": name}
+    if event == Event.SUCCEEDED and dag.get("operator") == Operator.PASS:
+        return gettext(" (passed by an operator)")
+    if event == Event.STALLED and extra.get("stalled"):
+        return gettext(" at “%(stage)s”") % {"stage": extra["stalled"].get("node_name", "")}
+    return ""
+
+
+def note_summary(note: dict) -> str:
+    """A notification's summary, written again in the active language (a test message keeps its own)."""
+    if note["event"] not in SUMMARIES:
+        return note["summary"]
+    dag = {**(note.get("dag") or {}), "cluster": note.get("cluster", "")}
+    return summary(note["event"], dag, summary_detail(note["event"], dag, note))
+
+
+def notification(event: str, dag: dict, *, at: datetime, seq: int | None, **extra: Any) -> dict:
     return {
         "event": str(event),
-        "summary": summary(event, dag, detail),
+        "summary": summary(event, dag, summary_detail(event, dag, extra)),
         "cluster": dag.get("cluster", ""),
         "dag": _dag_brief(dag),
         "url": run_url(dag["id"]),
@@ -188,6 +207,10 @@ def delivery_for(
     subscription: Subscription, note: dict, *, kind: str, event: DagEvent | None, dag_id: int | None
 ) -> Delivery:
     target = field_decrypt(subscription.target_encrypted)
+    with message_locale(subscription.language, subscription.time_zone):
+        note = {**note, "summary": note_summary(note)}
+        body = formats.body_for(subscription.format, note)
+        subject = formats.email_subject(note)
     return Delivery(
         subscription=subscription,
         kind=kind,
@@ -197,10 +220,8 @@ def delivery_for(
         event_at=event.at if event is not None else None,
         summary=note["summary"][:300],
         request_url=subscription.target_display if subscription.format != Subscription.Format.EMAIL else target,
-        request_body=formats.body_for(subscription.format, note),
-        request_headers={"Subject": formats.email_subject(note)}
-        if subscription.format == Subscription.Format.EMAIL
-        else {},
+        request_body=body,
+        request_headers={"Subject": subject} if subscription.format == Subscription.Format.EMAIL else {},
     )
 
 

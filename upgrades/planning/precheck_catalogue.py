@@ -3,6 +3,8 @@ and the order each route evaluates them in (spec 4). The checks themselves are i
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from upgrades.planning.versions import MIN_SUPPORTED_VERSION
 
 
@@ -18,52 +20,58 @@ class CheckInfo:
 # Written in the order of POST /api/v1/ob/upgrade (UPGRADE_ORDER below).
 CATALOGUE = {
     "params": CheckInfo(
-        "Request parameters",
-        "Give a version, a full rpm release (e.g. 101000062023110109.el7) and a mode.",
+        gettext_noop("Request parameters"),
+        gettext_noop("Give a version, a full rpm release (e.g. 101000062023110109.el7) and a mode."),
     ),
     "agents": CheckInfo(
-        "Agents and observers available",
-        "Start the stopped obshell agents and observers (or refresh the topology) before upgrading.",
+        gettext_noop("Agents and observers available"),
+        gettext_noop("Start the stopped obshell agents and observers (or refresh the topology) before upgrading."),
     ),
-    "mode": CheckInfo("Upgrade mode", "Use ROLLING or STOPSERVICE (any letter case)."),
+    "mode": CheckInfo(gettext_noop("Upgrade mode"), gettext_noop("Use ROLLING or STOPSERVICE (any letter case).")),
     "zones": CheckInfo(
-        "Zones for a rolling upgrade",
-        "A rolling upgrade needs at least 3 zones (2 with shared storage); use STOPSERVICE on smaller clusters.",
+        gettext_noop("Zones for a rolling upgrade"),
+        gettext_noop(
+            "A rolling upgrade needs at least 3 zones (2 with shared storage); use STOPSERVICE on smaller clusters."
+        ),
         needs=("mode",),
     ),
     "python": CheckInfo(
-        "Python environment",
-        "Install python and its mysql.connector module (mysql-connector-python) on every host.",
+        gettext_noop("Python environment"),
+        gettext_noop("Install python and its mysql.connector module (mysql-connector-python) on every host."),
     ),
     "upgrade_dir": CheckInfo(
-        "Upgrade directory",
-        "Leave it empty for the default, or give an absolute path of letters, digits and -_:@/. without '..'.",
+        gettext_noop("Upgrade directory"),
+        gettext_noop(
+            "Leave it empty for the default, or give an absolute path of letters, digits and -_:@/. without '..'."
+        ),
     ),
     "tenants_schema": CheckInfo(
-        "Tenant schemas refreshed",
-        "Wait until every tenant has refreshed its schema, then retry.",
+        gettext_noop("Tenant schemas refreshed"),
+        gettext_noop("Wait until every tenant has refreshed its schema, then retry."),
     ),
-    "tablets_merging": CheckInfo("No tablet merging", "Wait for the running merges to finish, then retry."),
+    "tablets_merging": CheckInfo(
+        gettext_noop("No tablet merging"), gettext_noop("Wait for the running merges to finish, then retry.")
+    ),
     "major_compaction": CheckInfo(
-        "No major compaction",
-        "Wait for the tenants' major compaction to finish, then retry.",
+        gettext_noop("No major compaction"),
+        gettext_noop("Wait for the tenants' major compaction to finish, then retry."),
     ),
     "min_observer_version": CheckInfo(
-        "min_observer_version in sync",
-        "Finish the previous upgrade first: every server must report the same min_observer_version.",
+        gettext_noop("min_observer_version in sync"),
+        gettext_noop("Finish the previous upgrade first: every server must report the same min_observer_version."),
     ),
     "tenant_compatible": CheckInfo(
-        "Tenant compatible in sync",
-        "Finish the previous upgrade's post script so every tenant has the same 'compatible'.",
+        gettext_noop("Tenant compatible in sync"),
+        gettext_noop("Finish the previous upgrade's post script so every tenant has the same 'compatible'."),
         needs=("current",),
     ),
     "backup": CheckInfo(
-        "No running backup",
-        "Wait for the running backup jobs (CDB_OB_BACKUP_JOBS) to finish or cancel them.",
+        gettext_noop("No running backup"),
+        gettext_noop("Wait for the running backup jobs (CDB_OB_BACKUP_JOBS) to finish or cancel them."),
     ),
     "release": CheckInfo(
-        "Release format",
-        "Give the rpm's full Release, build and distribution, e.g. 101000062023110109.el7.",
+        gettext_noop("Release format"),
+        gettext_noop("Give the rpm's full Release, build and distribution, e.g. 101000062023110109.el7."),
     ),
     "min_version": CheckInfo(
         f"Target is {MIN_SUPPORTED_VERSION} or newer",
@@ -71,33 +79,39 @@ CATALOGUE = {
         needs=("params", "release"),
     ),
     "newer": CheckInfo(
-        "Target newer than the cluster",
-        "Pick a newer version or a higher build of the same version (a hotfix); downgrades are not possible.",
+        gettext_noop("Target newer than the cluster"),
+        gettext_noop(
+            "Pick a newer version or a higher build of the same version (a hotfix); downgrades are not possible."
+        ),
         needs=("params", "release", "current"),
     ),
     "target_package": CheckInfo(
-        "Target package uploaded",
-        "Upload the target rpm for this edition and the cluster agent's architecture (Packages page or add_package).",
+        gettext_noop("Target package uploaded"),
+        gettext_noop(
+            "Upload the target rpm for this edition and the cluster agent's architecture (Packages page or add_package)."
+        ),
         needs=("params", "release", "current"),
     ),
     "dep_yaml": CheckInfo(
-        "Upgrade dependency file",
-        "Upload a target package that contains etc/oceanbase_upgrade_dep.yml (release packages do).",
+        gettext_noop("Upgrade dependency file"),
+        gettext_noop("Upload a target package that contains etc/oceanbase_upgrade_dep.yml (release packages do)."),
         needs=("target_package", "current"),
     ),
     "route": CheckInfo(
-        "Upgrade route",
-        "Pick a target the dependency file can reach from the current version, and not a deprecated build.",
+        gettext_noop("Upgrade route"),
+        gettext_noop(
+            "Pick a target the dependency file can reach from the current version, and not a deprecated build."
+        ),
         needs=("dep_yaml", "min_version", "newer"),
     ),
     "packages": CheckInfo(
-        "Packages for every hop",
-        "Upload the missing rpms listed for every hop and architecture.",
+        gettext_noop("Packages for every hop"),
+        gettext_noop("Upload the missing rpms listed for every hop and architecture."),
         needs=("route",),
     ),
     "maintenance": CheckInfo(
-        "No unfinished maintenance DAG",
-        "Finish the holder first: retry, roll back or pass its failed DAG, or wait until it ends.",
+        gettext_noop("No unfinished maintenance DAG"),
+        gettext_noop("Finish the holder first: retry, roll back or pass its failed DAG, or wait until it ends."),
     ),
 }
 

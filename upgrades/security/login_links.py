@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from upgrades.audit import Actor, audit
 from upgrades.models import AuditEntry, LoginLink
@@ -85,7 +86,7 @@ def login_link_use(*, secret, source_address):
     if not settings.LOGIN_LINK:
         raise _refuse(
             "disabled",
-            "Sign-in links are off",
+            gettext_noop("Sign-in links are off"),
             "One-time sign-in links exist only in the embedded profile (make run: SQLite, no REDIS_URL, "
             "EMBEDDED_WORKER=1) with LOGIN_LINK on. Sign in with your password.",
             404,
@@ -99,7 +100,7 @@ def login_link_use(*, secret, source_address):
     if not is_loopback(source_address):
         raise _refuse(
             "not_loopback",
-            "This link works only on the server's own machine",
+            gettext_noop("This link works only on the server's own machine"),
             f"A sign-in link is accepted from this machine's loopback address (127.0.0.1 or ::1) only; this "
             f"request came from {source_address or 'an unknown address'}. Open the link in a browser on the "
             f"machine that runs the server, or sign in with a password.",
@@ -110,7 +111,7 @@ def login_link_use(*, secret, source_address):
     if link is None:
         raise _refuse(
             "unknown",
-            "This sign-in link is not valid",
+            gettext_noop("This sign-in link is not valid"),
             "The link is unknown: it may be mistyped or cut short.",
             404,
             source_address=source_address,
@@ -119,7 +120,7 @@ def login_link_use(*, secret, source_address):
     if link.used_at is not None:
         raise _refuse(
             "used",
-            "This sign-in link has already been used",
+            gettext_noop("This sign-in link has already been used"),
             f"It signed {link.user.get_username()} in at {timezone.localtime(link.used_at):%H:%M:%S}; a link "
             "works once.",
             410,
@@ -129,7 +130,7 @@ def login_link_use(*, secret, source_address):
     if link.expires_at <= now or not link.user.is_active:
         raise _refuse(
             "expired",
-            "This sign-in link has expired",
+            gettext_noop("This sign-in link has expired"),
             f"Links work for {settings.LOGIN_LINK_MINUTES} minutes, and a newer link replaces an older one; this "
             f"one ended at {timezone.localtime(link.expires_at):%H:%M:%S}.",
             410,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from upgrades.audit import Actor, audit, audit_refusals, reason_checked
 from upgrades.backends.faults import fault_inject
@@ -16,16 +17,16 @@ from upgrades.planning import stages as stage_lists
 from upgrades.planning.stages import Topology
 
 KIND_LABELS = {
-    Fault.Kind.FAIL: "Fail",
-    Fault.Kind.HANG: "Hang",
-    Fault.Kind.CRASH: "Crash the worker",
-    Fault.Kind.FAIL_ROLLBACK: "Fail its rollback",
+    Fault.Kind.FAIL: _("Fail"),
+    Fault.Kind.HANG: _("Hang"),
+    Fault.Kind.CRASH: _("Crash the worker"),
+    Fault.Kind.FAIL_ROLLBACK: _("Fail its rollback"),
 }
 KIND_HELP = {
-    Fault.Kind.FAIL: "the stage's step reports an error, N times in a row",
-    Fault.Kind.HANG: "the step waits for an answer that never comes (until cancelled or timed out)",
-    Fault.Kind.CRASH: "the worker running the step dies; the lease expires and the run continues or fails",
-    Fault.Kind.FAIL_ROLLBACK: "the stage's rollback action reports an error when the run is rolled back, N times",
+    Fault.Kind.FAIL: _("the stage's step reports an error, N times in a row"),
+    Fault.Kind.HANG: _("the step waits for an answer that never comes (until cancelled or timed out)"),
+    Fault.Kind.CRASH: _("the worker running the step dies; the lease expires and the run continues or fails"),
+    Fault.Kind.FAIL_ROLLBACK: _("the stage's rollback action reports an error when the run is rolled back, N times"),
 }
 
 

@@ -8,15 +8,18 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from upgrades.audit import Actor, audit, audit_refusals
 from upgrades.errors import ObshellError, bad_request
 from upgrades.models import AuditEntry, Cluster, Delivery, Subscription
 from upgrades.notifications import formats, net, outbox, sender
+from upgrades.preferences import message_locale, zone_named
 from upgrades.security.keys import field_encrypt
 
 Format = Subscription.Format
@@ -87,6 +90,20 @@ def _checked_events(events: Iterable[str] | None) -> list[str]:
     return [e for e in ALL_EVENTS if e in chosen]
 
 
+def _checked_language(value: str) -> str:
+    value = (value or "").strip()
+    if value and value not in {code for code, _name in settings.LANGUAGES}:
+        raise _refused(f"unknown language {value[:20]!r}: use {', '.join(code for code, _n in settings.LANGUAGES)}")
+    return value
+
+
+def _checked_time_zone(value: str) -> str:
+    value = (value or "").strip()
+    if value and zone_named(value) is None:
+        raise _refused(f"unknown time zone {value[:64]!r}: use an IANA name such as Asia/Shanghai")
+    return value
+
+
 def describe(subscription: Subscription) -> dict[str, Any]:
     """What an audit entry records of a subscription: never the URL's path or query, never the secret."""
     return {
@@ -98,6 +115,8 @@ def describe(subscription: Subscription) -> dict[str, Any]:
         "events": subscription.events,
         "enabled": subscription.enabled,
         "signed": subscription.has_secret,
+        "language": subscription.language,
+        "time_zone": subscription.time_zone,
     }
 
 
@@ -111,6 +130,8 @@ def subscription_create(
     clusters: Iterable[Cluster] | None = None,
     events: Iterable[str] | None = None,
     enabled: bool = True,
+    language: str = "",
+    time_zone: str = "",
 ) -> Subscription:
     """A new subscription; `clusters` None means every cluster (now and later)."""
     refused = {"name": str(name)[:100], "format": str(format)[:16]}
@@ -120,6 +141,8 @@ def subscription_create(
         stored_target, display = _checked_target(format, target)
         secret = _checked_secret(format, secret or "", keeping=False)
         chosen = _checked_events(events)
+        language = _checked_language(language)
+        time_zone = _checked_time_zone(time_zone)
         cluster_list = list(clusters) if clusters is not None else None
         if cluster_list is not None and not cluster_list:
             raise _refused("choose at least one cluster, or all clusters")
@@ -133,6 +156,8 @@ def subscription_create(
                 all_clusters=cluster_list is None,
                 events=chosen,
                 enabled=enabled,
+                language=language,
+                time_zone=time_zone,
                 created_by=actor.user,
             )
             if cluster_list is not None:
@@ -151,6 +176,8 @@ def subscription_update(
     clusters: Any = _UNSET,
     events: Iterable[str] | None = None,
     enabled: bool | None = None,
+    language: str | None = None,
+    time_zone: str | None = None,
 ) -> Subscription:
     """Change what is given (None leaves a field as it is; an empty target or secret keeps the stored one;
     `clusters` None means every cluster). Enabling again starts from now: events missed meanwhile are not sent."""
@@ -174,6 +201,13 @@ def subscription_update(
                 if chosen != row.events:
                     row.events = chosen
                     changed.append("events")
+            for field, value, check in (
+                ("language", language, _checked_language),
+                ("time_zone", time_zone, _checked_time_zone),
+            ):
+                if value is not None and check(value) != getattr(row, field):
+                    setattr(row, field, check(value))
+                    changed.append(field)
             if enabled is not None and enabled != row.enabled:
                 row.enabled = enabled
                 if enabled:
@@ -212,9 +246,11 @@ TEST_NOTE_EVENT = "test"
 
 def subscription_send_test(*, subscription: Subscription, actor: Actor) -> Delivery:
     """Send a test message now (one attempt, no retries), kept like every delivery; audited with its outcome."""
+    with message_locale(subscription.language, subscription.time_zone):
+        summary = gettext("Test message from the OB Upgrade Dashboard (%(name)s)") % {"name": subscription.name}
     note: dict[str, Any] = {
         "event": TEST_NOTE_EVENT,
-        "summary": f"Test message from the OB Upgrade Dashboard ({subscription.name})",
+        "summary": summary,
         "cluster": "",
         "dag": {},
         "url": f"{outbox.run_url(0).rsplit('/runs/', 1)[0]}/notifications/{subscription.pk}/",

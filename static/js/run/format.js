@@ -1,4 +1,6 @@
-// Formatting: times as obshell sends them, durations, and the label of a state. Pure functions, no DOM.
+// Formatting: times as obshell sends them (shown in the reader's zone), durations, and the label of a state.
+
+import { fmt, gettext, zoneOffset, zonedClock, zonedDateTime } from "../i18n.js";
 
 const EPOCH_YEAR = 1971; // obshell resets times to the unix epoch until a stage (re)starts
 
@@ -9,11 +11,11 @@ export function parseTime(value) {
 }
 
 export function clock(time) {
-  return time ? time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }) : "—";
+  return time ? zonedClock(time) : "—";
 }
 
 export function dateTime(time) {
-  return time ? `${time.toLocaleDateString()} ${clock(time)}` : "—";
+  return time ? `${zonedDateTime(time)} ${zoneOffset(time)}` : "—";
 }
 
 export function duration(ms) {
@@ -36,7 +38,10 @@ export function span(item, now = Date.now()) {
   return end && end >= start ? end - start : null;
 }
 
-const STATE_TEXT = { PENDING: "Pending", READY: "Ready", RUNNING: "Running", SUCCEED: "Succeeded", FAILED: "Failed" };
+const STATE_TEXT = {
+  PENDING: gettext("Pending"), READY: gettext("Ready"), RUNNING: gettext("Running"), SUCCEED: gettext("Succeeded"),
+  FAILED: gettext("Failed"),
+};
 
 // How a DAG, stage or sub-task reads: its state, or what an operator made of it (passed, rolled back,
 // cancelled). icons: the page's table of state and operator icons.
@@ -46,14 +51,14 @@ export function stateLabel(item, icons) {
   let text = known ? STATE_TEXT[item.state] : item.state;
   const cls = known ? item.state.toLowerCase() : "pending";
   const op = icons.operators;
-  if (item.operator === "PASS" && item.state === "SUCCEED") [icon, text] = [op.PASS, "Passed"];
+  if (item.operator === "PASS" && item.state === "SUCCEED") [icon, text] = [op.PASS, gettext("Passed")];
   if (item.operator === "ROLLBACK") {
-    if (item.state === "SUCCEED") [icon, text] = [op.ROLLBACK, "Rolled back"];
-    else if (item.state === "RUNNING") [icon, text] = [op.ROLLBACK, "Rolling back"];
-    else if (item.state === "FAILED") text = "Rollback failed";
-    else if (item.state === "PENDING" || item.state === "READY") text = `${text} (rollback)`;
+    if (item.state === "SUCCEED") [icon, text] = [op.ROLLBACK, gettext("Rolled back")];
+    else if (item.state === "RUNNING") [icon, text] = [op.ROLLBACK, gettext("Rolling back")];
+    else if (item.state === "FAILED") text = gettext("Rollback failed");
+    else if (item.state === "PENDING" || item.state === "READY") text = fmt(gettext("%(state)s (rollback)"), { state: text });
   }
-  if (item.operator === "CANCEL" && item.state === "FAILED") [icon, text] = [op.CANCEL, "Cancelled"];
-  if (item.operator === "RETRY" && (item.state === "PENDING" || item.state === "READY")) text = `${text} (retry)`;
+  if (item.operator === "CANCEL" && item.state === "FAILED") [icon, text] = [op.CANCEL, gettext("Cancelled")];
+  if (item.operator === "RETRY" && (item.state === "PENDING" || item.state === "READY")) text = fmt(gettext("%(state)s (retry)"), { state: text });
   return { icon, text, cls };
 }

@@ -1,6 +1,7 @@
 // A sub-task's log panel: one tab per attempt (and rollback), follow, copy, download, and earlier lines on
 // demand. Lines are appended by id; the first view and older pages are asked for over the socket.
 
+import { fmt, gettext } from "../i18n.js";
 import { clock, parseTime } from "./format.js";
 import { el, urls } from "./page.js";
 import { requestLogs } from "./socket.js";
@@ -13,9 +14,11 @@ function attemptTabs(store, task) {
   const tabs = [...seen.values()]
     .map((l) => ({ key: `${l.execute_times}:${l.phase}`, n: l.execute_times, phase: l.phase }))
     .sort((a, b) => a.n - b.n || (a.phase === "rollback") - (b.phase === "rollback"));
-  return [{ key: "all", label: "All attempts" }, ...tabs.map((t) => ({
+  return [{ key: "all", label: gettext("All attempts") }, ...tabs.map((t) => ({
     key: t.key,
-    label: t.phase === "rollback" ? `Rollback of attempt ${t.n}` : t.n === 1 ? "First run" : `Retry ${t.n - 1}`,
+    label: t.phase === "rollback"
+      ? fmt(gettext("Rollback of attempt %(n)s"), { n: t.n })
+      : t.n === 1 ? gettext("First run") : fmt(gettext("Retry %(n)s"), { n: t.n - 1 }),
   }))];
 }
 
@@ -65,7 +68,7 @@ export function renderLog(taskId) {
   }
   const empty = panel.querySelector(".log-empty");
   empty.hidden = lines.length > 0;
-  empty.textContent = store.pending ? "Loading log…" : "No log lines yet.";
+  empty.textContent = store.pending ? gettext("Loading log…") : gettext("No log lines yet.");
   panel.querySelector("[data-role=older]").hidden = store.complete || !store.fetched || lines.length === 0;
   if (store.follow) pre.scrollTop = pre.scrollHeight;
 }
@@ -73,7 +76,7 @@ export function renderLog(taskId) {
 function buildLogPanel(panel, task, store) {
   panel.dataset.tab = store.tab;
   panel.dataset.attempts = String(task.execute_times);
-  const tabs = el("div", { class: "log-tabs", role: "tablist", "aria-label": "Attempts" });
+  const tabs = el("div", { class: "log-tabs", role: "tablist", "aria-label": gettext("Attempts") });
   for (const tab of attemptTabs(store, task)) {
     tabs.append(el("button", {
       type: "button", role: "tab", class: "log-tab", "aria-selected": String(tab.key === store.tab),
@@ -85,15 +88,15 @@ function buildLogPanel(panel, task, store) {
   follow.addEventListener("change", () => { store.follow = follow.checked; if (store.follow) renderLog(task.id); });
   const logUrl = urls.log(task.id);
   const tools = el("div", { class: "log-tools" },
-    el("label", { class: "log-follow", for: `follow-${task.id}` }, follow, " Follow"),
-    el("button", { type: "button", class: "rbtn rbtn-small", onclick: (e) => copyLog(task.id, e.currentTarget) }, "Copy"),
-    el("a", { class: "rbtn rbtn-small", href: logUrl, download: "" }, "Download"),
-    el("a", { class: "deep-link", href: `#subtask-${task.id}`, text: "¶ link" }));
+    el("label", { class: "log-follow", for: `follow-${task.id}` }, follow, ` ${gettext("Follow")}`),
+    el("button", { type: "button", class: "rbtn rbtn-small", onclick: (e) => copyLog(task.id, e.currentTarget) }, gettext("Copy")),
+    el("a", { class: "rbtn rbtn-small", href: logUrl, download: "" }, gettext("Download")),
+    el("a", { class: "deep-link", href: `#subtask-${task.id}`, text: `¶ ${gettext("link")}` }));
   const older = el("button", { type: "button", class: "rbtn rbtn-small", "data-role": "older", hidden: true,
     onclick: () => {
       const ids = [...store.lines.keys()];
       requestLogs(task.id, ids.length ? { before_id: Math.min(...ids) } : {});
-    } }, "Load earlier lines");
+    } }, gettext("Load earlier lines"));
   const pre = el("pre", { class: "log", role: "log", "aria-live": "off", tabindex: "0" });
   pre.addEventListener("scroll", () => {
     const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 8;
@@ -103,16 +106,16 @@ function buildLogPanel(panel, task, store) {
     }
   });
   panel.replaceChildren(el("div", { class: "log-bar" }, tabs, tools), older,
-    el("p", { class: "log-empty muted", text: "No log lines yet." }), pre);
+    el("p", { class: "log-empty muted", text: gettext("No log lines yet.") }), pre);
 }
 
 async function copyLog(taskId, button) {
   const text = visibleLines(logStore(taskId)).map((l) => l.line).join("\n");
   try {
     await navigator.clipboard.writeText(text);
-    button.textContent = "Copied";
+    button.textContent = gettext("Copied");
   } catch (error) {
-    button.textContent = "Copy failed";
+    button.textContent = gettext("Copy failed");
   }
-  setTimeout(() => { button.textContent = "Copy"; }, 1500);
+  setTimeout(() => { button.textContent = gettext("Copy"); }, 1500);
 }

@@ -1,45 +1,50 @@
 // Acting on a run: retry, roll back, cancel, pass (the run or one stage). Each asks for a reason in a
 // dialog that says what will happen, then posts to the page's operate URL; the result arrives as events.
 
+import { fmt, gettext, ngettext } from "../i18n.js";
 import { csrfToken, role, urls } from "./page.js";
 import { sortedNodes, state } from "./store.js";
 
 const ACTION_TITLES = {
-  retry: "Retry the failed stage",
-  rollback: "Roll back the run",
-  continue_rollback: "Continue the rollback",
-  cancel: "Cancel the run",
-  pass: "Pass the rest of the run",
-  pass_node: "Pass this stage",
+  retry: gettext("Retry the failed stage"),
+  rollback: gettext("Roll back the run"),
+  continue_rollback: gettext("Continue the rollback"),
+  cancel: gettext("Cancel the run"),
+  pass: gettext("Pass the rest of the run"),
+  pass_node: gettext("Pass this stage"),
 };
 
 function actionText(action, node) {
   const nodes = sortedNodes();
   const current = nodes.find((n) => n.seq === state.dag.stage);
-  const name = (n) => (n ? `“${n.seq}. ${n.name}”` : "the current stage");
+  const name = (n) => (n ? `“${n.seq}. ${n.name}”` : gettext("the current stage"));
   switch (action) {
     case "retry":
-      return `Runs ${name(current)} again. Its sub-tasks that failed first run their rollback action, then run ` +
-        "again; those that succeeded are not re-run. The run then continues with the remaining stages.";
+      return fmt(gettext("Runs %(stage)s again. Its sub-tasks that failed first run their rollback action, then run " +
+        "again; those that succeeded are not re-run. The run then continues with the remaining stages."), { stage: name(current) });
     case "rollback":
-      return `Runs the rollback action of every stage from ${name(current)} back down to ${name(nodes[0])}, in reverse ` +
-        "order. The run ends “Rolled back” and releases the cluster's maintenance lock, or fails if a rollback step fails.";
+      return fmt(gettext("Runs the rollback action of every stage from %(stage)s back down to %(first)s, in reverse " +
+        "order. The run ends “Rolled back” and releases the cluster's maintenance lock, or fails if a rollback step fails."),
+      { stage: name(current), first: name(nodes[0]) });
     case "continue_rollback":
-      return `The rollback failed at ${name(current)}. Runs its rollback action again, then those of the stages ` +
-        `below it down to ${name(nodes[0])}. The run ends “Rolled back” and releases the cluster's maintenance lock, ` +
-        "or fails again if a rollback step fails.";
+      return fmt(gettext("The rollback failed at %(stage)s. Runs its rollback action again, then those of the stages " +
+        "below it down to %(first)s. The run ends “Rolled back” and releases the cluster's maintenance lock, " +
+        "or fails again if a rollback step fails."), { stage: name(current), first: name(nodes[0]) });
     case "cancel":
-      return `Stops the run at ${name(current)}: its ready and running sub-tasks are marked failed (“sub task cancelled”). ` +
-        "The run ends Cancelled and the cluster stays under maintenance until the run is retried, rolled back or passed.";
+      return fmt(gettext("Stops the run at %(stage)s: its ready and running sub-tasks are marked failed (“sub task cancelled”). " +
+        "The run ends Cancelled and the cluster stays under maintenance until the run is retried, rolled back or passed."),
+      { stage: name(current) });
     case "pass": {
       const later = nodes.filter((n) => n.seq > state.dag.stage).length;
-      return `Marks ${name(current)} and the ${later} stage${later === 1 ? "" : "s"} after it as passed without running them. ` +
-        "The run ends Succeeded (passed) and releases the cluster's maintenance lock.";
+      return fmt(ngettext("Marks %(stage)s and the %(later)s stage after it as passed without running them. " +
+        "The run ends Succeeded (passed) and releases the cluster's maintenance lock.",
+      "Marks %(stage)s and the %(later)s stages after it as passed without running them. " +
+        "The run ends Succeeded (passed) and releases the cluster's maintenance lock.", later), { stage: name(current), later });
     }
     case "pass_node": {
       const next = nodes.find((n) => n.seq === node.seq + 1);
-      return `Marks ${name(node)} as passed without running its failed sub-tasks again, and continues the run with ` +
-        `${next ? name(next) : "the end of the run"}.`;
+      return fmt(gettext("Marks %(stage)s as passed without running its failed sub-tasks again, and continues the run with " +
+        "%(next)s."), { stage: name(node), next: next ? name(next) : gettext("the end of the run") });
     }
     default:
       return "";
@@ -55,12 +60,13 @@ function actionWarning(action) {
     .map((seq) => nodes.find((n) => n.seq === seq)).filter(Boolean);
   if (!undone.length) return "";
   const name = (n) => `“${n.seq}. ${n.name}”`;
-  const one = undone.length === 1;
-  const from = current ? name(current) : "the current stage";
-  return `Warning: this run failed while rolling back. Retry runs it forward from ${from}, as obshell does, and ` +
-    `does not re-apply the stage${one ? "" : "s"} already rolled back ` +
-    `(${undone.map(name).join(", ")}): the run can end Succeeded with ${one ? "that stage" : "those stages"} ` +
-    "undone. To finish undoing the run instead, use Continue rollback.";
+  const from = current ? name(current) : gettext("the current stage");
+  return fmt(ngettext("Warning: this run failed while rolling back. Retry runs it forward from %(from)s, as obshell does, and " +
+    "does not re-apply the stage already rolled back (%(undone)s): the run can end Succeeded with that stage " +
+    "undone. To finish undoing the run instead, use Continue rollback.",
+  "Warning: this run failed while rolling back. Retry runs it forward from %(from)s, as obshell does, and " +
+    "does not re-apply the stages already rolled back (%(undone)s): the run can end Succeeded with those stages " +
+    "undone. To finish undoing the run instead, use Continue rollback.", undone.length), { from, undone: undone.map(name).join(", ") });
 }
 
 let pendingAction = null;
@@ -88,7 +94,7 @@ export async function submitConfirm(event) {
   const errorBox = role("confirm-error", dialog);
   const reason = reasonInput.value.trim();
   if (!reason) {
-    errorBox.textContent = "Please say why: the reason is recorded in the audit log.";
+    errorBox.textContent = gettext("Please say why: the reason is recorded in the audit log.");
     errorBox.hidden = false;
     reasonInput.focus();
     return;
@@ -105,15 +111,15 @@ export async function submitConfirm(event) {
     const body = await response.json().catch(() => ({}));
     if (!response.ok || !body.ok) {
       const error = body.error || {};
-      errorBox.textContent = `${error.code ? `[${error.code}] ` : ""}${error.message || `request failed (${response.status})`}`;
+      errorBox.textContent = `${error.code ? `[${error.code}] ` : ""}${error.message || fmt(gettext("request failed (%(status)s)"), { status: response.status })}`;
       errorBox.hidden = false;
       submit.disabled = false;
       return;
     }
     dialog.close();
-    notice(`${ACTION_TITLES[pendingAction.action]}: requested.`);
+    notice(fmt(gettext("%(action)s: requested."), { action: ACTION_TITLES[pendingAction.action] }));
   } catch (error) {
-    errorBox.textContent = "The server could not be reached; nothing was changed. Try again.";
+    errorBox.textContent = gettext("The server could not be reached; nothing was changed. Try again.");
     errorBox.hidden = false;
     submit.disabled = false;
   }

@@ -3,6 +3,7 @@
 // updated in place, so open logs keep their scroll.
 
 import { etaText, expectedText, runEta } from "./eta.js";
+import { fmt, gettext, ngettext } from "../i18n.js";
 import { clock, dateTime, duration, parseTime, span, stateLabel } from "./format.js";
 import { renderLog } from "./logs.js";
 import { openConfirm } from "./operate.js";
@@ -10,7 +11,7 @@ import { canOperate, el, icons, role, root } from "./page.js";
 import { logStore, sortedNodes, stallOf, state, tasksOf } from "./store.js";
 
 // A DAG without a mode says what kind of run it is (obshell's own upgrade reads better than its kind key).
-const KIND_LABELS = { agent_upgrade: "obshell upgrade", agent_upgrade_check: "obshell upgrade check" };
+const KIND_LABELS = { agent_upgrade: gettext("obshell upgrade"), agent_upgrade_check: gettext("obshell upgrade check") };
 const kindLabel = (kind) => KIND_LABELS[kind] || kind;
 
 // What is shown: open stages and sub-tasks, and the elements built for each.
@@ -80,17 +81,17 @@ function renderHeader() {
   role("versions").textContent = `${dag.from_version} → ${dag.to_version}`;
   const route = (dag.route || []).map((hop) => hop.version || hop.build_version);
   role("route").textContent = route.length
-    ? `${[dag.from_version.split("-")[0], ...route].join(" → ")} (${route.length} hop${route.length > 1 ? "s" : ""})`
+    ? `${[dag.from_version.split("-")[0], ...route].join(" → ")} (${fmt(ngettext("%(n)s hop", "%(n)s hops", route.length), { n: route.length })})`
     : "—";
   role("mode").textContent = dag.mode ? dag.mode.toLowerCase().replace("stopservice", "stop-service") : kindLabel(dag.kind);
   role("actor").textContent = dag.actor || "—";
   role("reason").textContent = dag.reason || "—";
-  role("progress-text").textContent = `stage ${dag.stage} of ${dag.max_stage}`;
+  role("progress-text").textContent = fmt(gettext("stage %(stage)s of %(max)s"), { stage: dag.stage, max: dag.max_stage });
   const progress = role("progress");
   progress.max = dag.max_stage;
   const done = sortedNodes().filter((n) => n.state === "SUCCEED").length;
   progress.value = done;
-  progress.setAttribute("aria-label", `${done} of ${dag.max_stage} stages done`);
+  progress.setAttribute("aria-label", fmt(gettext("%(done)s of %(max)s stages done"), { done, max: dag.max_stage }));
   role("start-time").textContent = dateTime(parseTime(dag.start_time));
   for (const [id, parts] of ui.rendered) parts.item.classList.toggle("is-current", state.nodes.get(id)?.seq === dag.stage);
   tickElapsed();
@@ -149,10 +150,15 @@ function renderAgentContact() {
     return;
   }
   banner.hidden = false;
-  const away = since ? ` for ${duration(Date.now() - since.getTime())} (since ${clock(since)})` : "";
-  let text = `Agent unreachable, retrying${away}`;
-  if (problem) text = `Agent contact stopped: ${contact.last_error}. An admin must act on the cluster page.`;
-  else if (contact.lost) text = `Lost contact with the agent${away}; the run resumes when it answers`;
+  const away = since
+    ? fmt(gettext(" for %(duration)s (since %(time)s)"), { duration: duration(Date.now() - since.getTime()), time: clock(since) })
+    : "";
+  let text = fmt(gettext("Agent unreachable, retrying%(away)s"), { away });
+  if (problem) {
+    text = fmt(gettext("Agent contact stopped: %(error)s. An admin must act on the cluster page."), { error: contact.last_error });
+  } else if (contact.lost) {
+    text = fmt(gettext("Lost contact with the agent%(away)s; the run resumes when it answers"), { away });
+  }
   banner.dataset.contact = problem ? "stopped" : contact.lost ? "lost" : "retrying";
   banner.textContent = text;
 }
@@ -189,13 +195,13 @@ export function fillNode(nodeId) {
   const open = ui.open.has(nodeId);
   head.setAttribute("aria-expanded", String(open));
   const tasks = tasksOf(nodeId);
-  const where = [node.hop ? `hop ${node.hop}` : null, node.zone || null].filter(Boolean).join(" · ");
+  const where = [node.hop ? fmt(gettext("hop %(hop)s"), { hop: node.hop }) : null, node.zone || null].filter(Boolean).join(" · ");
   head.replaceChildren(
     el("span", { class: "node-caret", "aria-hidden": "true", text: open ? "▾" : "▸" }),
     el("span", { class: "node-seq", text: String(node.seq) }),
     el("span", { class: "node-name" }, node.name, where ? el("span", { class: "node-where", text: where }) : null),
     badge(node),
-    el("span", { class: "node-agents", text: `${tasks.length} agent${tasks.length === 1 ? "" : "s"}` }),
+    el("span", { class: "node-agents", text: fmt(ngettext("%(n)s agent", "%(n)s agents", tasks.length), { n: tasks.length }) }),
     el("span", { class: "node-start", text: node.state === "PENDING" ? "" : clock(parseTime(node.start_time)) }),
     el("span", { class: "node-duration", "data-role": "duration", text: duration(span(node)) }),
     el("span", { class: "node-expected", "data-role": "expected", text: expectedText(node.id) }),
@@ -212,7 +218,7 @@ function nodeError(node) {
     const lines = [...logStore(task.id).lines.values()].sort((a, b) => a.id - b.id);
     const error = [...lines].reverse().find((l) => l.level === "ERROR") || lines[lines.length - 1];
     if (error) return { task, line: error.line };
-    return { task, line: "failed (no log line yet)" };
+    return { task, line: gettext("failed (no log line yet)") };
   }
   return null;
 }
@@ -227,14 +233,15 @@ function fillNodeBody(node, body, tasks) {
   const error = node.state === "FAILED" ? nodeError(node) : null;
   errorBox.hidden = !error;
   if (error) {
-    const what = node.operator === "CANCEL" ? `${icons.operators.CANCEL} Cancelled on` : `${icons.states.FAILED} Failed on`;
-    errorBox.replaceChildren(el("strong", { text: `${what} ${error.task.agent}: ` }),
+    const what = node.operator === "CANCEL" ? gettext("Cancelled on %(agent)s: ") : gettext("Failed on %(agent)s: ");
+    const icon = node.operator === "CANCEL" ? icons.operators.CANCEL : icons.states.FAILED;
+    errorBox.replaceChildren(el("strong", { text: `${icon} ${fmt(what, { agent: error.task.agent })}` }),
       el("span", { class: "mono", text: error.line }));
   }
-  toolbar.replaceChildren(el("a", { href: `#node-${node.id}`, class: "deep-link", title: "Link to this stage", text: "¶ link" }));
+  toolbar.replaceChildren(el("a", { href: `#node-${node.id}`, class: "deep-link", title: gettext("Link to this stage"), text: `¶ ${gettext("link")}` }));
   if (canOperate && state.actions.pass_node === node.id) {
     toolbar.append(el("button", { type: "button", class: "rbtn", "data-action-node": "pass_node",
-      onclick: () => openConfirm("pass_node", node) }, `${icons.operators.PASS} Pass (node)`));
+      onclick: () => openConfirm("pass_node", node) }, `${icons.operators.PASS} ${gettext("Pass (node)")}`));
   }
   const items = tasks.map((task) => buildTask(task));
   if (items.length !== list.children.length || items.some((item, i) => list.children[i] !== item)) {
@@ -256,7 +263,7 @@ function buildTask(task) {
     ui.tasks.set(task.id, parts);
   }
   const open = ui.openTasks.has(task.id);
-  const attempts = task.execute_times > 1 ? ` · attempt ${task.execute_times}` : "";
+  const attempts = task.execute_times > 1 ? ` · ${fmt(gettext("attempt %(n)s"), { n: task.execute_times })}` : "";
   parts.item.dataset.subtaskState = task.state;
   parts.head.setAttribute("aria-expanded", String(open));
   parts.head.replaceChildren(
@@ -273,17 +280,21 @@ function buildTask(task) {
 
 // "⚠ stalled: running 4m12s, usually 1m30s" on a running stage past twice its usual duration.
 function stallText(node, stall, now = Date.now()) {
-  const usual = stall.usual_median_seconds == null ? "" : `, usually ${duration(stall.usual_median_seconds * 1000)}`;
-  return `stalled: running ${duration(span(node, now))}${usual}`;
+  const running = duration(span(node, now));
+  if (stall.usual_median_seconds == null) return fmt(gettext("stalled: running %(running)s"), { running });
+  const usual = duration(stall.usual_median_seconds * 1000);
+  return fmt(gettext("stalled: running %(running)s, usually %(usual)s"), { running, usual });
 }
 
 function stallMark(node) {
   const stall = stallOf(node);
   if (!stall) return null;
-  const p90 = stall.usual_p90_seconds == null ? "" : `; 9 in 10 runs finish within ${duration(stall.usual_p90_seconds * 1000)}`;
+  const p90 = stall.usual_p90_seconds == null
+    ? ""
+    : fmt(gettext("; 9 in 10 runs finish within %(p90)s"), { p90: duration(stall.usual_p90_seconds * 1000) });
   return el("span", {
     class: "stall-mark", "data-role": "stall",
-    title: `usual duration from ${stall.usual_samples} finished runs${p90}`,
+    title: fmt(gettext("usual duration from %(n)s finished runs%(p90)s"), { n: stall.usual_samples, p90 }),
   }, el("span", { "aria-hidden": "true", text: "⚠ " }), el("span", { "data-role": "stall-text", text: stallText(node, stall) }));
 }
 

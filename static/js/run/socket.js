@@ -2,6 +2,7 @@
 // reconnect replays only the missed events, shows the connection state (live, reconnecting, stale since
 // hh:mm), and carries the page's requests (resume, log lines).
 
+import { fmt, gettext, zonedClock } from "../i18n.js";
 import { liveSocket, socketUrl } from "../live_socket.js";
 import { heartbeatMs, role, urls } from "./page.js";
 import { logStore, state } from "./store.js";
@@ -20,15 +21,15 @@ export function connect({ onOpen, onFrame }) {
     url: () => socketUrl(`${urls.socket}?after_seq=${state.seq}`),
     onOpen: () => {
       onOpen();
-      setConnection("live", "● Live");
+      setConnection("live", `● ${gettext("Live")}`);
     },
     onMessage: onFrame,
     onDown: ({ attempt, staleSince }) => {
-      const since = staleSince.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+      const since = zonedClock(staleSince, false);
       setConnection(attempt > 2 ? "stale" : "reconnecting",
-        attempt > 2 ? `Stale since ${since} · reconnecting` : `Reconnecting… (stale since ${since})`);
+        fmt(attempt > 2 ? gettext("Stale since %(since)s · reconnecting") : gettext("Reconnecting… (stale since %(since)s)"), { since }));
     },
-    onRefused: ({ text }) => setConnection("stale", `Stopped · ${text}`),
+    onRefused: ({ text }) => setConnection("stale", fmt(gettext("Stopped · %(why)s"), { why: text })),
     heartbeatMs,
   });
 }
