@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('upgrades', '0010_backfill_server_count'),
+        ('upgrades', '0013_verification_backfill'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
