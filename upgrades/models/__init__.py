@@ -1,4 +1,5 @@
 from upgrades.models.audit import AuditEntry
+from upgrades.models.campaigns import Campaign, CampaignCluster, CampaignWave
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.executions import ExecutionRecord
@@ -13,6 +14,9 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuthFailureTally",
+    "Campaign",
+    "CampaignCluster",
+    "CampaignWave",
     "Cluster",
     "Dag",
     "DagEvent",

@@ -33,6 +33,14 @@ class AuditEntry(models.Model):
         SUBSCRIPTION_DELETE = "subscription.delete"
         SUBSCRIPTION_TEST = "subscription.test"
         RUN_PRUNE = "run.prune"
+        CAMPAIGN_CREATE = "campaign.create"
+        CAMPAIGN_APPROVE = "campaign.approve"
+        CAMPAIGN_START = "campaign.start"
+        CAMPAIGN_PAUSE = "campaign.pause"
+        CAMPAIGN_RESUME = "campaign.resume"
+        CAMPAIGN_SKIP_CLUSTER = "campaign.skip_cluster"
+        CAMPAIGN_ABORT = "campaign.abort"
+        CAMPAIGN_FINISH = "campaign.finish"
 
     class Outcome(models.TextChoices):
         OK = "ok"

@@ -27,6 +27,10 @@ class Subscription(models.Model):
         CANCELLED = "upgrade.cancelled", "cancelled"
         ROLLED_BACK = "upgrade.rolled_back", "rolled back"
         STALLED = "upgrade.stalled", "stalled"
+        CAMPAIGN_STARTED = "campaign.started", "campaign started"
+        CAMPAIGN_WAVE_DONE = "campaign.wave_done", "campaign wave done"
+        CAMPAIGN_PAUSED = "campaign.paused", "campaign paused"
+        CAMPAIGN_FINISHED = "campaign.finished", "campaign finished"
 
     name = models.CharField(max_length=100)
     format = models.CharField(max_length=16, choices=Format.choices)
