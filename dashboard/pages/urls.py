@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from dashboard.pages import (
+    views_campaigns,
     views_clusters,
     views_faults,
     views_firstrun,
@@ -35,6 +36,10 @@ urlpatterns = [
     path("runs/<int:dag_id>/", views_runs.run_page, name="run"),
     path("runs/<int:dag_id>/operate/", views_runs.run_operate, name="run_operate"),
     path("runs/<int:dag_id>/subtasks/<int:sub_task_id>/log.txt", views_runs.sub_task_log, name="run_sub_task_log"),
+    path("campaigns/", views_campaigns.campaign_list, name="campaigns"),
+    path("campaigns/new/", views_campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/<int:campaign_id>/", views_campaigns.campaign_detail, name="campaign"),
+    path("campaigns/<int:campaign_id>/act/", views_campaigns.campaign_act, name="campaign_act"),
     path("packages/", views_packages.package_list, name="packages"),
     path("packages/upload/", views_packages.package_upload, name="package_upload"),
     path("packages/<int:package_id>/delete/", views_packages.package_delete_view, name="package_delete"),
