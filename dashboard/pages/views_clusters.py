@@ -20,6 +20,7 @@ from upgrades.planning.plan import plan_upgrade
 from upgrades.planning.precheck_catalogue import AGENT_ONLY_CHECKS
 from upgrades.roles import has_role
 from upgrades.security.tokens import token_create, token_revoke
+from upgrades.selectors.labels import cluster_labels
 from upgrades.services.dag_start import agent_upgrade_start, upgrade_start
 from upgrades.services.real_upgrades import package_sync_request, route_packages
 
@@ -40,6 +41,7 @@ def _render_cluster(
     request, cluster, *, form=None, agent_form=None, plan=None, refusal=None, notice="", status=200, **extra
 ):
     context = cluster_page(cluster)
+    context["labels"] = cluster_labels(cluster)
     if has_role(request.user, "admin"):
         context["tokens"] = list(cluster.api_tokens.select_related("created_by").order_by("revoked_at", "-created_at"))
     if cluster.backend == Backend.OBSHELL:

@@ -45,6 +45,8 @@ def world():
         "cluster_agent_upgrade": (f"/clusters/{c}/obshell/", {"action": "preview"}),
         "token_create": (f"/clusters/{c}/tokens/", {"label": "x"}),
         "token_revoke": (f"/clusters/{c}/tokens/{token.pk}/revoke/", {}),
+        "cluster_label_set": (f"/clusters/{c}/labels/", {"key": "env", "value": "prod"}),
+        "cluster_label_remove": (f"/clusters/{c}/labels/remove/", {"key": "env"}),
         "fault_arm": (f"/clusters/{c}/faults/", {}),
         "fault_disarm": (f"/clusters/{c}/faults/1/disarm/", {}),
         "hint_dismiss": ("/hints/first-upgrade/dismiss/", {}),

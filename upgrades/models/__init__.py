@@ -5,6 +5,7 @@ from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.executions import ExecutionRecord
 from upgrades.models.firstrun import Dismissal, LoginLink
 from upgrades.models.history import RunArchive, StepDurationStat
+from upgrades.models.labels import ClusterLabel
 from upgrades.models.notifications import Delivery, NotificationCursor, Subscription
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package, PackageSync
@@ -18,6 +19,7 @@ __all__ = [
     "CampaignCluster",
     "CampaignWave",
     "Cluster",
+    "ClusterLabel",
     "Dag",
     "DagEvent",
     "Delivery",
