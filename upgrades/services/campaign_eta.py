@@ -29,7 +29,7 @@ def campaign_eta(campaign: Campaign, *, now: datetime) -> datetime | None:
     )
     if not members:
         return None
-    expected = expected_upgrade_seconds({member.cluster_id: member.cluster for member in members}.values())
+    expected = expected_upgrade_seconds(members)
     waves = {wave.pk: wave for wave in CampaignWave.objects.filter(campaign=campaign)}
     parallel = max(campaign.max_parallel, 1)
     # The current wave's slots: the runs going now end at their usual duration after their start.

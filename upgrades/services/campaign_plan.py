@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from upgrades.models import Cluster, Server
 from upgrades.models.dag import Dag
-from upgrades.services.campaign_policy import clusters_with_label
+from upgrades.services.campaign_policy import LabelFilterError, clusters_with_label
 
 FILTER_KEYS = ("clusters", "edition", "build", "name_pattern", "label")
 
@@ -81,7 +81,10 @@ def resolve_clusters(cluster_filter: dict) -> list[Cluster]:
         field_name = "servers__build_version" if "_" in wanted else "servers__build_version__startswith"
         queryset = queryset.filter(**{field_name: wanted if "_" in wanted else wanted + "_"})
     if flt.get("label"):
-        queryset = clusters_with_label(queryset, flt["label"])
+        try:
+            queryset = clusters_with_label(queryset, flt["label"])
+        except LabelFilterError as error:
+            raise CampaignRefused(str(error)) from None
     clusters = list(queryset.distinct().order_by("name"))
     if flt.get("name_pattern"):
         pattern = flt["name_pattern"]

@@ -1,28 +1,29 @@
 """What campaigns take from the fleet's policies, behind one small function each: the labels clusters are
 filtered by, the maintenance window a start must fit in, the approval production needs, and how long a cluster's
-whole upgrade usually takes. The rules themselves live in their own homes (upgrades/services/labels.py,
-upgrades/operations/windows.py, upgrades/services/approvals.py, upgrades/operations/durations.py)."""
+whole upgrade usually takes. The rules themselves live in their own homes (upgrades/selectors/labels.py,
+upgrades/operations/windows.py, upgrades/services/approvals.py, upgrades/planning/estimates.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
-from upgrades.models import Cluster, Dag, Node
-from upgrades.models.dag import State
-from upgrades.operations.durations import size_bucket, usual_durations
+from upgrades.errors import ObshellError
+from upgrades.models import Cluster, Package, Server
+from upgrades.models.cluster import TARGET_PACKAGE
 from upgrades.operations.windows import WindowDecision, window_decision
+from upgrades.planning.estimates import expected_upgrade_seconds as planned_upgrade_seconds
+from upgrades.planning.route import route_for
+from upgrades.planning.versions import split_server_build
+from upgrades.selectors.labels import LabelFilterError, filter_clusters_by_label
 from upgrades.services.approvals import requires_approval
-from upgrades.services.labels import filter_clusters_by_label
-
-# How many recent finished upgrades of a size bucket are looked at for the stages an upgrade of that size runs.
-RECENT_UPGRADES = 20
 
 __all__ = [
+    "LabelFilterError",
     "WindowDecision",
     "clusters_with_label",
     "expected_upgrade_seconds",
@@ -31,14 +32,24 @@ __all__ = [
 ]
 
 
+class Upgrade(Protocol):
+    """A cluster's planned upgrade (a CampaignCluster row): the cluster, its target and mode."""
+
+    cluster: Cluster
+    cluster_id: int
+    version: str
+    release: str
+    mode: str
+
+
 def clusters_with_label(queryset: QuerySet[Cluster], label: str) -> QuerySet[Cluster]:
-    """The clusters of `queryset` that carry `label` ("env=prod")."""
+    """The clusters of `queryset` matching the label filter `label` ("env=prod"; LabelFilterError if unreadable)."""
     return filter_clusters_by_label(queryset, label)
 
 
 def start_window(cluster: Cluster, *, now: datetime, expected_seconds: float | None) -> WindowDecision:
-    """May the cluster's upgrade start now, given how long it usually takes (0 when unknown)?"""
-    return window_decision(cluster, now=now, expected_seconds=expected_seconds or 0.0)
+    """May the cluster's upgrade start now, given how long it usually takes (None: unknown)?"""
+    return window_decision(cluster, now=now, expected_seconds=expected_seconds)
 
 
 def needs_approval(clusters: Sequence[Cluster]) -> bool:
@@ -46,49 +57,56 @@ def needs_approval(clusters: Sequence[Cluster]) -> bool:
     return bool(clusters) and bool(requires_approval(list(clusters)))
 
 
-def expected_upgrade_seconds(clusters: Iterable[Cluster]) -> dict[int, float | None]:
-    """{cluster id: the usual seconds of its whole upgrade, None when no history says}: the stages of the latest
-    finished upgrade of a cluster of its size, each at its usual (median) duration (upgrades/operations/durations)."""
-    sizes = _server_counts(clusters)
-    buckets = {size_bucket(servers) for servers in sizes.values()}
-    stage_actions = _recent_stage_actions(buckets)
-    keys = [(action, servers) for servers in set(sizes.values()) for action in stage_actions.get(size_bucket(servers), ())]
-    usual = usual_durations(keys)
+def expected_upgrade_seconds(upgrades: Iterable[Upgrade]) -> dict[int, float | None]:
+    """{cluster id: the usual seconds of its whole upgrade (None when some stage has no history)}, by the ETA
+    rule of upgrades/planning/estimates.py. Clusters of one shape (edition, mode, route length, servers per
+    zone) share one estimate, so a fleet of look-alikes costs a few queries, not three per cluster."""
+    upgrades = list(upgrades)
+    builds: dict[int, str] = {}
+    zone_sizes: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for cluster_id, zone_id, build in Server.objects.filter(
+        cluster_id__in=[upgrade.cluster_id for upgrade in upgrades]
+    ).values_list("cluster_id", "zone_id", "build_version"):
+        zone_sizes[cluster_id][zone_id] += 1
+        builds[cluster_id] = max(builds.get(cluster_id, ""), build)
+    hops_of: dict[tuple, int] = {}
+    estimates: dict[tuple, float | None] = {}
     answers: dict[int, float | None] = {}
-    for cluster_id, servers in sizes.items():
-        actions = stage_actions.get(size_bucket(servers))
-        figures = [usual[(action, servers)] for action in actions or ()]
-        if not figures or any(figure is None for figure in figures):
-            answers[cluster_id] = None
-        else:
-            answers[cluster_id] = sum(figure.median_seconds for figure in figures if figure is not None)
+    for upgrade in upgrades:
+        cluster = upgrade.cluster
+        route_key = (cluster.edition, builds.get(upgrade.cluster_id, ""), upgrade.version, upgrade.release)
+        if route_key not in hops_of:
+            hops_of[route_key] = _hops(*route_key)
+        sizes = tuple(zone_sizes[upgrade.cluster_id].values())
+        shape = (cluster.edition, upgrade.mode, hops_of[route_key], sizes, cluster.shared_storage)
+        if shape not in estimates:
+            estimates[shape] = (
+                planned_upgrade_seconds(cluster=cluster, hops=hops_of[route_key], mode=upgrade.mode)
+                if sizes and upgrade.mode
+                else None
+            )
+        answers[upgrade.cluster_id] = estimates[shape]
     return answers
 
 
-def _server_counts(clusters: Iterable[Cluster]) -> dict[int, int]:
-    ids = [cluster.pk for cluster in clusters]
-    counts = dict(
-        Cluster.objects.filter(pk__in=ids).annotate(n=Count("servers")).values_list("pk", "n")
+def _hops(edition: str, build_version: str, version: str, release: str) -> int:
+    """The route's hop count from the cluster's build to the target (1 when the route cannot be read here: the
+    plan at start time says why)."""
+    current_version, current_build = split_server_build(build_version) if build_version else ("", "")
+    dep_yaml = (
+        Package.objects.filter(name=TARGET_PACKAGE.get(edition, ""), version=version, release_distribution=release)
+        .exclude(upgrade_dep_yaml="")
+        .values_list("upgrade_dep_yaml", flat=True)
+        .first()
     )
-    return {cluster_id: counts.get(cluster_id, 0) for cluster_id in ids}
-
-
-def _recent_stage_actions(buckets: set[int]) -> dict[int, list[str]]:
-    """{size bucket: the stage actions, in order, of the latest succeeded upgrade run of that size}."""
-    if not buckets:
-        return {}
-    runs: dict[int, int] = {}
-    recent = (
-        Dag.objects.filter(kind=Dag.Kind.UPGRADE, is_finished=True, state=State.SUCCEED)
-        .order_by("-id")
-        .values_list("id", "server_count")[: RECENT_UPGRADES * max(len(buckets), 1)]
-    )
-    for dag_id, servers in recent:
-        runs.setdefault(size_bucket(servers), dag_id)
-    actions: dict[Any, list[str]] = defaultdict(list)
-    by_dag = {dag_id: bucket for bucket, dag_id in runs.items() if bucket in buckets}
-    for dag_id, action in Node.objects.filter(dag_id__in=list(by_dag)).order_by("dag_id", "seq").values_list(
-        "dag_id", "action"
-    ):
-        actions[by_dag[dag_id]].append(action)
-    return dict(actions)
+    try:
+        route = route_for(
+            dep_yaml or "",
+            current_version=current_version,
+            current_build=current_build,
+            target_version=version,
+            target_build=release.split(".")[0],
+        )
+    except (ObshellError, ValueError, KeyError):
+        return 1
+    return max(len(route) - 1, 1)

@@ -204,7 +204,7 @@ class _Tick:
         if not waiting:
             return
         builds = _builds([member.cluster_id for member in waiting])
-        expected = expected_upgrade_seconds([member.cluster for member in waiting])
+        expected = expected_upgrade_seconds(waiting)
         for member in waiting:
             if slots <= 0:
                 break
