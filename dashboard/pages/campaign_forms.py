@@ -18,13 +18,17 @@ class CampaignForm(forms.Form):
     allow_downtime = forms.BooleanField(
         label=_("Allow downtime"),
         required=False,
-        help_text=_("Clusters that cannot upgrade rolling (fewer than 3 zones) upgrade with stop service; else skipped."),
+        help_text=_(
+            "Clusters that cannot upgrade rolling (fewer than 3 zones) upgrade with stop service; else skipped."
+        ),
     )
     clusters = forms.MultipleChoiceField(
         label=_("Clusters"), required=False, help_text=_("Pick clusters, or leave empty and filter below.")
     )
     edition = forms.ChoiceField(label=_("Edition"), required=False)
-    build = forms.CharField(label=_("Current build"), required=False, max_length=100, help_text=_("e.g. 4.2.1.0-100000102023092807"))
+    build = forms.CharField(
+        label=_("Current build"), required=False, max_length=100, help_text=_("e.g. 4.2.1.0-100000102023092807")
+    )
     name_pattern = forms.CharField(label=_("Name pattern"), required=False, max_length=100, help_text=_("e.g. prod-*"))
     label = forms.CharField(label=_("Label"), required=False, max_length=200, help_text=_("e.g. env=prod"))
     canary = forms.CharField(

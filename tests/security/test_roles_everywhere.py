@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import URLPattern
 
 from dashboard.pages.urls import urlpatterns
+from tests.campaigns.helpers import create as create_campaign
 from tests.live.helpers import append_log, make_dag
 from tests.support.factories import make_user
 from upgrades.models import AuditEntry, SubTask
@@ -28,7 +29,8 @@ def world():
     sub_task = SubTask.objects.filter(dag=dag).first()
     append_log(sub_task.pk, "started by op: quarterly patch")
     token, _ = token_create(cluster=cluster, label="ci")
-    c, d = cluster.name, dag.pk
+    campaign = create_campaign([cluster], name="roles")
+    c, d, k = cluster.name, dag.pk, campaign.pk
     reads = {
         "clusters": "/",
         "cluster": f"/clusters/{c}/",
@@ -38,6 +40,8 @@ def world():
         "run_sub_task_log": f"/runs/{d}/subtasks/{sub_task.pk}/log.txt",
         "packages": "/packages/",
         "audit": "/audit/",
+        "campaigns": "/campaigns/",
+        "campaign": f"/campaigns/{k}/",
     }
     exports = ["/runs/?format=csv", "/audit/?format=csv"]
     writes = {
@@ -47,6 +51,8 @@ def world():
         "token_revoke": (f"/clusters/{c}/tokens/{token.pk}/revoke/", {}),
         "cluster_label_set": (f"/clusters/{c}/labels/", {"key": "env", "value": "prod"}),
         "cluster_label_remove": (f"/clusters/{c}/labels/remove/", {"key": "env"}),
+        "campaign_new": ("/campaigns/new/", {"action": "preview"}),
+        "campaign_act": (f"/campaigns/{k}/act/", {"action": "start"}),
         "fault_arm": (f"/clusters/{c}/faults/", {}),
         "fault_disarm": (f"/clusters/{c}/faults/1/disarm/", {}),
         "hint_dismiss": ("/hints/first-upgrade/dismiss/", {}),

@@ -63,7 +63,7 @@ def normalized_filter(raw: dict) -> dict:
 
 
 def build_version_of(text: str) -> str:
-    """"4.2.1.0-100000102023092807" or "4.2.1.0_100000102023092807" as servers report it (version_build)."""
+    """ "4.2.1.0-100000102023092807" or "4.2.1.0_100000102023092807" as servers report it (version_build)."""
     version, _sep, build = text.strip().replace("_", "-").partition("-")
     return f"{version}_{build.split('.')[0]}" if build else version
 
@@ -122,9 +122,7 @@ def cluster_facts(clusters: Sequence[Cluster]) -> tuple[dict[int, set[str]], dic
     return builds, {cluster_id: len(zone_ids) for cluster_id, zone_ids in zones.items()}
 
 
-def member_plan(
-    cluster: Cluster, *, targets: dict, allow_downtime: bool, builds: set[str], zones: int
-) -> MemberPlan:
+def member_plan(cluster: Cluster, *, targets: dict, allow_downtime: bool, builds: set[str], zones: int) -> MemberPlan:
     target = targets.get(cluster.edition)
     if not target:
         return MemberPlan(cluster, left_out=_("no target for the %(edition)s edition") % {"edition": cluster.edition})

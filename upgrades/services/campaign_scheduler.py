@@ -116,7 +116,11 @@ class _Tick:
             elif dag_state == DagState.SUCCEED:
                 new, reason, finished = Member.FAILED, _("the run was rolled back"), end_time
             elif dag_state == DagState.FAILED:
-                new, reason, finished = Member.FAILED, _("the run failed at stage %(stage)s") % {"stage": stage}, end_time
+                new, reason, finished = (
+                    Member.FAILED,
+                    _("the run failed at stage %(stage)s") % {"stage": stage},
+                    end_time,
+                )
             else:
                 new, reason, finished = Member.RUNNING, "", None
             if new != state:
@@ -222,7 +226,9 @@ class _Tick:
 
     def _start(self, member: CampaignCluster, wave: CampaignWave) -> bool:
         campaign = self.campaign
-        actor = Actor(label=f"campaign {campaign.pk} ({campaign.started_by_label or 'system'})"[:200], user=campaign.started_by)
+        actor = Actor(
+            label=f"campaign {campaign.pk} ({campaign.started_by_label or 'system'})"[:200], user=campaign.started_by
+        )
         reason = f"campaign “{campaign.name}” (#{campaign.pk}), {_wave_name(wave)}"
         if campaign.reason:
             reason += f": {campaign.reason}"
@@ -260,9 +266,7 @@ class _Tick:
         campaign = self.campaign
         failed = CampaignCluster.objects.filter(campaign=campaign, state=Member.FAILED).count()
         campaign.state = State.FAILED if failed else State.SUCCEEDED
-        campaign.state_reason = (
-            _("%(count)s cluster(s) failed") % {"count": failed} if failed else ""
-        )
+        campaign.state_reason = _("%(count)s cluster(s) failed") % {"count": failed} if failed else ""
         campaign.finished_at = self.now
         campaign.eta = None
         campaign.save(update_fields=["state", "state_reason", "finished_at", "eta"])

@@ -107,7 +107,9 @@ def _checked_targets(targets: dict) -> dict:
         version = str((target or {}).get("version", "")).strip()
         release = str((target or {}).get("release", "")).strip()
         if not version or not release:
-            raise CampaignRefused(_("A target needs a version and a release (edition %(edition)s).") % {"edition": edition})
+            raise CampaignRefused(
+                _("A target needs a version and a release (edition %(edition)s).") % {"edition": edition}
+            )
         cleaned[str(edition)] = {"version": version, "release": release}
     if not cleaned:
         raise CampaignRefused(_("Name a target build."))
@@ -266,7 +268,12 @@ def _check_approver(*, approver, requester) -> None:
 
 
 def campaign_start(
-    *, campaign: Campaign, actor: Actor, reason: str = "", not_before: datetime | None = None, now: datetime | None = None
+    *,
+    campaign: Campaign,
+    actor: Actor,
+    reason: str = "",
+    not_before: datetime | None = None,
+    now: datetime | None = None,
 ) -> Campaign:
     """Start a draft (approved where it needed approval): running now, or scheduled until `not_before`."""
     reason = reason_checked(reason)
@@ -306,9 +313,10 @@ def campaign_pause(*, campaign: Campaign, actor: Actor, reason: str = "") -> Cam
     reason = reason_checked(reason)
     with _refusals_audited(actor=actor, action=Action.CAMPAIGN_PAUSE, campaign=campaign, reason=reason):
         _require_role(actor, "operator")
-        with transaction.atomic(), _locked(
-            campaign, allowed=[State.RUNNING, State.SCHEDULED], doing=_("paused")
-        ) as row:
+        with (
+            transaction.atomic(),
+            _locked(campaign, allowed=[State.RUNNING, State.SCHEDULED], doing=_("paused")) as row,
+        ):
             row.state = State.PAUSED
             row.state_reason = _("paused by %(actor)s: %(reason)s") % {"actor": actor.label, "reason": reason or "-"}
             row.save(update_fields=["state", "state_reason"])
@@ -329,9 +337,7 @@ def campaign_resume(*, campaign: Campaign, actor: Actor, reason: str = "", skip_
             skipped = []
             if skip_failed:
                 skipped = list(failed.values_list("cluster__name", flat=True))
-                failed.update(
-                    state=Member.SKIPPED, reason=_("skipped on resume by %(actor)s") % {"actor": actor.label}
-                )
+                failed.update(state=Member.SKIPPED, reason=_("skipped on resume by %(actor)s") % {"actor": actor.label})
                 row.failures_acknowledged = 0
             else:
                 row.failures_acknowledged = failed.count()
@@ -357,10 +363,14 @@ def campaign_skip_cluster(*, campaign: Campaign, cluster: Cluster, actor: Actor,
         actor=actor, action=Action.CAMPAIGN_SKIP_CLUSTER, campaign=campaign, reason=reason, cluster=cluster.name
     ):
         _require_role(actor, "operator")
-        with transaction.atomic(), _locked(
-            campaign, allowed=[State.DRAFT, State.AWAITING_APPROVAL, State.SCHEDULED, State.RUNNING, State.PAUSED],
-            doing=_("changed"),
-        ) as row:
+        with (
+            transaction.atomic(),
+            _locked(
+                campaign,
+                allowed=[State.DRAFT, State.AWAITING_APPROVAL, State.SCHEDULED, State.RUNNING, State.PAUSED],
+                doing=_("changed"),
+            ) as row,
+        ):
             member = CampaignCluster.objects.select_for_update().filter(campaign=row, cluster=cluster).first()
             if member is None:
                 raise CampaignRefused(_("%(cluster)s is not in this campaign.") % {"cluster": cluster.name})
@@ -388,11 +398,14 @@ def campaign_abort(*, campaign: Campaign, actor: Actor, reason: str = "") -> Cam
     reason = reason_checked(reason)
     with _refusals_audited(actor=actor, action=Action.CAMPAIGN_ABORT, campaign=campaign, reason=reason):
         _require_role(actor, "operator")
-        with transaction.atomic(), _locked(
-            campaign,
-            allowed=[State.DRAFT, State.AWAITING_APPROVAL, State.SCHEDULED, State.RUNNING, State.PAUSED],
-            doing=_("aborted"),
-        ) as row:
+        with (
+            transaction.atomic(),
+            _locked(
+                campaign,
+                allowed=[State.DRAFT, State.AWAITING_APPROVAL, State.SCHEDULED, State.RUNNING, State.PAUSED],
+                doing=_("aborted"),
+            ) as row,
+        ):
             CampaignCluster.objects.filter(campaign=row, state__in=ACTIVE_MEMBER_STATES).update(
                 state=Member.SKIPPED, reason=_("campaign aborted")
             )
