@@ -294,6 +294,8 @@ MIRROR_POLL_SECONDS = env_float("MIRROR_POLL_SECONDS", 1.0, minimum=0.05)
 MIRROR_UNREACHABLE_SECONDS = env_int("MIRROR_UNREACHABLE_SECONDS", 1800, minimum=1)
 # A running stage is reported stalled past twice its usual duration, and never before this (README).
 STALL_MIN_SECONDS = env_float("STALL_MIN_SECONDS", 30.0, minimum=0)
+# How often the workers advance running fleet campaigns (the `campaign-advance` job, README: Campaigns).
+CAMPAIGN_TICK_SECONDS = env_float("CAMPAIGN_TICK_SECONDS", 2.0, minimum=0.1)
 # Days after which the workers prune a succeeded run's events and task logs into its archive; unset: never.
 RETENTION_DAYS = env_float("RETENTION_DAYS", None, minimum=0)
 # obshell's v1 X-OCS-Auth header carries no uri (a header captured on a GET could authorise a POST): off

@@ -11,7 +11,7 @@ from django.utils import timezone
 class Campaign(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft"
-        AWAITING_APPROVAL = "awaiting_approval", "awaiting approval"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
         SCHEDULED = "scheduled"
         RUNNING = "running"
         PAUSED = "paused"
@@ -98,12 +98,12 @@ class CampaignWave(models.Model):
 class CampaignCluster(models.Model):
     class State(models.TextChoices):
         PENDING = "pending"
-        WAITING_WINDOW = "waiting_window", "waiting for its window"
+        WAITING_WINDOW = "waiting_window", "Waiting for its window"
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         SKIPPED = "skipped"
-        ALREADY_ON_TARGET = "already_on_target", "already on target"
+        ALREADY_ON_TARGET = "already_on_target", "Already on the target"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
     # None for the clusters left out at creation (already on the target, or no allowed mode).

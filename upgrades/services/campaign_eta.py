@@ -4,7 +4,7 @@ The waves are played forward from `now`: the runs going now end at their usual d
 now, when overdue); each waiting cluster starts in its wave's order in the earliest of `max_parallel` slots,
 moved to its window's next opening when the window would not let it start then; a wave starts when the one
 before ends plus the soak time. A cluster whose usual duration is unknown counts as zero, so with no history at
-all the estimate is the windows and soaks alone (None when the campaign has nothing left to do).
+all (for every cluster left) there is no estimate: None, as when nothing is left to do.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def campaign_eta(campaign: Campaign, *, now: datetime) -> datetime | None:
     if not members:
         return None
     expected = expected_upgrade_seconds(members)
+    if all(seconds is None for seconds in expected.values()):
+        return None  # no history at all: an estimate of "now" would mislead
     waves = {wave.pk: wave for wave in CampaignWave.objects.filter(campaign=campaign)}
     parallel = max(campaign.max_parallel, 1)
     # The current wave's slots: the runs going now end at their usual duration after their start.

@@ -43,7 +43,7 @@ from upgrades.services.dag_start import upgrade_start
 logger = logging.getLogger(__name__)
 
 JOB_NAME = "campaign-advance"
-TICK_SECONDS = float(getattr(settings, "CAMPAIGN_TICK_SECONDS", 2.0))
+TICK_SECONDS = settings.CAMPAIGN_TICK_SECONDS
 # The ETA is re-estimated at most this often while nothing changes (it reads every waiting cluster's window).
 ETA_EVERY = timedelta(seconds=30)
 
