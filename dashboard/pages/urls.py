@@ -13,6 +13,8 @@ from dashboard.pages import (
     views_packages,
     views_real_clusters,
     views_runs,
+    views_upgrade_requests,
+    views_windows,
     views_workers,
 )
 
@@ -31,6 +33,27 @@ urlpatterns = [
     path("clusters/<slug:name>/tokens/<int:token_id>/revoke/", views_clusters.token_revoke_view, name="token_revoke"),
     path("clusters/<slug:name>/labels/", views_labels.cluster_label_set_view, name="cluster_label_set"),
     path("clusters/<slug:name>/labels/remove/", views_labels.cluster_label_remove_view, name="cluster_label_remove"),
+    path("clusters/<slug:name>/windows/", views_windows.cluster_window_add_view, name="cluster_window_add"),
+    path(
+        "clusters/<slug:name>/windows/<int:window_id>/remove/",
+        views_windows.cluster_window_remove_view,
+        name="cluster_window_remove",
+    ),
+    path(
+        "clusters/<slug:name>/requests/<int:request_id>/approve/",
+        views_upgrade_requests.upgrade_request_approve_view,
+        name="upgrade_request_approve",
+    ),
+    path(
+        "clusters/<slug:name>/requests/<int:request_id>/refuse/",
+        views_upgrade_requests.upgrade_request_refuse_view,
+        name="upgrade_request_refuse",
+    ),
+    path(
+        "clusters/<slug:name>/requests/<int:request_id>/start/",
+        views_upgrade_requests.upgrade_request_start_view,
+        name="upgrade_request_start",
+    ),
     path("clusters/<slug:name>/faults/", views_faults.fault_arm_view, name="fault_arm"),
     path("clusters/<slug:name>/faults/<int:fault_id>/disarm/", views_faults.fault_disarm_view, name="fault_disarm"),
     path("hints/<slug:key>/dismiss/", views_firstrun.hint_dismiss_view, name="hint_dismiss"),

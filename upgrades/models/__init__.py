@@ -1,3 +1,4 @@
+from upgrades.models.approvals import Approval, UpgradeRequest
 from upgrades.models.audit import AuditEntry
 from upgrades.models.campaigns import Campaign, CampaignCluster, CampaignWave
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
@@ -10,9 +11,11 @@ from upgrades.models.notifications import Delivery, NotificationCursor, Subscrip
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package, PackageSync
 from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
+from upgrades.models.windows import MaintenanceWindow
 
 __all__ = [
     "ApiToken",
+    "Approval",
     "AuditEntry",
     "AuthFailureTally",
     "Campaign",
@@ -27,6 +30,7 @@ __all__ = [
     "ExecutionRecord",
     "Fault",
     "LoginLink",
+    "MaintenanceWindow",
     "Node",
     "NotificationCursor",
     "Package",
@@ -40,6 +44,7 @@ __all__ = [
     "SubTask",
     "Subscription",
     "TaskLog",
+    "UpgradeRequest",
     "WorkerHeartbeat",
     "Zone",
 ]

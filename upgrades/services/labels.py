@@ -7,21 +7,10 @@ from __future__ import annotations
 from django.db import transaction
 
 from upgrades.audit import Actor, audit, audit_refusals
-from upgrades.errors import ObshellError, bad_request
+from upgrades.errors import bad_request
 from upgrades.models import AuditEntry, Cluster, ClusterLabel
 from upgrades.models.labels import label_key_problem, label_value_problem
-from upgrades.roles import has_role
-
-
-def admin_refusal(actor: Actor, what: str) -> ObshellError | None:
-    """The error refusing `actor` an admin-only change (`what`), or None when it may: an admin user, or the
-    system itself (commands run by whoever holds the server's shell). An API token never may."""
-    if actor.user is not None:
-        if has_role(actor.user, "admin"):
-            return None
-    elif actor.token is None:
-        return None
-    return ObshellError("Common.PermissionDenied", f"Permission denied: {what} needs the admin role", status=403)
+from upgrades.services.guards import role_refusal
 
 
 def label_set(*, cluster: Cluster, key: str, value: str, actor: Actor) -> ClusterLabel:
@@ -29,7 +18,7 @@ def label_set(*, cluster: Cluster, key: str, value: str, actor: Actor) -> Cluste
     key, value = (key or "").strip(), (value or "").strip()
     detail = {"key": key, "value": value}
     with audit_refusals(actor=actor, action=AuditEntry.Action.LABEL_SET, cluster=cluster, detail=detail):
-        refusal = admin_refusal(actor, "labelling a cluster")
+        refusal = role_refusal(actor, "admin", "labelling a cluster")
         if refusal is not None:
             raise refusal
         problem = label_key_problem(key) or label_value_problem(value)
@@ -59,7 +48,7 @@ def label_remove(*, cluster: Cluster, key: str, actor: Actor) -> str:
     not have is refused (400), so a script's typo does not pass silently."""
     key = (key or "").strip()
     with audit_refusals(actor=actor, action=AuditEntry.Action.LABEL_REMOVE, cluster=cluster, detail={"key": key}):
-        refusal = admin_refusal(actor, "removing a cluster's label")
+        refusal = role_refusal(actor, "admin", "removing a cluster's label")
         if refusal is not None:
             raise refusal
         with transaction.atomic():
