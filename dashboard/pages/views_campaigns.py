@@ -16,6 +16,7 @@ from upgrades.roles import has_role
 from upgrades.services.campaign_plan import CampaignRefused, plan_campaign
 from upgrades.services.campaigns import (
     campaign_abort,
+    campaign_approval,
     campaign_approve,
     campaign_create,
     campaign_pause,
@@ -65,6 +66,7 @@ def campaign_detail(request, campaign_id):
         can_act=has_role(request.user, "operator"),
         is_creator=campaign.created_by_id is not None and campaign.created_by_id == request.user.pk,
         action_form=CampaignActionForm(),
+        approval=campaign_approval(campaign) if campaign.needs_approval else None,
     )
     return render(request, "pages/campaign.html", context)
 

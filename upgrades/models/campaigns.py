@@ -36,12 +36,9 @@ class Campaign(models.Model):
     # Failures the DBA resumed past (a resume without skipping keeps them failed and counts from here).
     failures_acknowledged = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT, db_index=True)
-    # Campaigns that touch production clusters need a second person's approval before they start.
+    # Campaigns that touch production clusters need a second person's approval before they start (an Approval
+    # with subject_type "campaign", upgrades/services/approvals.py).
     needs_approval = models.BooleanField(default=False)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    approved_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True)
     # Why the campaign paused, failed or was aborted (empty while it runs).
     state_reason = models.TextField(blank=True)

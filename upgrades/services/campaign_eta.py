@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from upgrades.models import Campaign, CampaignCluster, CampaignWave
 from upgrades.models.campaigns import ACTIVE_MEMBER_STATES
-from upgrades.services.campaign_policy import expected_upgrade_seconds, start_window
+from upgrades.services.campaign_policy import cluster_windows, expected_upgrade_seconds, start_window
 
 Member = CampaignCluster.State
 # A window that keeps closing on a cluster is looked at this many times before the estimate gives up on it.
@@ -32,6 +32,7 @@ def campaign_eta(campaign: Campaign, *, now: datetime) -> datetime | None:
     expected = expected_upgrade_seconds(members)
     if all(seconds is None for seconds in expected.values()):
         return None  # no history at all: an estimate of "now" would mislead
+    windows = cluster_windows({member.cluster_id for member in members})
     waves = {wave.pk: wave for wave in CampaignWave.objects.filter(campaign=campaign)}
     parallel = max(campaign.max_parallel, 1)
     # The current wave's slots: the runs going now end at their usual duration after their start.
@@ -58,15 +59,15 @@ def campaign_eta(campaign: Campaign, *, now: datetime) -> datetime | None:
         heapq.heapify(slots)
         for member in by_wave[wave_id]:
             seconds = expected.get(member.cluster_id) or 0.0
-            start = _window_start(member, max(heapq.heappop(slots), floor), seconds)
+            start = _window_start(member, max(heapq.heappop(slots), floor), seconds, windows[member.cluster_id])
             heapq.heappush(slots, start + timedelta(seconds=seconds))
         end = max(slots)
     return end
 
 
-def _window_start(member: CampaignCluster, start: datetime, seconds: float) -> datetime:
+def _window_start(member: CampaignCluster, start: datetime, seconds: float, windows: list) -> datetime:
     for _hop in range(MAX_WINDOW_HOPS):
-        decision = start_window(member.cluster, now=start, expected_seconds=seconds)
+        decision = start_window(member.cluster, now=start, expected_seconds=seconds, windows=windows)
         if decision.allowed or decision.next_opening is None or decision.next_opening <= start:
             return start
         start = decision.next_opening

@@ -178,10 +178,7 @@ def plan_campaign(
         raise CampaignRefused(
             _("Canary clusters not among the clusters to upgrade: %(names)s") % {"names": ", ".join(sorted(unknown))}
         )
-    if named:
-        first = [member for member in taking if member.cluster.name in named]
-    else:
-        first = taking[: max(canary_size, 1)]
+    first = [member for member in taking if member.cluster.name in named] if named else taking[: max(canary_size, 1)]
     first_ids = {member.cluster.pk for member in first}
     rest = [member for member in taking if member.cluster.pk not in first_ids]
     plan.waves = [first] + [rest[i : i + wave_size] for i in range(0, len(rest), wave_size)]

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from upgrades.errors import ObshellError
 from upgrades.models import Cluster, Package, Server
 from upgrades.models.cluster import TARGET_PACKAGE
-from upgrades.operations.windows import WindowDecision, window_decision
+from upgrades.operations.windows import WindowDecision, window_decision, windows_by_cluster
 from upgrades.planning.estimates import expected_upgrade_seconds as planned_upgrade_seconds
 from upgrades.planning.route import route_for
 from upgrades.planning.versions import split_server_build
@@ -25,6 +25,7 @@ from upgrades.services.approvals import requires_approval
 __all__ = [
     "LabelFilterError",
     "WindowDecision",
+    "cluster_windows",
     "clusters_with_label",
     "expected_upgrade_seconds",
     "needs_approval",
@@ -47,9 +48,17 @@ def clusters_with_label(queryset: QuerySet[Cluster], label: str) -> QuerySet[Clu
     return filter_clusters_by_label(queryset, label)
 
 
-def start_window(cluster: Cluster, *, now: datetime, expected_seconds: float | None) -> WindowDecision:
-    """May the cluster's upgrade start now, given how long it usually takes (None: unknown)?"""
-    return window_decision(cluster, now=now, expected_seconds=expected_seconds)
+def cluster_windows(cluster_ids: Iterable[int]) -> dict[int, list]:
+    """{cluster id: its maintenance windows (its own and its labels')}, for start_window; three queries."""
+    return windows_by_cluster(cluster_ids)
+
+
+def start_window(
+    cluster: Cluster, *, now: datetime, expected_seconds: float | None, windows: Sequence | None = None
+) -> WindowDecision:
+    """May the cluster's upgrade start now, given how long it usually takes (None: unknown, then only the window
+    itself counts)? `windows` (from cluster_windows) spares the query."""
+    return window_decision(cluster, now=now, expected_seconds=expected_seconds or 0.0, windows=windows)
 
 
 def needs_approval(clusters: Sequence[Cluster]) -> bool:

@@ -36,7 +36,7 @@ from upgrades.models.dag import Operator
 from upgrades.models.dag import State as DagState
 from upgrades.services.campaign_eta import campaign_eta
 from upgrades.services.campaign_plan import on_target
-from upgrades.services.campaign_policy import expected_upgrade_seconds, start_window
+from upgrades.services.campaign_policy import cluster_windows, expected_upgrade_seconds, start_window
 from upgrades.services.campaigns import campaign_changed, campaign_notify
 from upgrades.services.dag_start import upgrade_start
 
@@ -209,13 +209,19 @@ class _Tick:
             return
         builds = _builds([member.cluster_id for member in waiting])
         expected = expected_upgrade_seconds(waiting)
+        windows = cluster_windows(member.cluster_id for member in waiting)
         for member in waiting:
             if slots <= 0:
                 break
             if on_target(builds.get(member.cluster_id, set()), member.version, member.release):
                 self._set(member, Member.ALREADY_ON_TARGET, _("already on the target"), finished=True)
                 continue
-            decision = start_window(member.cluster, now=self.now, expected_seconds=expected.get(member.cluster_id))
+            decision = start_window(
+                member.cluster,
+                now=self.now,
+                expected_seconds=expected.get(member.cluster_id),
+                windows=windows[member.cluster_id],
+            )
             if not decision.allowed:
                 self._set(member, Member.WAITING_WINDOW, decision.reason)
                 continue

@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 
 from upgrades.audit import Actor, audit, reason_checked
 from upgrades.events import publish_feed_on_commit
-from upgrades.models import AuditEntry, Campaign, CampaignCluster, CampaignWave, Cluster
+from upgrades.models import Approval, AuditEntry, Campaign, CampaignCluster, CampaignWave, Cluster
 from upgrades.models.campaigns import ACTIVE_MEMBER_STATES
 from upgrades.notifications.campaigns import enqueue_campaign_notification
 from upgrades.roles import has_role
-from upgrades.services.approvals import approval_record, check_approver
+from upgrades.services.approvals import ApprovalRefused, approval_for, approval_record
 from upgrades.services.campaign_plan import CampaignRefused, normalized_filter, plan_campaign
 from upgrades.services.campaign_policy import needs_approval
 
@@ -27,10 +27,13 @@ State = Campaign.State
 Member = CampaignCluster.State
 Action = AuditEntry.Action
 NAME_MAX = 100
+# The Approval subject_type of campaigns.
+APPROVAL_SUBJECT = "campaign"
 
 __all__ = [
     "CampaignRefused",
     "campaign_abort",
+    "campaign_approval",
     "campaign_approve",
     "campaign_create",
     "campaign_pause",
@@ -231,40 +234,36 @@ def _create_members(campaign: Campaign, plan) -> None:
 
 
 def campaign_approve(*, campaign: Campaign, actor: Actor, reason: str = "") -> Campaign:
-    """A second person (operator or admin, not the creator) approves a campaign that touches production."""
+    """A second person (operator or admin, not the creator) approves a campaign that touches production: the
+    approvals rule (upgrades/services/approvals.py) decides who may, and keeps the decision (subject "campaign")."""
     reason = reason_checked(reason)
-    with _refusals_audited(actor=actor, action=Action.CAMPAIGN_APPROVE, campaign=campaign, reason=reason):
-        _require_role(actor, "operator")
-        with transaction.atomic(), _locked(campaign, allowed=[State.AWAITING_APPROVAL], doing=_("approved")) as row:
-            if actor.user is None:
-                raise CampaignRefused(_("An approval is given by a person, from the campaign's page."))
-            _check_approver(approver=actor.user, requester=row.created_by)
+    with (
+        _refusals_audited(actor=actor, action=Action.CAMPAIGN_APPROVE, campaign=campaign, reason=reason),
+        transaction.atomic(),
+        _locked(campaign, allowed=[State.AWAITING_APPROVAL], doing=_("approved")) as row,
+    ):
+        try:
             approval_record(
-                subject_type="campaign",
+                subject_type=APPROVAL_SUBJECT,
                 subject_id=row.pk,
-                approver=actor.user,
+                decision=Approval.Decision.APPROVED,
+                actor=actor,
                 requester=row.created_by,
                 reason=reason,
-                actor=actor,
+                action=Action.CAMPAIGN_APPROVE,
+                detail=_detail(row),
             )
-            row.state = State.DRAFT
-            row.approved_by = actor.user
-            row.approved_at = timezone.now()
-            row.save(update_fields=["state", "approved_by", "approved_at"])
-            audit(actor=actor, action=Action.CAMPAIGN_APPROVE, reason=reason, detail=_detail(row))
-            campaign_changed(row)
+        except ApprovalRefused as refusal:
+            raise CampaignRefused(refusal.message) from None
+        row.state = State.DRAFT
+        row.save(update_fields=["state"])
+        campaign_changed(row)
     return row
 
 
-def _check_approver(*, approver, requester) -> None:
-    """The approvals rule, its refusal worded as a campaign refusal."""
-    try:
-        check_approver(approver=approver, requester=requester)
-    except CampaignRefused:
-        raise
-    except Exception as refusal:
-        message = getattr(refusal, "message", None) or str(refusal)
-        raise CampaignRefused(message) from refusal
+def campaign_approval(campaign: Campaign) -> Approval | None:
+    """The approval of a campaign, None while it has none."""
+    return approval_for(subject_type=APPROVAL_SUBJECT, subject_id=campaign.pk)
 
 
 def campaign_start(
