@@ -1,20 +1,34 @@
 """Campaign test support: a fleet of simulated clusters on the start build, the target stocked, and a driver
 that alternates scheduler ticks (at a clock the test sets) with the engine running the runs to their end."""
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.factories import make_cluster, make_user
 from tests.support.packages import stock_packages
 from upgrades.audit import Actor
+from upgrades.engine import periodic
 from upgrades.engine.runner import run_pending_work
 from upgrades.models import Campaign, CampaignCluster
-from upgrades.services.campaign_scheduler import advance_campaigns
+from upgrades.services.campaign_scheduler import JOB_NAME, advance_campaigns
 from upgrades.services.campaigns import campaign_create
 
 # A Tuesday, 02:00 UTC.
 FROZEN = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 TARGETS = {"community": {"version": TARGET.version, "release": TARGET.release}}
+
+
+@contextmanager
+def scheduler_ticks_only_when_called():
+    """The in-process engine (run_pending_work) also runs due periodic jobs: without this, the campaign job
+    would tick there too, at the real clock instead of the test's."""
+    job = next(job for job in periodic.registered() if job.name == JOB_NAME)
+    periodic.unregister(JOB_NAME)
+    try:
+        yield
+    finally:
+        periodic.register(job.name, job.interval_seconds, job.function, lease_seconds=job.lease_seconds)
 
 
 def make_fleet(count, *, prefix="c", stock=True, **kw):

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 
 from upgrades.errors import ObshellError
 from upgrades.models import Cluster, Package, Server
-from upgrades.models.cluster import TARGET_PACKAGE
+from upgrades.models.cluster import TARGET_PACKAGE, Edition
 from upgrades.operations.windows import WindowDecision, window_decision, windows_by_cluster
 from upgrades.planning.estimates import expected_upgrade_seconds as planned_upgrade_seconds
 from upgrades.planning.route import route_for
@@ -103,7 +103,9 @@ def _hops(edition: str, build_version: str, version: str, release: str) -> int:
     plan at start time says why)."""
     current_version, current_build = split_server_build(build_version) if build_version else ("", "")
     dep_yaml = (
-        Package.objects.filter(name=TARGET_PACKAGE.get(edition, ""), version=version, release_distribution=release)
+        Package.objects.filter(
+            name=TARGET_PACKAGE.get(Edition(edition), ""), version=version, release_distribution=release
+        )
         .exclude(upgrade_dep_yaml="")
         .values_list("upgrade_dep_yaml", flat=True)
         .first()

@@ -20,7 +20,7 @@ from upgrades.models.campaigns import ACTIVE_MEMBER_STATES
 from upgrades.notifications.campaigns import enqueue_campaign_notification
 from upgrades.roles import has_role
 from upgrades.services.approvals import ApprovalRefused, approval_for, approval_record
-from upgrades.services.campaign_plan import CampaignRefused, normalized_filter, plan_campaign
+from upgrades.services.campaign_plan import CampaignPlan, CampaignRefused, normalized_filter, plan_campaign
 from upgrades.services.campaign_policy import needs_approval
 
 State = Campaign.State
@@ -69,7 +69,9 @@ def _detail(campaign: Campaign | None, **extra: object) -> dict:
 
 
 @contextmanager
-def _refusals_audited(*, actor: Actor, action: str, campaign: Campaign | None, reason: str, **extra: object):
+def _refusals_audited(
+    *, actor: Actor, action: str, campaign: Campaign | None, reason: str, **extra: object
+) -> Iterator[None]:
     """Audit a CampaignRefused escaping the block as a REFUSED `action` (outside the rolled-back transaction)."""
     try:
         yield
@@ -197,7 +199,7 @@ def campaign_create(
     return campaign
 
 
-def _create_members(campaign: Campaign, plan) -> None:
+def _create_members(campaign: Campaign, plan: CampaignPlan) -> None:
     waves = CampaignWave.objects.bulk_create(
         [CampaignWave(campaign=campaign, number=number) for number in range(len(plan.waves))]
     )
