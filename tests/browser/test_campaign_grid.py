@@ -72,6 +72,8 @@ async def test_the_grid_moves_live(browser, server):
         "() => document.querySelectorAll(`[data-live-region='campaign-grid'] [data-state='succeeded']`).length === 4",
         timeout=DEADLINE_MS,
     )
+    # The actions follow too: a finished campaign offers none.
+    await page.wait_for_function("() => !document.querySelector('button[value=pause]')", timeout=DEADLINE_MS)
     await screenshot(page, "campaign-succeeded.png")
 
     assert navigations == [] and await page.evaluate("window.__docId") == doc_id  # no reload: the feed moved it
@@ -84,4 +86,18 @@ async def test_the_grid_moves_live(browser, server):
     campaign = await Campaign.objects.aget(pk=campaign.pk)
     assert campaign.state == Campaign.State.SUCCEEDED
     assert await CampaignCluster.objects.filter(campaign=campaign, state="succeeded").acount() == 4
+
+    # The list and the new-campaign form with its preview (screenshots to look at).
+    await page.goto(f"{server.url}/campaigns/")
+    assert await page.locator('[data-campaign-state="succeeded"]').count() == 1
+    await screenshot(page, "campaigns-list.png")
+    await page.goto(f"{server.url}/campaigns/new/")
+    await page.get_by_label("Name", exact=True).fill("next round")
+    await page.get_by_label("Name pattern").fill("c*")
+    await page.get_by_label("Allow downtime").check()
+    await page.locator("#id_target_community").select_option(index=1)
+    await page.get_by_role("button", name="Preview").click()
+    await page.wait_for_selector("[data-campaign-preview]")
+    assert "already on the target" in await page.locator("[data-campaign-preview]").inner_text()
+    await screenshot(page, "campaign-new-preview.png")
     await context.close()

@@ -128,3 +128,17 @@ def test_after_f_failures_policy_carries_on_past_one_failure():
     final = states(campaign)
     assert final.pop(clusters[2].name) == Member.FAILED
     assert set(final.values()) == {Member.SUCCEEDED}
+
+
+def test_a_refused_start_is_a_failure_and_its_refusal_is_audited():
+    clusters = make_fleet(2)
+    campaign = create(clusters)
+    clusters[0].health = {"tablets_merging": True}  # a pre-check fails: upgrade_start refuses
+    clusters[0].save(update_fields=["health"])
+    campaign_start(campaign=campaign, actor=Actor.for_user(campaign.created_by), now=FROZEN)
+    campaign = drive(campaign)
+    assert campaign.state == Campaign.State.PAUSED
+    member = CampaignCluster.objects.get(campaign=campaign, cluster=clusters[0])
+    assert member.state == Member.FAILED and member.dag is None and member.reason.startswith("not started: ")
+    refused = AuditEntry.objects.get(action=AuditEntry.Action.UPGRADE_START, cluster=clusters[0])
+    assert refused.outcome == AuditEntry.Outcome.REFUSED and f"(#{campaign.pk})" in refused.reason

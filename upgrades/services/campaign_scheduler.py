@@ -239,15 +239,16 @@ class _Tick:
         if campaign.reason:
             reason += f": {campaign.reason}"
         try:
-            with transaction.atomic():
-                dag = upgrade_start(
-                    cluster=member.cluster,
-                    version=member.version,
-                    release=member.release,
-                    mode=member.mode,
-                    actor=actor,
-                    reason=reason[:2000],
-                )
+            # No savepoint of ours: a refused start's audit entry (written by upgrade_start) must stay; the DAG's
+            # own creation is atomic inside upgrade_start.
+            dag = upgrade_start(
+                cluster=member.cluster,
+                version=member.version,
+                release=member.release,
+                mode=member.mode,
+                actor=actor,
+                reason=reason[:2000],
+            )
         except ObshellError as error:
             self._set(member, Member.FAILED, _("not started: %(message)s") % {"message": error.message}, finished=True)
             return False
