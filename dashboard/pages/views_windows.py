@@ -1,6 +1,8 @@
 """Maintenance windows from a cluster's page: the windows that apply (its own and its labels'), whether one is
 open now, and, for admins, adding one (to the cluster or to one of its labels) and removing one."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -13,19 +15,33 @@ from dashboard.pages.access import role_required
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import Cluster
-from upgrades.operations.windows import EXAMPLES, decide, format_window, windows_for
+from upgrades.operations.windows import EXAMPLES, decide, format_window, occurrences, windows_for
 from upgrades.services.windows import window_add, window_remove
 
 
 def windows_context(cluster):
     """What the cluster page's windows card shows: each window with its rule, and the decision for now."""
     windows = windows_for(cluster)
+    decision = decide(windows, now=timezone.now(), expected_seconds=0)
     return {
         "windows": [{"row": window, "rule": format_window(window)} for window in windows],
-        "window_now": decide(windows, now=timezone.now(), expected_seconds=0),
+        "window_now": decision,
         "window_examples": EXAMPLES,
-        "window_zone": windows[0].time_zone if windows else "UTC",
+        "window_zone": _zone_of(windows, opens=decision.next_opening, closes=decision.window_end),
     }
+
+
+def _zone_of(windows, *, opens, closes):
+    """The time zone of the window whose occurrence opens at `opens` (or closes at `closes`): the moment is shown
+    in the hours the window was written in."""
+    moment = opens or closes
+    if moment is None:
+        return windows[0].time_zone if windows else "UTC"
+    for window in windows:
+        for start, end in occurrences(window, since=moment - timedelta(seconds=1), until=moment + timedelta(seconds=1)):
+            if (opens is not None and start == opens) or (opens is None and end == closes):
+                return window.time_zone
+    return windows[0].time_zone
 
 
 def _back(cluster):

@@ -194,7 +194,7 @@ def test_label_cluster_command(cluster):
     out = StringIO()
     call_command("label_cluster", "alpha", "env=staging", "--remove", "region", stdout=out)
     assert out.getvalue().strip() == "alpha: env=staging"
-    assert AuditEntry.objects.filter(actor_label="command label_cluster").count() == 4
+    assert AuditEntry.objects.filter(actor_label__startswith="command ").count() == 4
     with pytest.raises(CommandError, match="key=value"):
         call_command("label_cluster", "alpha", "env")
     with pytest.raises(CommandError, match="no cluster named"):

@@ -87,3 +87,15 @@ def test_operators_cannot_change_windows(client, as_role, cluster):
     as_role("operator")
     assert client.post(f"/clusters/{cluster.name}/windows/", {"window": "daily 01:00-02:00 UTC"}).status_code == 403
     assert not MaintenanceWindow.objects.exists()
+
+
+def test_the_next_opening_is_shown_in_its_own_windows_zone(client, as_role, cluster):
+    from django.utils import timezone
+
+    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    today = timezone.now().weekday()
+    window_add(cluster=cluster, window=f"{names[(today + 3) % 7]} 12:00-13:00 UTC", actor=SYSTEM)
+    window_add(cluster=cluster, window=f"{names[(today + 2) % 7]} 10:00-11:00 Asia/Shanghai", actor=SYSTEM)
+    as_role("viewer")
+    html = page(client, cluster)
+    assert f"next opens {names[(today + 2) % 7]} " in html and "10:00 Asia/Shanghai" in html

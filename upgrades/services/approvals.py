@@ -79,9 +79,7 @@ def requires_approval(clusters: Iterable[Cluster]) -> bool:
     return bool(production_cluster_ids(cluster.pk for cluster in clusters))
 
 
-def check_approver(
-    *, approver: User | AnonymousUser | None, requester: User | AnonymousUser | None
-) -> None:
+def check_approver(*, approver: User | AnonymousUser | None, requester: User | AnonymousUser | None) -> None:
     """Raise ApprovalRefused unless `approver` may approve what `requester` asked for: a signed-in operator or
     admin who is not the requester. A request made by the system or an API token (requester None) may be
     approved by any operator or admin."""

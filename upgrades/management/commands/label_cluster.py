@@ -1,10 +1,11 @@
 """`manage.py label_cluster NAME key=value ... [--remove key ...]`: set and remove a cluster's labels from a
-script (audited as the system user "command label_cluster"); with no change given, print its labels."""
+script (audited as "command <os user>"); with no change given, print its labels."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from upgrades.audit import Actor
 from upgrades.errors import ObshellError
+from upgrades.management.commands.upgrade import command_actor
 from upgrades.models import Cluster
 from upgrades.selectors.labels import LabelFilterError, cluster_labels, parse_label_filter
 from upgrades.services.labels import label_remove, label_set
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             pairs = [parse_label_filter(text) for text in opts["labels"]]
         except LabelFilterError as error:
             raise CommandError(str(error)) from None
-        actor = Actor.system("command label_cluster")
+        actor = Actor.system(command_actor())
         try:
             for key in opts["remove"]:
                 label_remove(cluster=cluster, key=key, actor=actor)

@@ -1,5 +1,5 @@
-"""`manage.py maintenance_window add|list|remove`: maintenance windows from a script (audited as the system
-user "command maintenance_window").
+"""`manage.py maintenance_window add|list|remove`: maintenance windows from a script (audited as
+"command <os user>").
 
     maintenance_window add --cluster NAME "Tue and Thu 01:00-05:00 Asia/Shanghai" [--name NAME]
     maintenance_window add --label env=prod "daily 22:00-02:00 UTC"
@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from upgrades.audit import Actor
 from upgrades.errors import ObshellError
+from upgrades.management.commands.upgrade import command_actor
 from upgrades.models import Cluster, MaintenanceWindow
 from upgrades.operations.windows import format_window, window_decision, windows_for
 from upgrades.services.windows import window_add, window_remove
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         remove.add_argument("id", type=int)
 
     def handle(self, *args, **opts):
-        actor = Actor.system("command maintenance_window")
+        actor = Actor.system(command_actor())
         try:
             getattr(self, f"_{opts['action']}")(opts, actor)
         except ObshellError as error:
