@@ -51,7 +51,7 @@ def try_it(user):
             "title": "Upgrade it and watch",
             "text": "Say why, click Upgrade: the run page follows every stage and its logs live (about a minute).",
             "href": f"/runs/{run.pk}/" if run else f"/clusters/{upgrade_cluster.name}/#upgrade-h",
-            "link": f"Watch run {run.generic_id}" if run else "Start it",
+            "link": f"Watch run {run.pk}" if run else "Start it",
             "done": run is not None and run.is_finished,
             "run": run,
             "needs": "" if can_upgrade else "operator",

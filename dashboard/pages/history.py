@@ -151,6 +151,7 @@ def run_csv_rows(runs):
     now = timezone.now()
     for dag in runs.iterator(chunk_size=500):
         yield [
+            dag.pk,
             dag.generic_id,
             dag.cluster.name,
             dag.kind,
@@ -170,7 +171,7 @@ def run_csv_rows(runs):
 
 
 RUN_CSV_HEADER = [
-    "id", "cluster", "kind", "name", "state", "operator", "mode", "from_version", "to_version", "route",
+    "dag_id", "generic_id", "cluster", "kind", "name", "state", "operator", "mode", "from_version", "to_version", "route",
     "actor", "reason", "started", "ended", "duration_seconds",
 ]  # fmt: skip
 
@@ -182,7 +183,7 @@ def audit_csv_rows(entries):
             entry.actor_label,
             entry.action,
             entry.cluster.name if entry.cluster else "",
-            entry.dag.generic_id if entry.dag else "",
+            entry.dag_id or "",
             entry.outcome,
             entry.reason,
             entry.source_address,

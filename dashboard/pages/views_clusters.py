@@ -115,7 +115,10 @@ def _upgrade(request, cluster):
         return _render_cluster(
             request, cluster, form=form, plan=plan, refusal=error, status=409 if error.status >= 500 else error.status
         )
-    messages.success(request, f"Upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
+    messages.success(
+        request,
+        f"Upgrade of {cluster.name} to {dag.to_version} started as run {dag.pk} (obshell generic id {dag.generic_id}).",
+    )
     return redirect("run", dag_id=dag.pk)
 
 
@@ -189,7 +192,10 @@ def cluster_agent_upgrade(request, name):
             refusal=error,
             status=409 if error.status >= 500 else error.status,
         )
-    messages.success(request, f"obshell upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
+    messages.success(
+        request,
+        f"obshell upgrade of {cluster.name} to {dag.to_version} started as run {dag.pk} (obshell generic id {dag.generic_id}).",
+    )
     return redirect("run", dag_id=dag.pk)
 
 

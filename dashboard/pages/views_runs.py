@@ -1,12 +1,15 @@
-"""The live run page (/runs/<id>/): the server renders the snapshot into the page, static/js/run.js (and its
-modules in static/js/run/) keeps it current from ws/dags/<id>/. Operator buttons post here and call the same
-services as the API."""
+"""The live run page (/runs/<dag_id>/): the server renders the snapshot into the page, static/js/run.js (and its
+modules in static/js/run/) keeps it current from ws/dags/<dag_id>/. Operator buttons post here and call the same
+services as the API. Also the run's logs as a whole: search, the window around one line (deep links), the zip.
+
+A run's URL carries its dag_id (README "Run numbers"); obshell's generic id and a mirrored run's agent id have
+their own paths, /runs/generic/<id>/ and /runs/agent/<id>/, which redirect permanently to /runs/<dag_id>/."""
 
 import json
 
 from django.conf import settings
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,6 +20,8 @@ from upgrades.errors import ObshellError
 from upgrades.live.consumers import DEFAULT_HEARTBEAT_SECONDS
 from upgrades.live.selectors import dag_snapshot, sub_task_lines
 from upgrades.models import Dag, Node, SubTask
+from upgrades.operations.eta import run_eta
+from upgrades.operations.run_logs import line_text, line_window, run_logs_zip, search_run_logs
 from upgrades.roles import has_role, user_role
 from upgrades.services.dag_operators import dag_continue_rollback, dag_operate, node_pass
 
@@ -42,8 +47,80 @@ def run_page(request, dag_id):
         "heartbeat_seconds": getattr(settings, "LIVE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS),
         "log_url": _log_url(dag_id),
         "state_icons": icon_table(),
+        "eta": run_eta(dag_id),
     }
     return render(request, "pages/run.html", context)
+
+
+@require_GET
+@role_required("viewer")
+def run_by_generic_id(request, generic_id):
+    """obshell's generic id ("1" + dag_id) to the run's page, permanently."""
+    if not (generic_id.isdigit() and generic_id.startswith("1") and len(generic_id) > 1 and len(generic_id) < 19):
+        raise Http404("not an obshell generic id")
+    dag = get_object_or_404(Dag, pk=int(generic_id[1:]))
+    return redirect("run", dag_id=dag.pk, permanent=True)
+
+
+@require_GET
+@role_required("viewer")
+def run_by_agent_id(request, remote_id):
+    """A mirrored run's id on its agent to the run's page, permanently (the newest such run: agents restart
+    their numbering only when their cluster is rebuilt)."""
+    dag = Dag.objects.filter(remote_dag_id=remote_id).order_by("-id").first()
+    if dag is None:
+        raise Http404("no run with that agent id")
+    return redirect("run", dag_id=dag.pk, permanent=True)
+
+
+@require_GET
+@role_required("viewer")
+def run_logs(request, dag_id):
+    """Search within every log of the run (every sub-task, every attempt), hits marked, linked to their line."""
+    dag = get_object_or_404(Dag.objects.select_related("cluster"), pk=dag_id)
+    query = request.GET.get("q", "")
+    result = search_run_logs(dag.pk, query) if query.strip() else None
+    return render(request, "pages/run_logs.html", {"dag": dag, "query": query.strip(), "result": result})
+
+
+@require_GET
+@role_required("viewer")
+def run_log_line(request, dag_id, log_id):
+    """The line log_id and the lines around it in its sub-task (JSON), for the run page's #log-<id> links."""
+    window = line_window(dag_id, log_id)
+    if window is None:
+        return JsonResponse({"error": "no such line in this run"}, status=404)
+    return JsonResponse(
+        {
+            "log_id": window.log_id,
+            "sub_task_id": window.sub_task_id,
+            "node_id": window.node_id,
+            "at_start": window.at_start,
+            "at_end": window.at_end,
+            "lines": [
+                {
+                    "id": line.id,
+                    "sub_task_id": line.sub_task_id,
+                    "execute_times": line.execute_times,
+                    "phase": line.phase,
+                    "level": line.level,
+                    "line": line_text(line),
+                    "at": line.created_at.isoformat(),
+                }
+                for line in window.lines
+            ],
+        }
+    )
+
+
+@require_GET
+@role_required("viewer")
+def run_logs_download(request, dag_id):
+    """Every log of the run as one zip, streamed (one file per sub-task attempt)."""
+    dag = get_object_or_404(Dag.objects.select_related("cluster"), pk=dag_id)
+    response = StreamingHttpResponse(run_logs_zip(dag), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="run-{dag.pk}-logs.zip"'
+    return response
 
 
 @require_POST

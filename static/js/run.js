@@ -7,11 +7,12 @@
 //   store.js     the run as the page knows it, changed by the snapshot and events
 //   render.js    header and timeline, batched per frame; expanding stages and sub-tasks
 //   logs.js      a sub-task's log panel
-//   navigate.js  locate the current stage, deep links, keyboard
+//   navigate.js  locate the current stage, deep links (#node-, #subtask-, #log-<id>), keyboard
+//   eta.js       the run's ETA and each stage's expected duration (the rule: upgrades/operations/eta.py)
 //   operate.js   the confirm dialog and the operate request
 //   socket.js    the run's websocket (static/js/live_socket.js) and the connection badge
 
-import { followHash, locateCurrent, onKey, toggleHelp } from "./run/navigate.js";
+import { followHash, highlightLine, locateCurrent, onKey, toggleHelp } from "./run/navigate.js";
 import { openConfirm, submitConfirm } from "./run/operate.js";
 import { initialSnapshot, role, root } from "./run/page.js";
 import { actionsChanged, fillNode, renderAll, scheduleRender, tick } from "./run/render.js";
@@ -43,6 +44,7 @@ function onFrame(frame) {
       resuming = false;
       applySnapshot(frame);
       renderAll();
+      highlightLine();
       break;
     case "replay":
       resuming = false;

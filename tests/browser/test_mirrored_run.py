@@ -59,7 +59,7 @@ async def test_mirrored_run_moves_live_and_shows_the_agent_away(browser, server,
         )
         await banner.wait_for(state="hidden")
         assert await page.locator(".node[data-node-state=SUCCEED]").count() == 30
-        assert "agent's dag" in (await page.inner_text(".run-facts")).lower()
+        assert "agent's id" in (await page.inner_text(".run-facts")).lower()
         await screenshot(page, "run-page-mirrored-succeeded.png")
         assert errors == []
         await context.close()

@@ -55,6 +55,9 @@ async def test_a_hanging_stage_is_marked_stalled_live_and_unmarked_when_cancelle
     assert re.fullmatch(r"⚠ stalled: running \d+\.\ds, usually 1\.5s", text), text
     assert await page.get_attribute(f"#node-{first.pk}", "data-stalled") == "true"
     assert "5 finished runs" in await mark.get_attribute("title")
+    # Its expected duration is shown beside it; the stages after it never finished before, so no ETA yet.
+    assert await page.inner_text(f"#node-{first.pk} [data-role=expected]") == "usually 1.5s"
+    assert await page.get_attribute("[data-role=eta]", "data-eta") == "no_history"
     # Only the stalled stage has a mark, and no stage head shows anything else new.
     assert await page.locator("[data-role=stall]").count() == 1
     second = await page.inner_text(f"#node-{Node.objects.get(dag=dag, seq=2).pk} .node-head")

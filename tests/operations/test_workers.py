@@ -107,7 +107,7 @@ def test_workers_page_lists_holdings_and_marks_stale(client, settings):
     live_row = page.split(f'data-worker="{live.ident}"')[1].split("</tr>")[0]
     stale_row = page.split(f'data-worker="{stale.ident}"')[1].split("</tr>")[0]
     assert "live" in live_row and "stale" not in live_row and f"sub-task {held.pk}" in live_row
-    assert f"run {dag.generic_id}" in live_row
+    assert f"run {dag.pk}" in live_row
     assert "badge-stale" in stale_row and "stale" in stale_row and "nothing" in stale_row
     assert 'class="worker-stale"' in page
     assert "1 stale worker" in page

@@ -100,7 +100,12 @@ def test_csv_export_honours_filters_and_neutralises_formulas(client, as_role, ru
     table = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert {row["cluster"] for row in table} == {"beta", "gamma"}
     beta = next(row for row in table if row["cluster"] == "beta")
-    assert beta["id"] == runs["beta"].generic_id and beta["mode"] == "STOPSERVICE" and beta["state"] == "FAILED"
+    assert (
+        beta["dag_id"] == str(runs["beta"].pk)
+        and beta["generic_id"] == runs["beta"].generic_id
+        and beta["mode"] == "STOPSERVICE"
+        and beta["state"] == "FAILED"
+    )
     assert beta["from_version"] == "4.2.1.0-100000102023092807" and beta["actor"] == "user bob"
     assert beta["duration_seconds"] == "95"
     assert beta["reason"] == '\'=HYPERLINK("x")'

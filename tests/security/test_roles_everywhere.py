@@ -3,6 +3,9 @@ sub-task logs (which name who started a run and why). Every route of dashboard/p
 page must be added to this test: reads are refused (403) to a user without a role and served to a viewer;
 writes are refused to a user without a role; the public routes are only the sign-in ones."""
 
+import io
+import zipfile
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -12,7 +15,7 @@ from dashboard.pages.urls import urlpatterns
 from tests.campaigns.helpers import create as create_campaign
 from tests.live.helpers import append_log, make_dag
 from tests.support.factories import make_user
-from upgrades.models import AuditEntry, SubTask
+from upgrades.models import AuditEntry, Dag, SubTask, TaskLog
 from upgrades.security.tokens import token_create
 
 pytestmark = pytest.mark.django_db
@@ -38,12 +41,19 @@ def world():
         "runs": "/runs/",
         "run": f"/runs/{d}/",
         "run_sub_task_log": f"/runs/{d}/subtasks/{sub_task.pk}/log.txt",
+        "run_logs": f"/runs/{d}/logs/?q=quarterly",
+        "run_log_line": f"/runs/{d}/logs/lines/{TaskLog.objects.get(sub_task=sub_task).pk}/",
+        "run_logs_zip": f"/runs/{d}/logs.zip",
+        "search": "/search?q=no-such-run",
         "packages": "/packages/",
         "audit": "/audit/",
         "campaigns": "/campaigns/",
         "campaign": f"/campaigns/{k}/",
     }
     exports = ["/runs/?format=csv", "/audit/?format=csv"]
+    # Reads that answer a viewer with a permanent redirect to /runs/<dag_id>/.
+    Dag.objects.filter(pk=d).update(remote_dag_id="1777")
+    redirects = {"run_by_generic_id": f"/runs/generic/{dag.generic_id}/", "run_by_agent_id": "/runs/agent/1777/"}
     writes = {
         "cluster": (f"/clusters/{c}/", {"action": "preview"}),
         "cluster_agent_upgrade": (f"/clusters/{c}/obshell/", {"action": "preview"}),
@@ -73,7 +83,7 @@ def world():
         "cluster_password": (f"/clusters/{c}/password/", {"password": "x"}),
         "cluster_key_confirm": (f"/clusters/{c}/agent-key/", {"reason": "x"}),
     }
-    return {"reads": reads, "exports": exports, "writes": writes, "dag": dag}
+    return {"reads": reads, "exports": exports, "writes": writes, "redirects": redirects, "dag": dag}
 
 
 def client_for(user):
@@ -88,7 +98,16 @@ def no_role_user():
 
 def test_every_page_route_is_covered(world):
     names = {pattern.name for pattern in urlpatterns if isinstance(pattern, URLPattern)}
-    assert names == PUBLIC | set(world["reads"]) | set(world["writes"]) | set(ADMIN_READS)
+    assert names == PUBLIC | set(world["reads"]) | set(world["writes"]) | set(ADMIN_READS) | set(world["redirects"])
+
+
+def test_the_run_id_redirects_need_the_viewer_role_too(world):
+    nobody, viewer, anonymous = client_for(no_role_user()), client_for(make_user("viewer")), Client()
+    for name, url in world["redirects"].items():
+        assert nobody.get(url).status_code == 403, name
+        assert "/login/" in anonymous.get(url)["Location"], name
+        response = viewer.get(url)
+        assert (response.status_code, response["Location"]) == (301, f"/runs/{world['dag'].pk}/"), name
 
 
 def test_admin_pages_are_refused_below_admin(world):
@@ -138,6 +157,8 @@ def test_a_viewer_reads_everything(world):
         assert viewer.get(url).status_code == 200, url
     log = viewer.get(world["reads"]["run_sub_task_log"])
     assert b"quarterly patch" in log.content
+    bundle = zipfile.ZipFile(io.BytesIO(b"".join(viewer.get(world["reads"]["run_logs_zip"]).streaming_content)))
+    assert any(b"quarterly patch" in bundle.read(name) for name in bundle.namelist())
 
 
 def test_the_api_refuses_a_session_without_a_role(world):

@@ -14,6 +14,7 @@ from upgrades.models import Dag, DagEvent, SubTask, TaskLog
 from upgrades.models.dag import State
 from upgrades.operations import archive
 from upgrades.operations.durations import current_stalls
+from upgrades.operations.eta import stage_expectations_of
 from upgrades.snapshots import dag_payload, log_payload, node_payload, sub_task_payload
 
 SNAPSHOT_LOG_LINES = 200
@@ -38,6 +39,8 @@ class DagSnapshot(TypedDict):
     logs_complete: dict[int, bool]
     actions: Actions
     stalls: list[Payload]
+    # {node id: the stage's expected seconds, None without history} (upgrades/operations/eta.py).
+    expected: dict[int, float | None]
 
 
 class LogPage(TypedDict):
@@ -84,6 +87,7 @@ def dag_snapshot(dag_id: int) -> DagSnapshot | None:
             "actions": allowed_actions(dag, nodes),
             # Running nodes reported stalled (node.stalled payloads, running_seconds as of now).
             "stalls": current_stalls(nodes, servers=dag.server_count),
+            "expected": stage_expectations_of(nodes, servers=dag.server_count),
         }
 
 

@@ -69,7 +69,10 @@ def _text_lines(note: dict) -> list[str]:
     lines = [note["summary"]]
     dag = note.get("dag") or {}
     if dag:
-        lines.append(f"Cluster {note.get('cluster', '')}, run {dag.get('generic_id', '')} ({dag.get('name', '')})")
+        lines.append(
+            f"Cluster {note.get('cluster', '')}, run {dag.get('id', '')} (obshell generic id {dag.get('generic_id', '')},"
+            f" {dag.get('name', '')})"
+        )
     failed = note.get("failed_node")
     if failed:
         lines.append(f"Failed stage: {failed.get('seq', '')}. {failed.get('name', '')}")

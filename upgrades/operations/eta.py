@@ -14,6 +14,7 @@ any stage still to run has no history, there is no ETA either ("no estimate yet"
 silently leaves stages out; each stage with history still shows its own expected duration.
 
     stage_expectations(dag_id)          -> {node id: expected seconds | None}
+    stage_expectations_of(nodes, servers=N)  -> the same for nodes already loaded
     run_eta(dag_id)                     -> RunEta | None       (None: no such run)
     run_etas([dag_id, ...])             -> {dag_id: RunEta}    (three queries for any number of runs)
     expected_run_seconds(actions, servers=N)  -> float | None  (a whole run before it exists)
@@ -123,6 +124,13 @@ def stage_expectations(dag_id: int) -> dict[int, float | None]:
     nodes = list(Node.objects.filter(dag_id=dag_id).values_list("id", "action", "dag__server_count"))
     usual = usual_durations((action, servers) for _, action, servers in nodes)
     return {node_id: expected_seconds(usual[(action, servers)]) for node_id, action, servers in nodes}
+
+
+def stage_expectations_of(nodes: Iterable[Node], *, servers: int) -> dict[int, float | None]:
+    """stage_expectations() of nodes already loaded (one query), e.g. for the run snapshot."""
+    nodes = list(nodes)
+    usual = usual_durations((node.action, servers) for node in nodes)
+    return {node.pk: expected_seconds(usual[(node.action, servers)]) for node in nodes}
 
 
 def run_eta(dag_id: int, *, now: datetime | None = None) -> RunEta | None:

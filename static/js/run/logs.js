@@ -25,9 +25,12 @@ export function visibleLines(store) {
 }
 
 function lineElement(line) {
-  const cls = line.level === "ERROR" ? "ll ll-error" : line.level === "WARN" ? "ll ll-warn" : "ll";
+  let cls = line.level === "ERROR" ? "ll ll-error" : line.level === "WARN" ? "ll ll-warn" : "ll";
+  if (line.id === state.targetLine) cls += " is-target";
   return el("span", { class: cls, id: `log-${line.id}`, "data-log-id": line.id },
-    el("span", { class: "ll-time", text: clock(parseTime(line.at)) }), ` ${line.line}\n`);
+    // The time links to the line (#log-<id>); out of the tab order, so a long log is not a thousand stops.
+    el("a", { class: "ll-time", href: `#log-${line.id}`, tabindex: "-1", title: "Link to this line", text: clock(parseTime(line.at)) }),
+    ` ${line.line}\n`);
 }
 
 export function renderLog(taskId) {

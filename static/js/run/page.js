@@ -15,6 +15,7 @@ export const urls = {
   operate: root.dataset.operateUrl,
   socket: root.dataset.socketUrl, // a path: /ws/dags/<id>/
   log: (subTaskId) => root.dataset.logUrl.replace("{sub_task_id}", subTaskId),
+  line: (logId) => root.dataset.lineUrl.replace(/\/0\/$/, `/${logId}/`), // /runs/<dag_id>/logs/lines/<id>/
 };
 
 export function initialSnapshot() {

@@ -2,6 +2,7 @@
 // Changes are batched per animation frame (scheduleRender); stages and sub-tasks are built once and then
 // updated in place, so open logs keep their scroll.
 
+import { etaText, expectedText, runEta } from "./eta.js";
 import { clock, dateTime, duration, parseTime, span, stateLabel } from "./format.js";
 import { renderLog } from "./logs.js";
 import { openConfirm } from "./operate.js";
@@ -124,7 +125,16 @@ function tickElapsed() {
     text = duration(stop - start.getTime());
   }
   role("elapsed").textContent = text;
+  renderEta();
   renderAgentContact();
+}
+
+function renderEta() {
+  const box = role("eta");
+  if (!box) return;
+  const eta = runEta();
+  box.dataset.eta = eta.status;
+  box.textContent = etaText(eta);
 }
 
 // A mirrored run: the agent restarts during every upgrade, so "unreachable" is a state to show, not a failure.
@@ -188,6 +198,7 @@ export function fillNode(nodeId) {
     el("span", { class: "node-agents", text: `${tasks.length} agent${tasks.length === 1 ? "" : "s"}` }),
     el("span", { class: "node-start", text: node.state === "PENDING" ? "" : clock(parseTime(node.start_time)) }),
     el("span", { class: "node-duration", "data-role": "duration", text: duration(span(node)) }),
+    el("span", { class: "node-expected", "data-role": "expected", text: expectedText(node.id) }),
     ...[stallMark(node)].filter(Boolean),
   );
   item.dataset.stalled = String(Boolean(stallOf(node)));

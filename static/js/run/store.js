@@ -12,6 +12,8 @@ export const state = {
   logs: new Map(), // sub_task_id -> {lines: Map(id -> entry), fetched, complete, tab, follow}
   actions: {},
   operations: [],
+  expected: new Map(), // node id -> the stage's expected seconds, or null without history (upgrades/operations/eta.py)
+  targetLine: null, // the log line id of a #log-<id> link, highlighted
   stalls: new Map(), // node id -> the node.stalled payload of its current run (cleared when the node moves on)
 };
 
@@ -47,6 +49,7 @@ export function applySnapshot(snapshot) {
   state.nodes = new Map(snapshot.nodes.map((n) => [n.id, n]));
   state.subTasks = new Map(snapshot.sub_tasks.map((t) => [t.id, t]));
   state.stalls = new Map((snapshot.stalls || []).map((s) => [s.node_id, s]));
+  state.expected = new Map(Object.entries(snapshot.expected || {}).map(([id, seconds]) => [Number(id), seconds]));
   const complete = snapshot.logs_complete || {};
   for (const [id, done] of Object.entries(complete)) {
     const store = logStore(Number(id));

@@ -46,5 +46,5 @@ class Command(BaseCommand):
         except ObshellError as exc:
             raise CommandError(f"[{exc.err_code}] {exc.message}") from None
         self.stdout.write(
-            f"DAG {dag.pk} ({dag.generic_id}) {dag.name}: {dag.state}/{dag.operator} at stage {dag.stage}"
+            f"DAG {dag.pk} (obshell generic id {dag.generic_id}) {dag.name}: {dag.state}/{dag.operator} at stage {dag.stage}"
         )

@@ -61,7 +61,7 @@ class Command(VersionOptionCommand):
         except ObshellError as exc:
             raise CommandError(f"[{exc.err_code}] {exc.message}") from None
         self.stdout.write(f"{dag.pk}")
-        self.stdout.write(f"DAG {dag.pk} (id {dag.generic_id}) {dag.name}: {dag.max_stage} stages")
+        self.stdout.write(f"DAG {dag.pk} (obshell generic id {dag.generic_id}) {dag.name}: {dag.max_stage} stages")
         self.stdout.flush()
         if opts["wait"]:
             self._follow(dag)
