@@ -13,7 +13,7 @@ from upgrades.models import Campaign, CampaignCluster
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SPEED = 25
-DEADLINE_MS = 120_000
+DEADLINE_MS = 300_000
 
 # Records every state each cell shows, in order, across live refreshes of the grid.
 RECORDER = """
@@ -38,7 +38,7 @@ def server(live_server_factory):
         EMBEDDED_WORKER=1,
         EMBEDDED_WORKER_THREADS=3,
         SIMULATION_SPEED=SPEED,
-        WORKER_LEASE_SECONDS=2,
+        WORKER_LEASE_SECONDS=10,
         CAMPAIGN_TICK_SECONDS=0.5,
         DEBUG=0,
     )
