@@ -300,6 +300,8 @@ MIRROR_POLL_SECONDS = env_float("MIRROR_POLL_SECONDS", 1.0, minimum=0.05)
 MIRROR_UNREACHABLE_SECONDS = env_int("MIRROR_UNREACHABLE_SECONDS", 1800, minimum=1)
 # A running stage is reported stalled past twice its usual duration, and never before this (README).
 STALL_MIN_SECONDS = env_float("STALL_MIN_SECONDS", 30.0, minimum=0)
+# How often the workers advance running fleet campaigns (the `campaign-advance` job, README: Campaigns).
+CAMPAIGN_TICK_SECONDS = env_float("CAMPAIGN_TICK_SECONDS", 2.0, minimum=0.1)
 # Labels (key=value, comma-separated) that make a cluster production: an upgrade of it from the pages, and a
 # campaign over it, waits for a second person's approval (README: Labels, maintenance windows and approvals).
 # Empty: no cluster needs one. The API (POST /api/v1/ob/upgrade) is never gated.

@@ -15,6 +15,7 @@ class UpgradesConfig(AppConfig):
             publish.publish_dag_events(messages)
 
         events.set_publisher(publish_live)
+        events.set_feed_publisher(lambda message: publish.publish_feed_message(message))
 
         # Every log line of a request carries its trace id (upgrades/operations/logs.py).
         from django.core.signals import request_finished, request_started
@@ -26,4 +27,5 @@ class UpgradesConfig(AppConfig):
 
         # Periodic jobs owned outside the engine's worker module: registered at import, in every process.
         import upgrades.engine.stalls
+        import upgrades.services.campaign_scheduler
         import upgrades.services.retention  # noqa: F401

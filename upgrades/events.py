@@ -140,3 +140,28 @@ def _publish(messages):
             # away) must not turn a committed transaction into an error for its caller, who would retry work
             # already done. Delivery is at-most-once; watchers heal from the database by seq.
             logger.exception("publishing %s events of DAG %s failed", len(messages), messages[0].get("dag_id"))
+
+
+_feed_publisher = None
+
+
+def set_feed_publisher(publish):
+    """Set the function that pushes a fleet-wide message that is not a DagEvent (a campaign changed) to the
+    feed: the live layer's, registered by UpgradesConfig.ready()."""
+    global _feed_publisher
+    _feed_publisher = publish
+
+
+def publish_feed_on_commit(message):
+    """Push `message` (a dict with a "kind") to the feed once the current transaction commits; at most once,
+    like DagEvents: pages treat it as a hint to re-read."""
+
+    def push():
+        if _feed_publisher is None:
+            return
+        try:
+            _feed_publisher(message)
+        except Exception:
+            logger.exception("publishing a %s feed message failed", message.get("kind"))
+
+    transaction.on_commit(push)

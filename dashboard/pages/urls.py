@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from dashboard.pages import (
+    views_campaigns,
     views_clusters,
     views_faults,
     views_firstrun,
@@ -66,6 +67,10 @@ urlpatterns = [
     path("runs/<int:dag_id>/operate/", views_runs.run_operate, name="run_operate"),
     path("runs/<int:dag_id>/report/", views_reports.run_report_page, name="run_report"),
     path("runs/<int:dag_id>/subtasks/<int:sub_task_id>/log.txt", views_runs.sub_task_log, name="run_sub_task_log"),
+    path("campaigns/", views_campaigns.campaign_list, name="campaigns"),
+    path("campaigns/new/", views_campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/<int:campaign_id>/", views_campaigns.campaign_detail, name="campaign"),
+    path("campaigns/<int:campaign_id>/act/", views_campaigns.campaign_act, name="campaign_act"),
     path("runs/<int:dag_id>/logs/", views_runs.run_logs, name="run_logs"),
     path("runs/<int:dag_id>/logs/lines/<int:log_id>/", views_runs.run_log_line, name="run_log_line"),
     path("runs/<int:dag_id>/logs.zip", views_runs.run_logs_download, name="run_logs_zip"),

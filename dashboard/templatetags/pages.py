@@ -101,6 +101,7 @@ def filesize(size):
 NAV_SECTIONS = {
     "clusters": ("/", "/clusters/"),
     "runs": ("/runs/",),
+    "campaigns": ("/campaigns/",),
     "packages": ("/packages/",),
     "audit": ("/audit/",),
     "workers": ("/workers/",),

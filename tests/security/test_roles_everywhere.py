@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import URLPattern
 
 from dashboard.pages.urls import urlpatterns
+from tests.campaigns.helpers import create as create_campaign
 from tests.live.helpers import append_log, make_dag
 from tests.support.factories import make_user
 from upgrades.models import AuditEntry, Dag, SubTask, TaskLog, UserPreference
@@ -31,7 +32,8 @@ def world():
     sub_task = SubTask.objects.filter(dag=dag).first()
     append_log(sub_task.pk, "started by op: quarterly patch")
     token, _ = token_create(cluster=cluster, label="ci")
-    c, d = cluster.name, dag.pk
+    campaign = create_campaign([cluster], name="roles")
+    c, d, k = cluster.name, dag.pk, campaign.pk
     reads = {
         "clusters": "/",
         "cluster": f"/clusters/{c}/",
@@ -49,6 +51,8 @@ def world():
         "audit": "/audit/",
         "preferences": "/preferences/",
         "javascript_catalog": "/jsi18n/",
+        "campaigns": "/campaigns/",
+        "campaign": f"/campaigns/{k}/",
     }
     exports = ["/runs/?format=csv", "/audit/?format=csv"]
     # Reads that answer a viewer with a permanent redirect to /runs/<dag_id>/.
@@ -61,6 +65,8 @@ def world():
         "token_revoke": (f"/clusters/{c}/tokens/{token.pk}/revoke/", {}),
         "cluster_label_set": (f"/clusters/{c}/labels/", {"key": "env", "value": "prod"}),
         "cluster_label_remove": (f"/clusters/{c}/labels/remove/", {"key": "env"}),
+        "campaign_new": ("/campaigns/new/", {"action": "preview"}),
+        "campaign_act": (f"/campaigns/{k}/act/", {"action": "start"}),
         "cluster_window_add": (f"/clusters/{c}/windows/", {"window": "daily 01:00-02:00 UTC"}),
         "cluster_window_remove": (f"/clusters/{c}/windows/1/remove/", {}),
         "upgrade_request_approve": (f"/clusters/{c}/requests/1/approve/", {}),

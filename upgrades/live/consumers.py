@@ -33,7 +33,7 @@ from upgrades.snapshots import dag_payload
 
 DEFAULT_HEARTBEAT_SECONDS = 20.0
 DEFAULT_MAX_MESSAGES_PER_MINUTE = 120
-LAYER_EVENT_TYPES = frozenset({"dag.event", "feed.event"})
+LAYER_EVENT_TYPES = frozenset({"dag.event", "feed.event", "feed.campaign"})
 
 
 def _now():
@@ -321,6 +321,8 @@ class FeedConsumer(_LiveConsumer):
       dag_payload (upgrades/snapshots.py) carries id, generic_id, cluster, kind, name, state, operator, stage,
       max_stage, is_finished, holds_lock, mode, from_version, to_version, route, actor, reason, created_at,
       start_time, end_time. Delivery is at most once: treat it as a hint and reconcile on "hello".
+    - "campaign": {kind: "campaign.updated", campaign_id, state, at}: a fleet campaign changed (its state, a wave,
+      a cluster's cell); its page re-reads itself.
     - "heartbeat": {at}.
     """
 
@@ -354,6 +356,9 @@ class FeedConsumer(_LiveConsumer):
                 "dag": message["payload"].get("dag"),
             }
         )
+
+    async def feed_campaign(self, message):
+        await self.send_json({key: value for key, value in message.items() if key != "type"} | {"type": "campaign"})
 
     async def heartbeat(self):
         await self.send_json({"type": "heartbeat", "at": _now()})

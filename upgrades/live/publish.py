@@ -76,6 +76,14 @@ def publish_dag_events(messages):
     _run_on_loop(_group_send_all(sends), loop)
 
 
+def publish_feed_message(message):
+    """A fleet-wide message that is not a DagEvent (a campaign's state changed), to the feed group only."""
+    loop = _target_loop()
+    if loop is _NOBODY:
+        return
+    _run_on_loop(_group_send_all([(FEED_GROUP, {**message, "type": "feed.campaign"})]), loop)
+
+
 async def _group_send_all(sends):
     layer = get_channel_layer()
     for group, message in sends:

@@ -1,5 +1,6 @@
 from upgrades.models.approvals import Approval, UpgradeRequest
 from upgrades.models.audit import AuditEntry
+from upgrades.models.campaigns import Campaign, CampaignCluster, CampaignWave
 from upgrades.models.cluster import Cluster, Fault, Server, Tenant, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.executions import ExecutionRecord
@@ -18,6 +19,9 @@ __all__ = [
     "Approval",
     "AuditEntry",
     "AuthFailureTally",
+    "Campaign",
+    "CampaignCluster",
+    "CampaignWave",
     "Cluster",
     "ClusterLabel",
     "Dag",

@@ -41,6 +41,14 @@ class AuditEntry(models.Model):
         UPGRADE_REQUEST_CREATE = "upgrade_request.create"
         UPGRADE_REQUEST_APPROVE = "upgrade_request.approve"
         UPGRADE_REQUEST_REFUSE = "upgrade_request.refuse"
+        CAMPAIGN_CREATE = "campaign.create"
+        CAMPAIGN_APPROVE = "campaign.approve"
+        CAMPAIGN_START = "campaign.start"
+        CAMPAIGN_PAUSE = "campaign.pause"
+        CAMPAIGN_RESUME = "campaign.resume"
+        CAMPAIGN_SKIP_CLUSTER = "campaign.skip_cluster"
+        CAMPAIGN_ABORT = "campaign.abort"
+        CAMPAIGN_FINISH = "campaign.finish"
 
     class Outcome(models.TextChoices):
         OK = "ok"

@@ -28,6 +28,10 @@ class Subscription(models.Model):
         CANCELLED = "upgrade.cancelled", _("cancelled")
         ROLLED_BACK = "upgrade.rolled_back", _("rolled back")
         STALLED = "upgrade.stalled", _("stalled")
+        CAMPAIGN_STARTED = "campaign.started", _("campaign started")
+        CAMPAIGN_WAVE_DONE = "campaign.wave_done", _("campaign wave done")
+        CAMPAIGN_PAUSED = "campaign.paused", _("campaign paused")
+        CAMPAIGN_FINISHED = "campaign.finished", _("campaign finished")
 
     name = models.CharField(max_length=100)
     format = models.CharField(max_length=16, choices=Format.choices)
