@@ -3,6 +3,7 @@
 import hashlib
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from upgrades.audit import REASON_MAX_LENGTH
 from upgrades.models import Package, Server
@@ -215,3 +216,62 @@ class AgentUpgradeForm(forms.Form):
         params = self.parameters()
         text = "obshell|" + "|".join(str(params[k]) for k in sorted(params)) + f"|{self.cluster.pk}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+FLEET_STATE_LABELS = {
+    "running": _("running"),
+    "held": _("held by a failed run"),
+    "failed": _("last run failed"),
+    "unreachable": _("unreachable"),
+    "upgradable": _("upgradable"),
+    "up_to_date": _("up to date"),
+}
+FLEET_SORT_LABELS = {
+    "name": _("name"),
+    "build": _("build"),
+    "state": _("state"),
+    "last_run": _("last run"),
+}
+
+
+class FleetFilterForm(forms.Form):
+    """The fleet page's search, filters and order. A field that does not validate is left out of the query (and
+    said so above the list), never a server error."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("name or build")}),
+    )
+    edition = forms.ChoiceField(label=_("Edition"), required=False)
+    state = forms.ChoiceField(label=_("State"), required=False)
+    label = forms.RegexField(
+        label=_("Label"),
+        required=False,
+        max_length=200,
+        regex=r"^[^=\s]+=[^=]*$",
+        error_messages={"invalid": _("A label filter is key=value, e.g. region=hangzhou.")},
+        widget=forms.TextInput(attrs={"placeholder": "key=value"}),
+    )
+    sort = forms.ChoiceField(label=_("Sort by"), required=False)
+    field_order = ["q", "edition", "state", "label", "sort"]
+
+    def __init__(self, *args, with_labels=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        from upgrades.models.cluster import Edition
+
+        self.fields["edition"].choices = [("", _("Any edition"))] + [(e, e) for e in Edition.values]
+        self.fields["state"].choices = [("", _("Any state"))] + list(FLEET_STATE_LABELS.items())
+        self.fields["sort"].choices = [
+            (f"{prefix}{key}", f"{label} {arrow}")
+            for key, label in FLEET_SORT_LABELS.items()
+            for prefix, arrow in (("", "↑"), ("-", "↓"))
+        ]
+        if not with_labels:
+            del self.fields["label"]
+
+    def valid_data(self):
+        """The fields that validated (the others dropped); the form must have been bound."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if name not in self.errors and value}

@@ -22,6 +22,21 @@ def state_badge(state, label=None):
     )
 
 
+@register.simple_tag
+def fleet_state_badge(state):
+    """A cluster's fleet state: colour, icon and its words (the filter's labels)."""
+    from dashboard.pages.forms import FLEET_STATE_LABELS
+
+    icon, colour = icons.FLEET_STATE_BADGES.get(state, (icons.UNKNOWN_ICON, "pending"))
+    return format_html(
+        '<span class="badge badge-{}" data-fleet-badge="{}"><span aria-hidden="true">{}</span> {}</span>',
+        colour,
+        state,
+        icon,
+        FLEET_STATE_LABELS.get(state, state),
+    )
+
+
 @register.filter
 def state_icon(state):
     """The icon of a state (or audit outcome), from the one table in dashboard/pages/icons.py."""
