@@ -43,6 +43,19 @@ FLEET_STATES = ("running", "held", "failed", "unreachable", "upgradable", "up_to
 SORTS = ("name", "build", "state", "last_run")
 PAGE_SIZE = 50
 ACTIVE_STATES = (State.PENDING, State.READY, State.RUNNING)
+# What a row shows of a cluster and of its runs (the other columns, JSON and secrets among them, stay unread).
+ROW_CLUSTER_FIELDS = ("id", "name", "edition", "backend", "shared_storage", "unreachable_since", "contact_problem")
+ROW_DAG_FIELDS = (
+    "id",
+    "cluster_id",
+    "state",
+    "stage",
+    "max_stage",
+    "to_version",
+    "created_at",
+    "holds_lock",
+    "is_finished",
+)
 
 
 @dataclass(frozen=True)
@@ -65,16 +78,16 @@ def _last_run(field):
     return Subquery(Dag.objects.filter(cluster=OuterRef("pk")).order_by("-id").values(field)[:1])
 
 
-def _upgradable_condition() -> Q:
+def _upgradable_condition(running_builds: list[str]) -> Q:
     condition = Q(pk__in=[])
-    for edition, builds in upgradable_builds().items():
+    for edition, builds in upgradable_builds(running_builds).items():
         if builds:
             on_build = Server.objects.filter(cluster=OuterRef("pk"), build_version__in=sorted(builds))
             condition |= Q(edition=edition) & Exists(on_build)
     return condition
 
 
-def _state_expression() -> Case:
+def _state_expression(running_builds: list[str]) -> Case:
     return Case(
         When(Exists(_active_runs()), then=Value("running")),
         When(
@@ -82,18 +95,20 @@ def _state_expression() -> Case:
         ),
         When(last_state=State.FAILED, then=Value("failed")),
         When(unreachable_since__isnull=False, then=Value("unreachable")),
-        When(_upgradable_condition(), then=Value("upgradable")),
+        When(_upgradable_condition(running_builds), then=Value("upgradable")),
         default=Value("up_to_date"),
         output_field=CharField(),
     )
 
 
-def _build_rank() -> Subquery:
+def running_builds() -> list[str]:
+    """Every build a server of the fleet runs (a handful; an index-only read)."""
+    return list(Server.objects.order_by().values_list("build_version", flat=True).distinct())
+
+
+def _build_rank(running: list[str]) -> Subquery:
     """The rank (by obshell's version order) of the lowest build a cluster runs; few distinct builds, one CASE."""
-    builds = sorted(
-        set(Server.objects.values_list("build_version", flat=True).distinct()),
-        key=lambda b: build_version_key("-".join(split_server_build(b))),
-    )
+    builds = sorted(running, key=lambda b: build_version_key("-".join(split_server_build(b))))
     rank = Case(
         *[When(build_version=build, then=Value(n)) for n, build in enumerate(builds)],
         default=Value(len(builds)),
@@ -106,8 +121,14 @@ def _build_rank() -> Subquery:
 def fleet_clusters(query: FleetQuery, *, label_filter=None) -> QuerySet[Cluster]:
     """The clusters the query selects, in its order, annotated with fleet_state and last_dag_id.
     `label_filter(queryset, "key=value")` narrows by label when the label model is there."""
-    clusters = Cluster.objects.annotate(last_dag_id=_last_run("id"), last_state=_last_run("state"))
-    clusters = clusters.annotate(fleet_state=_state_expression())
+    zone_count = Zone.objects.filter(cluster=OuterRef("pk")).order_by().values("cluster").annotate(n=Count("id"))
+    clusters = Cluster.objects.only(*ROW_CLUSTER_FIELDS).annotate(
+        last_dag_id=_last_run("id"),
+        last_state=_last_run("state"),
+        zone_count=Subquery(zone_count.values("n"), output_field=IntegerField()),
+    )
+    builds = running_builds()
+    clusters = clusters.annotate(fleet_state=_state_expression(builds))
     if query.q:
         text = query.q.strip()
         as_server_build = text.replace("-", "_", 1)
@@ -121,16 +142,16 @@ def fleet_clusters(query: FleetQuery, *, label_filter=None) -> QuerySet[Cluster]
         clusters = clusters.filter(fleet_state=query.state)
     if query.label and label_filter is not None:
         clusters = label_filter(clusters, query.label)
-    return clusters.order_by(*_ordering(query))
+    return clusters.order_by(*_ordering(query, builds))
 
 
-def _ordering(query: FleetQuery) -> list[Any]:
+def _ordering(query: FleetQuery, builds: list[str]) -> list[Any]:
     def directed(expression):
         return expression.desc(nulls_last=True) if query.descending else expression.asc(nulls_last=True)
 
     name = F("name").desc() if query.descending and query.sort == "name" else F("name").asc()
     if query.sort == "build":
-        return [directed(_build_rank()), name]
+        return [directed(_build_rank(builds)), name]
     if query.sort == "state":
         rank = Case(
             *[When(fleet_state=state, then=Value(n)) for n, state in enumerate(FLEET_STATES)],
@@ -143,26 +164,24 @@ def _ordering(query: FleetQuery) -> list[Any]:
 
 
 def fleet_rows(clusters: list[Cluster]) -> list[dict[str, Any]]:
-    """What the fleet page shows for each of these clusters (one page of them): 10 queries however many."""
+    """What the fleet page shows for each of these clusters (one page of them): two queries however many, four
+    more when some of them run an upgrade (its stalled stages and ETA)."""
     ids = [cluster.pk for cluster in clusters]
     servers: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for cluster_id, build, status in Server.objects.filter(cluster_id__in=ids).values_list(
-        "cluster_id", "build_version", "status"
+    for cluster_id, build, status in (
+        Server.objects.filter(cluster_id__in=ids).order_by().values_list("cluster_id", "build_version", "status")
     ):
         servers[cluster_id].append((build, status))
-    zones = dict(
-        Zone.objects.filter(cluster_id__in=ids)
-        .values_list("cluster_id")
-        .annotate(n=Count("id"))
-        .values_list("cluster_id", "n")
-    )
-    holding = {dag.cluster_id: dag for dag in Dag.objects.filter(cluster_id__in=ids, holds_lock=True)}
-    active = {
-        dag.cluster_id: dag
-        for dag in Dag.objects.filter(cluster_id__in=ids, is_finished=False, state__in=ACTIVE_STATES).order_by("id")
-    }
     last_ids = [cluster.last_dag_id for cluster in clusters if cluster.last_dag_id]
-    last = {**Dag.objects.in_bulk(last_ids), **{dag.pk: dag for dag in [*holding.values(), *active.values()]}}
+    # The last runs, and the open ones (running, or failed and holding the lock: both unfinished), in one read.
+    dags = list(
+        Dag.objects.filter(Q(pk__in=last_ids) | Q(cluster_id__in=ids, is_finished=False))
+        .order_by("id")
+        .only(*ROW_DAG_FIELDS)
+    )
+    last = {dag.pk: dag for dag in dags}
+    holding = {dag.cluster_id: dag for dag in dags if dag.holds_lock}
+    active = {dag.cluster_id: dag for dag in dags if not dag.is_finished and dag.state in ACTIVE_STATES}
     stalled = _stalled_nodes([dag.pk for dag in active.values()])
     etas = run_etas([dag.pk for dag in active.values()])
     rows = []
@@ -173,7 +192,7 @@ def fleet_rows(clusters: list[Cluster]) -> list[dict[str, Any]]:
             {
                 "cluster": cluster,
                 "state": cluster.fleet_state,
-                "zones": zones.get(cluster.pk, 0),
+                "zones": cluster.zone_count or 0,
                 "servers": len(on),
                 "builds": builds_summary(build for build, _ in on),
                 "inactive": sum(1 for _, status in on if status != Server.Status.ACTIVE),

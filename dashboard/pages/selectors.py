@@ -11,7 +11,8 @@ from upgrades.models.dag import State
 
 def run_counters() -> dict[str, int]:
     """The top bar's counters: runs in progress, and failed runs still holding a cluster (awaiting an operator)."""
-    counts = Dag.objects.aggregate(
+    # A failed run holding its lock is unfinished too (dag_fail): both counts read the unfinished runs only.
+    counts = Dag.objects.filter(is_finished=False).aggregate(
         running=Count("id", filter=Q(is_finished=False, state__in=[State.READY, State.RUNNING, State.PENDING])),
         failed=Count("id", filter=Q(state=State.FAILED, holds_lock=True)),
     )
