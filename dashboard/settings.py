@@ -294,6 +294,14 @@ MIRROR_POLL_SECONDS = env_float("MIRROR_POLL_SECONDS", 1.0, minimum=0.05)
 MIRROR_UNREACHABLE_SECONDS = env_int("MIRROR_UNREACHABLE_SECONDS", 1800, minimum=1)
 # A running stage is reported stalled past twice its usual duration, and never before this (README).
 STALL_MIN_SECONDS = env_float("STALL_MIN_SECONDS", 30.0, minimum=0)
+# Labels (key=value, comma-separated) that make a cluster production: an upgrade of it from the pages, and a
+# campaign over it, waits for a second person's approval (README: Labels, maintenance windows and approvals).
+# Empty: no cluster needs one. The API (POST /api/v1/ob/upgrade) is never gated.
+APPROVAL_LABELS = [
+    item.strip() for item in env_str("APPROVAL_LABELS", "env=prod,env=production").split(",") if item.strip()
+]
+# Hours a pending upgrade request waits for its approval before it expires.
+UPGRADE_REQUEST_HOURS = env_float("UPGRADE_REQUEST_HOURS", 24.0, minimum=0.01)
 # Days after which the workers prune a succeeded run's events and task logs into its archive; unset: never.
 RETENTION_DAYS = env_float("RETENTION_DAYS", None, minimum=0)
 # obshell's v1 X-OCS-Auth header carries no uri (a header captured on a GET could authorise a POST): off

@@ -37,6 +37,7 @@ from upgrades.models.dag import State
 from upgrades.operations.eta import RunEta, run_etas
 from upgrades.planning.upgradable import upgradable_builds
 from upgrades.planning.versions import build_version_key, split_server_build
+from upgrades.selectors.labels import filter_clusters_by_label
 from upgrades.snapshots import iso_time
 
 FLEET_STATES = ("running", "held", "failed", "unreachable", "upgradable", "up_to_date")
@@ -118,9 +119,8 @@ def _build_rank(running: list[str]) -> Subquery:
     return Subquery(lowest, output_field=IntegerField())
 
 
-def fleet_clusters(query: FleetQuery, *, label_filter=None) -> QuerySet[Cluster]:
-    """The clusters the query selects, in its order, annotated with fleet_state and last_dag_id.
-    `label_filter(queryset, "key=value")` narrows by label when the label model is there."""
+def fleet_clusters(query: FleetQuery) -> QuerySet[Cluster]:
+    """The clusters the query selects, in its order, annotated with fleet_state, last_dag_id and zone_count."""
     zone_count = Zone.objects.filter(cluster=OuterRef("pk")).order_by().values("cluster").annotate(n=Count("id"))
     clusters = Cluster.objects.only(*ROW_CLUSTER_FIELDS).annotate(
         last_dag_id=_last_run("id"),
@@ -140,8 +140,8 @@ def fleet_clusters(query: FleetQuery, *, label_filter=None) -> QuerySet[Cluster]
         clusters = clusters.filter(edition=query.edition)
     if query.state:
         clusters = clusters.filter(fleet_state=query.state)
-    if query.label and label_filter is not None:
-        clusters = label_filter(clusters, query.label)
+    if query.label:
+        clusters = filter_clusters_by_label(clusters, query.label)
     return clusters.order_by(*_ordering(query, builds))
 
 

@@ -246,18 +246,17 @@ class FleetFilterForm(forms.Form):
     )
     edition = forms.ChoiceField(label=_("Edition"), required=False)
     state = forms.ChoiceField(label=_("State"), required=False)
-    label = forms.RegexField(
+    label = forms.CharField(
         label=_("Label"),
         required=False,
         max_length=200,
-        regex=r"^[^=\s]+=[^=]*$",
-        error_messages={"invalid": _("A label filter is key=value, e.g. region=hangzhou.")},
-        widget=forms.TextInput(attrs={"placeholder": "key=value"}),
+        help_text=_("key=value, key!=value or key; several joined by commas"),
+        widget=forms.TextInput(attrs={"placeholder": "env=prod"}),
     )
     sort = forms.ChoiceField(label=_("Sort by"), required=False)
     field_order = ["q", "edition", "state", "label", "sort"]
 
-    def __init__(self, *args, with_labels=False, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from upgrades.models.cluster import Edition
 
@@ -268,8 +267,17 @@ class FleetFilterForm(forms.Form):
             for key, label in FLEET_SORT_LABELS.items()
             for prefix, arrow in (("", "↑"), ("-", "↓"))
         ]
-        if not with_labels:
-            del self.fields["label"]
+
+    def clean_label(self):
+        from upgrades.selectors.labels import LabelFilterError, parse_label_selector
+
+        text = self.cleaned_data["label"].strip()
+        if text:
+            try:
+                parse_label_selector(text)
+            except LabelFilterError as error:
+                raise forms.ValidationError(str(error)) from error
+        return text
 
     def valid_data(self):
         """The fields that validated (the others dropped); the form must have been bound."""

@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
@@ -23,27 +24,29 @@ from dashboard.pages.fleet_selectors import (
 from dashboard.pages.forms import AgentUpgradeForm, FleetFilterForm, TokenCreateForm, UpgradeForm, rolling_possible
 from dashboard.pages.history import csv_response
 from dashboard.pages.selectors import cluster_page, run_counters
+from dashboard.pages.views_upgrade_requests import requests_context
+from dashboard.pages.views_windows import windows_context
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
-from upgrades.models import ApiToken, Cluster
+from upgrades.models import ApiToken, Cluster, UpgradeRequest
 from upgrades.models.cluster import Backend
 from upgrades.planning.agent_plan import plan_agent_upgrade
 from upgrades.planning.plan import plan_upgrade
 from upgrades.planning.precheck_catalogue import AGENT_ONLY_CHECKS
 from upgrades.roles import has_role
 from upgrades.security.tokens import token_create, token_revoke
+from upgrades.selectors.labels import cluster_labels
+from upgrades.services.approvals import production_labels, requires_approval
 from upgrades.services.dag_start import agent_upgrade_start, upgrade_start
 from upgrades.services.real_upgrades import package_sync_request, route_packages
-
-# Narrows the fleet by a `key=value` label once the cluster labels exist (campaigns); None until then.
-label_filter = None
+from upgrades.services.upgrade_requests import upgrade_request_create
 
 
 @role_required("viewer")
 def cluster_list(request):
     """The fleet: searched, filtered, sorted and paginated (`?q= &edition= &state= &sort= &page=`), or its
     versions as CSV with the same filters (`?format=csv`)."""
-    form = FleetFilterForm(request.GET or None, with_labels=label_filter is not None)
+    form = FleetFilterForm(request.GET or None)
     data = form.valid_data() if form.is_bound else {}
     sort = data.get("sort", "name")
     query = FleetQuery(
@@ -54,7 +57,7 @@ def cluster_list(request):
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
     )
-    clusters = fleet_clusters(query, label_filter=label_filter)
+    clusters = fleet_clusters(query)
     if request.GET.get("format") == "csv":
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
         return csv_response(f"fleet-versions-{stamp}.csv", CSV_HEADER, csv_rows(clusters))
@@ -104,6 +107,9 @@ def _render_cluster(
     request, cluster, *, form=None, agent_form=None, plan=None, refusal=None, notice="", status=200, **extra
 ):
     context = cluster_page(cluster)
+    context["labels"] = cluster_labels(cluster)
+    context.update(windows_context(cluster))
+    context.update(requests_context(cluster))
     if has_role(request.user, "admin"):
         context["tokens"] = list(cluster.api_tokens.select_related("created_by").order_by("revoked_at", "-created_at"))
     if cluster.backend == Backend.OBSHELL:
@@ -162,6 +168,8 @@ def _upgrade(request, cluster):
         form.add_error("reason", "Say why you are upgrading: the reason is kept with the run and in the audit log.")
         return _render_cluster(request, cluster, form=form, plan=plan, status=400)
     actor = Actor.for_user(request.user, source_address=source_address(request))
+    if requires_approval([cluster]):
+        return _ask_approval(request, cluster, UpgradeRequest.Kind.UPGRADE, params, reason, form=form, plan=plan)
     try:
         dag = upgrade_start(cluster=cluster, actor=actor, reason=reason, **params)
     except ObshellError as error:
@@ -170,6 +178,26 @@ def _upgrade(request, cluster):
         )
     messages.success(request, f"Upgrade of {cluster.name} to {dag.to_version} started as run {dag.generic_id}.")
     return redirect("run", dag_id=dag.pk)
+
+
+def _ask_approval(request, cluster, kind, params, reason, **render):
+    """A production cluster's upgrade from the pages waits for a second person: an UpgradeRequest, not a run."""
+    actor = Actor.for_user(request.user, source_address=source_address(request))
+    try:
+        upgrade_request_create(cluster=cluster, kind=kind, actor=actor, reason=reason, **params)
+    except ObshellError as error:
+        return _render_cluster(
+            request, cluster, refusal=error, status=409 if error.status >= 500 else error.status, **render
+        )
+    messages.info(
+        request,
+        _(
+            "%(cluster)s is a production cluster (%(labels)s): the upgrade waits for another operator or an admin "
+            "to approve it, and starts then."
+        )
+        % {"cluster": cluster.name, "labels": ", ".join(production_labels(cluster))},
+    )
+    return redirect(reverse("cluster", args=[cluster.name]) + "#requests")
 
 
 def _push_for_preview(cluster, plan):
@@ -208,6 +236,9 @@ def cluster_agent_upgrade(request, name):
         form.add_error("reason", "Say why you are upgrading: the reason is kept with the run and in the audit log.")
         return _render_cluster(request, cluster, agent_form=form, plan=plan, status=400)
     actor = Actor.for_user(request.user, source_address=source_address(request))
+    if requires_approval([cluster]):
+        kind = UpgradeRequest.Kind.AGENT_UPGRADE
+        return _ask_approval(request, cluster, kind, params, reason, agent_form=form, plan=plan)
     try:
         dag = agent_upgrade_start(cluster=cluster, actor=actor, reason=reason, **params)
     except ObshellError as error:

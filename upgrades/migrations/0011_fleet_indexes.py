@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('upgrades', '0010_backfill_server_count'),
+        ('upgrades', '0011_labels_windows_approvals'),
     ]
 
     operations = [

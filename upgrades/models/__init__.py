@@ -1,19 +1,24 @@
+from upgrades.models.approvals import Approval, UpgradeRequest
 from upgrades.models.audit import AuditEntry
 from upgrades.models.cluster import Cluster, Fault, Server, Zone
 from upgrades.models.dag import Dag, DagEvent, Node, SubTask, TaskLog
 from upgrades.models.executions import ExecutionRecord
 from upgrades.models.firstrun import Dismissal, LoginLink
 from upgrades.models.history import RunArchive, StepDurationStat
+from upgrades.models.labels import ClusterLabel
 from upgrades.models.notifications import Delivery, NotificationCursor, Subscription
 from upgrades.models.operations import PeriodicJobLease, WorkerHeartbeat
 from upgrades.models.package import Package, PackageSync
 from upgrades.models.security import ApiToken, AuthFailureTally, RsaKeyPair, SeenHeader
+from upgrades.models.windows import MaintenanceWindow
 
 __all__ = [
     "ApiToken",
+    "Approval",
     "AuditEntry",
     "AuthFailureTally",
     "Cluster",
+    "ClusterLabel",
     "Dag",
     "DagEvent",
     "Delivery",
@@ -21,6 +26,7 @@ __all__ = [
     "ExecutionRecord",
     "Fault",
     "LoginLink",
+    "MaintenanceWindow",
     "Node",
     "NotificationCursor",
     "Package",
@@ -34,6 +40,7 @@ __all__ = [
     "SubTask",
     "Subscription",
     "TaskLog",
+    "UpgradeRequest",
     "WorkerHeartbeat",
     "Zone",
 ]

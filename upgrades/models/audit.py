@@ -33,6 +33,14 @@ class AuditEntry(models.Model):
         SUBSCRIPTION_DELETE = "subscription.delete"
         SUBSCRIPTION_TEST = "subscription.test"
         RUN_PRUNE = "run.prune"
+        LABEL_SET = "label.set"
+        LABEL_REMOVE = "label.remove"
+        WINDOW_ADD = "window.add"
+        WINDOW_REMOVE = "window.remove"
+        APPROVAL_RECORD = "approval.record"
+        UPGRADE_REQUEST_CREATE = "upgrade_request.create"
+        UPGRADE_REQUEST_APPROVE = "upgrade_request.approve"
+        UPGRADE_REQUEST_REFUSE = "upgrade_request.refuse"
 
     class Outcome(models.TextChoices):
         OK = "ok"
