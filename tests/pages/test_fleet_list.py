@@ -11,7 +11,7 @@ from django.utils import timezone
 from tests.support.builds import OB_4_2_1_1_20231101
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster
-from upgrades.models import Cluster, Dag
+from upgrades.models import Cluster, ClusterLabel, Dag
 from upgrades.models.cluster import Backend
 from upgrades.models.dag import State
 
@@ -85,6 +85,19 @@ def test_edition_filter_combines_with_state_and_search(client, as_role, fleet):
     assert names(client.get("/", {"edition": "community", "q": "e", "state": "failed"})) == ["e-failed"]
 
 
+def test_label_filter(client, as_role, fleet):
+    for name, env in (("a-upgradable", "prod"), ("b-current", "prod"), ("c-running", "staging")):
+        ClusterLabel.objects.create(cluster=Cluster.objects.get(name=name), key="env", value=env)
+    as_role("viewer")
+    assert names(client.get("/", {"label": "env=prod"})) == ["a-upgradable", "b-current"]
+    assert names(client.get("/", {"label": "env=prod", "state": "upgradable"})) == ["a-upgradable"]
+    assert names(client.get("/", {"label": "env"})) == ["a-upgradable", "b-current", "c-running"]
+    assert names(client.get("/", {"label": "env!=prod,env"})) == ["c-running"]
+    response = client.get("/", {"label": "env=bad value!"})
+    assert response.status_code == 200 and "Ignored:" in response.content.decode()
+    assert names(response) == sorted(EXPECTED_STATES)
+
+
 def test_sorting_by_each_column_both_ways(client, as_role, fleet):
     as_role("viewer")
     assert names(client.get("/", {"sort": "-name"})) == sorted(EXPECTED_STATES, reverse=True)
@@ -145,7 +158,7 @@ def test_a_page_out_of_range_or_not_a_number_is_no_error(client, as_role, fleet,
         {"edition": "enterprise"},
         {"sort": "password"},
         {"q": "x" * 500},
-        {"label": "not a label"},
+        {"label": "not a label!"},
         {"state": ["running", "exploded"]},  # the last of repeated values counts
         {"format": "xml"},
     ],
@@ -156,7 +169,7 @@ def test_bad_parameters_are_ignored_with_a_word(client, as_role, fleet, params):
     assert response.status_code == 200
     listed = names(response)
     assert listed, params
-    if "format" not in params and "label" not in params:
+    if "format" not in params:
         assert "Ignored:" in response.content.decode()
 
 
@@ -207,6 +220,6 @@ def test_running_upgrade_shows_progress_and_says_when_there_is_no_estimate(clien
 def test_filter_form_is_labelled_for_keyboard_and_screen_readers(client, as_role, fleet):
     as_role("viewer")
     html = client.get("/").content.decode()
-    for field in ("q", "edition", "state", "sort"):
+    for field in ("q", "edition", "state", "label", "sort"):
         assert f'<label for="id_{field}">' in html and f'id="id_{field}"' in html
     assert '<button type="submit" class="btn btn-primary">Apply</button>' in html

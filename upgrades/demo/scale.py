@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from upgrades.audit import Actor
 from upgrades.demo.fleet import ARCH, BUILDS, DISTRIBUTION, ensure_demo_packages
-from upgrades.models import AuditEntry, Cluster, Dag, DagEvent, Node, Server, SubTask, TaskLog, Zone
+from upgrades.models import AuditEntry, Cluster, ClusterLabel, Dag, DagEvent, Node, Server, SubTask, TaskLog, Zone
 from upgrades.models.cluster import Backend, Edition
 from upgrades.models.dag import Operator, State
 from upgrades.operations.durations import refresh_step_durations
@@ -224,6 +224,19 @@ def seed_fleet(
     )
 
 
+REGIONS = ("hangzhou", "shanghai", "beijing", "shenzhen")
+
+
+def _labels(cluster: Cluster) -> list[ClusterLabel]:
+    """env (a tenth in prod, the rest staging or test) and region, as a DBA would label a fleet."""
+    n = cluster.pk
+    env = "prod" if n % 10 == 4 else "staging" if n % 3 == 0 else "test"
+    return [
+        ClusterLabel(cluster_id=n, key="env", value=env),
+        ClusterLabel(cluster_id=n, key="region", value=REGIONS[n % len(REGIONS)]),
+    ]
+
+
 def _edition_of(i: int) -> str:
     return Edition.STANDALONE if i % 10 == 0 else Edition.BUSINESS if i % 10 in (1, 2) else Edition.COMMUNITY
 
@@ -299,6 +312,7 @@ def _seed_chunk(writer, templates, rng, indexes, servers_per_cluster, per_cluste
                 )
         shapes[cluster_id] = (i, edition, zones, per_zone, version)
     writer.create(Cluster, cluster_rows)
+    writer.create(ClusterLabel, [label for cluster in cluster_rows for label in _labels(cluster)])
     writer.create(Zone, zone_rows)
     writer.create(Server, server_rows)
     runs = _Runs(writer, templates, rng, now, full_detail)
@@ -362,6 +376,11 @@ class _Runs:
             elif r < count - 1 and draw < 0.09:
                 state, operator = State.FAILED, Operator.CANCEL
             detail = self.full_detail or r >= count - DETAIL_RUNS
+            if r == count - 1 and i % 50 == 11 and version != CHAIN[-1]:
+                # The last try to reach the newest build failed and was rolled back: the cluster stayed put.
+                spec = _RunSpec(Dag.Kind.UPGRADE, version, CHAIN[-1], State.FAILED, Operator.ROLLBACK, ended, detail)
+                self.run(shape, spec)
+                continue
             self.run(shape, _RunSpec(kind, from_version, version, state, operator, ended, detail))
         if version == CHAIN[-1] or i % 100 not in (7, 8):
             return
