@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from upgrades.models import AuditEntry, Cluster, Dag
+from upgrades.models import AuditEntry, Dag
 from upgrades.models.dag import State
 from upgrades.snapshots import iso_time
 
@@ -26,10 +26,6 @@ def _day_bounds(form):
         timezone.make_aware(datetime.combine(start, time.min), zone) if start else None,
         timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), zone) if end else None,
     )
-
-
-def cluster_names():
-    return list(Cluster.objects.order_by("name").values_list("name", flat=True))
 
 
 def filter_runs(form):

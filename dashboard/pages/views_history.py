@@ -26,7 +26,7 @@ def _stamp():
 
 @role_required("viewer")
 def run_list(request):
-    form = RunFilterForm(request.GET, clusters=history.cluster_names())
+    form = RunFilterForm(request.GET)
     runs = history.filter_runs(form)
     if request.GET.get("format") == "csv":
         return history.csv_response(f"runs-{_stamp()}.csv", history.RUN_CSV_HEADER, history.run_csv_rows(runs))
@@ -38,7 +38,7 @@ def run_list(request):
 
 @role_required("viewer")
 def audit_list(request):
-    form = AuditFilterForm(request.GET, actions=history.audit_actions(), clusters=history.cluster_names())
+    form = AuditFilterForm(request.GET, actions=history.audit_actions())
     entries = history.filter_audit(form)
     if request.GET.get("format") == "csv":
         return history.csv_response(f"audit-{_stamp()}.csv", history.AUDIT_CSV_HEADER, history.audit_csv_rows(entries))

@@ -1,7 +1,7 @@
 """Template helpers shared by every page (the run page included): state badges, top-bar counters, roles."""
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from dashboard.pages import icons
@@ -34,6 +34,17 @@ def fleet_state_badge(state):
         state,
         icon,
         FLEET_STATE_LABELS.get(state, state),
+    )
+
+
+@register.simple_tag
+def cluster_names_datalist():
+    """<datalist id="cluster-names"> of every cluster's name, for the filters' cluster box (one query, one join)."""
+    from upgrades.models import Cluster
+
+    names = Cluster.objects.order_by("name").values_list("name", flat=True)
+    return format_html(
+        '<datalist id="cluster-names">{}</datalist>', format_html_join("", '<option value="{}">', ((n,) for n in names))
     )
 
 
