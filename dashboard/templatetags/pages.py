@@ -1,12 +1,12 @@
 """Template helpers shared by every page (the run page included): state badges, top-bar counters, roles."""
 
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from dashboard.pages import icons
 from dashboard.pages.selectors import run_counters
-from upgrades.roles import has_role, user_role
+from upgrades.roles import has_role_name, user_role
 
 register = template.Library()
 
@@ -43,9 +43,8 @@ def cluster_names_datalist():
     from upgrades.models import Cluster
 
     names = Cluster.objects.order_by("name").values_list("name", flat=True)
-    return format_html(
-        '<datalist id="cluster-names">{}</datalist>', format_html_join("", '<option value="{}">', ((n,) for n in names))
-    )
+    options = "".join(f'<option value="{escape(name)}">' for name in names)
+    return mark_safe(f'<datalist id="cluster-names">{options}</datalist>')  # every name escaped above
 
 
 @register.filter
@@ -64,14 +63,23 @@ def topbar_counters():
     return run_counters()
 
 
+def _page_role(user):
+    """The user's role, read once per page: templates ask it many times (the top bar, each action), and the user
+    object is the request's own, so the answer cannot outlive the request."""
+    if not hasattr(user, "_page_role"):
+        user._page_role = user_role(user)
+    return user._page_role
+
+
 @register.filter
 def role_of(user):
-    return user_role(user) or "no role"
+    return _page_role(user) or "no role"
 
 
 @register.filter
 def can(user, role):
-    return has_role(user, role)
+    current = _page_role(user)
+    return current is not None and has_role_name(current, role)
 
 
 @register.filter
