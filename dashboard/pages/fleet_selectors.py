@@ -30,6 +30,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils import timezone
 
 from dashboard.pages.selectors import builds_summary
 from upgrades.models import Cluster, Dag, Node, Server, Zone
@@ -198,11 +199,18 @@ def fleet_rows(clusters: list[Cluster]) -> list[dict[str, Any]]:
                 "inactive": sum(1 for _, status in on if status != Server.Status.ACTIVE),
                 "holding": holding.get(cluster.pk),
                 "last": last.get(cluster.last_dag_id),
+                "last_at": _local(last[cluster.last_dag_id].created_at) if cluster.last_dag_id in last else "",
                 "progress": run_progress(run, etas.get(run.pk)) if run else None,
                 "stalled": stalled.get(run.pk, []) if run else [],
             }
         )
     return rows
+
+
+def _local(value) -> str:
+    """A time as the rows show it, in the current time zone (what the date filter would do, at a fraction of its
+    cost for fifty rows)."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
 def run_progress(dag: Dag, eta: RunEta | None) -> dict[str, Any]:

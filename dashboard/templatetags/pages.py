@@ -3,8 +3,10 @@
 from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from dashboard.pages import icons
+from dashboard.pages.forms import FLEET_STATE_LABELS
 from dashboard.pages.selectors import run_counters
 from upgrades.roles import has_role_name, user_role
 
@@ -22,19 +24,24 @@ def state_badge(state, label=None):
     )
 
 
+_FLEET_BADGES: dict[tuple[str, str], str] = {}
+
+
 @register.simple_tag
 def fleet_state_badge(state):
-    """A cluster's fleet state: colour, icon and its words (the filter's labels)."""
-    from dashboard.pages.forms import FLEET_STATE_LABELS
-
-    icon, colour = icons.FLEET_STATE_BADGES.get(state, (icons.UNKNOWN_ICON, "pending"))
-    return format_html(
-        '<span class="badge badge-{}" data-fleet-badge="{}"><span aria-hidden="true">{}</span> {}</span>',
-        colour,
-        state,
-        icon,
-        FLEET_STATE_LABELS.get(state, state),
-    )
+    """A cluster's fleet state: colour, icon and its words (the filter's labels); six states, built once per
+    language (a fleet page shows fifty)."""
+    key = (state, get_language() or "")
+    if key not in _FLEET_BADGES:
+        icon, colour = icons.FLEET_STATE_BADGES.get(state, (icons.UNKNOWN_ICON, "pending"))
+        _FLEET_BADGES[key] = format_html(
+            '<span class="badge badge-{}" data-fleet-badge="{}"><span aria-hidden="true">{}</span> {}</span>',
+            colour,
+            state,
+            icon,
+            FLEET_STATE_LABELS.get(state, state),
+        )
+    return _FLEET_BADGES[key]
 
 
 @register.simple_tag

@@ -45,17 +45,23 @@ def build_can_reach(server_build: str, packages: tuple[tuple[str, str, str], ...
 
 
 def upgradable_builds(builds: list[str]) -> dict[str, set[str]]:
-    """{edition: those of these server builds from which a stored package of the edition is reachable} (one
-    query, for the packages)."""
-    targets: dict[str, list[tuple[str, str, str]]] = {name: [] for name in TARGET_PACKAGE.values()}
-    for name, version, release, dep_yaml in (
-        Package.objects.filter(name__in=targets)
-        .order_by("id")
-        .values_list("name", "version", "release", "upgrade_dep_yaml")
-    ):
-        targets[name].append((version, release, dep_yaml))
+    """{edition: those of these server builds from which a stored package of the edition is reachable} (one small
+    query; the dep files are read only for a store not seen before)."""
+    stored: dict[str, list[int]] = {name: [] for name in TARGET_PACKAGE.values()}
+    for pk, name in Package.objects.filter(name__in=stored).order_by("id").values_list("id", "name"):
+        stored[name].append(pk)
     answer: dict[str, set[str]] = {}
     for edition, name in TARGET_PACKAGE.items():
-        packages = tuple(targets[name])
-        answer[edition] = {build for build in builds if packages and build_can_reach(build, packages)}
+        ids = tuple(stored[name])
+        answer[edition] = {build for build in builds if ids and build_can_reach(build, _targets(ids))}
     return answer
+
+
+@functools.lru_cache(maxsize=64)
+def _targets(package_ids: tuple[int, ...]) -> tuple[tuple[str, str, str], ...]:
+    """(version, build, dep file) of these packages; a package's identity and file never change (the store
+    refuses a different file under the same name), so its id stands for them."""
+    rows = (
+        Package.objects.filter(pk__in=package_ids).order_by("id").values_list("version", "release", "upgrade_dep_yaml")
+    )
+    return tuple(rows)
