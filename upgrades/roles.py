@@ -25,4 +25,9 @@ def user_role(user):
 
 def has_role(user, role):
     current = user_role(user)
-    return current is not None and ROLES.index(current) >= ROLES.index(role)
+    return current is not None and has_role_name(current, role)
+
+
+def has_role_name(current, role):
+    """Whether the role `current` includes `role`."""
+    return ROLES.index(current) >= ROLES.index(role)

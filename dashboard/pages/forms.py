@@ -132,19 +132,29 @@ def _choices(label, values):
     return [("", ANY[label])] + [(v, v) for v in values]
 
 
+def _cluster_field():
+    """A cluster's name, typed (with the browser's suggestions from a <datalist id="cluster-names">): a select of a
+    thousand-cluster fleet is slow to render and to use."""
+    return forms.CharField(
+        label=_("Cluster"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"list": "cluster-names", "autocomplete": "off", "placeholder": _("any cluster")}),
+    )
+
+
 class RunFilterForm(_DateRangeForm):
-    cluster = forms.ChoiceField(label=_("Cluster"), required=False)
+    cluster = _cluster_field()
     state = forms.ChoiceField(label=_("State"), required=False)
     mode = forms.ChoiceField(label=_("Mode"), required=False)
     actor = forms.CharField(label=_("Who"), required=False, max_length=200)
     holding = forms.BooleanField(required=False, widget=forms.HiddenInput)
     field_order = ["cluster", "state", "mode", "actor", "date_from", "date_to"]
 
-    def __init__(self, *args, clusters=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from upgrades.models.dag import Dag, State
 
-        self.fields["cluster"].choices = _choices("cluster", clusters)
         self.fields["state"].choices = _choices("state", State.values)
         self.fields["mode"].choices = _choices("mode", Dag.Mode.values)
 
@@ -152,16 +162,15 @@ class RunFilterForm(_DateRangeForm):
 class AuditFilterForm(_DateRangeForm):
     actor = forms.CharField(label=_("Actor"), required=False, max_length=200)
     action = forms.ChoiceField(label=_("Action"), required=False)
-    cluster = forms.ChoiceField(label=_("Cluster"), required=False)
+    cluster = _cluster_field()
     outcome = forms.ChoiceField(label=_("Outcome"), required=False)
     field_order = ["actor", "action", "cluster", "outcome", "date_from", "date_to"]
 
-    def __init__(self, *args, actions=(), clusters=(), **kwargs):
+    def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
         from upgrades.models import AuditEntry
 
         self.fields["action"].choices = _choices("action", actions)
-        self.fields["cluster"].choices = _choices("cluster", clusters)
         self.fields["outcome"].choices = _choices("outcome", AuditEntry.Outcome.values)
 
 
@@ -225,3 +234,70 @@ class AgentUpgradeForm(forms.Form):
         params = self.parameters()
         text = "obshell|" + "|".join(str(params[k]) for k in sorted(params)) + f"|{self.cluster.pk}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+FLEET_STATE_LABELS = {
+    "running": _("running"),
+    "held": _("held by a failed run"),
+    "failed": _("last run failed"),
+    "unreachable": _("unreachable"),
+    "upgradable": _("upgradable"),
+    "up_to_date": _("up to date"),
+}
+FLEET_SORT_LABELS = {
+    "name": _("name"),
+    "build": _("build"),
+    "state": _("state"),
+    "last_run": _("last run"),
+}
+
+
+class FleetFilterForm(forms.Form):
+    """The fleet page's search, filters and order. A field that does not validate is left out of the query (and
+    said so above the list), never a server error."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("name or build")}),
+    )
+    edition = forms.ChoiceField(label=_("Edition"), required=False)
+    state = forms.ChoiceField(label=_("State"), required=False)
+    label = forms.CharField(
+        label=_("Label"),
+        required=False,
+        max_length=200,
+        help_text=_("key=value, key!=value or key; several joined by commas"),
+        widget=forms.TextInput(attrs={"placeholder": "env=prod"}),
+    )
+    sort = forms.ChoiceField(label=_("Sort by"), required=False)
+    field_order = ["q", "edition", "state", "label", "sort"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from upgrades.models.cluster import Edition
+
+        self.fields["edition"].choices = [("", _("Any edition"))] + [(e, e) for e in Edition.values]
+        self.fields["state"].choices = [("", _("Any state"))] + list(FLEET_STATE_LABELS.items())
+        self.fields["sort"].choices = [
+            (f"{prefix}{key}", f"{label} {arrow}")
+            for key, label in FLEET_SORT_LABELS.items()
+            for prefix, arrow in (("", "↑"), ("-", "↓"))
+        ]
+
+    def clean_label(self):
+        from upgrades.selectors.labels import LabelFilterError, parse_label_selector
+
+        text = self.cleaned_data["label"].strip()
+        if text:
+            try:
+                parse_label_selector(text)
+            except LabelFilterError as error:
+                raise forms.ValidationError(str(error)) from error
+        return text
+
+    def valid_data(self):
+        """The fields that validated (the others dropped); the form must have been bound."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if name not in self.errors and value}

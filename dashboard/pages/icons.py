@@ -26,6 +26,16 @@ OPERATOR_ICONS = {
     "PASS": "⤼",
 }
 
+# A cluster's fleet state (dashboard/pages/fleet_selectors.py): (icon, badge colour class).
+FLEET_STATE_BADGES = {
+    "running": ("▶", "running"),
+    "held": ("✋", "failed"),
+    "failed": ("✕", "failed"),
+    "unreachable": ("■", "inactive"),
+    "upgradable": ("⬆", "maintenance"),
+    "up_to_date": ("✓", "succeed"),
+}
+
 UNKNOWN_ICON = "•"
 
 # The words beside the icons, in the page's language (the English is the state's own name, as obshell writes it).

@@ -1,18 +1,30 @@
 """The fleet: the cluster list and a cluster's page (topology, recent runs, the upgrade form, API tokens)."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
-from dashboard.pages.forms import AgentUpgradeForm, TokenCreateForm, UpgradeForm, rolling_possible
+from dashboard.pages.fleet_selectors import (
+    CSV_HEADER,
+    PAGE_SIZE,
+    SORTS,
+    FleetQuery,
+    csv_rows,
+    fleet_clusters,
+    fleet_rows,
+)
+from dashboard.pages.forms import AgentUpgradeForm, FleetFilterForm, TokenCreateForm, UpgradeForm, rolling_possible
+from dashboard.pages.history import csv_response
 from dashboard.pages.route_picture import plan_picture
-from dashboard.pages.selectors import cluster_page, cluster_rows, recent_package_syncs, run_counters
+from dashboard.pages.selectors import cluster_page, recent_package_syncs, run_counters
 from dashboard.pages.views_upgrade_requests import requests_context
 from dashboard.pages.views_windows import windows_context
 from upgrades.audit import Actor, source_address
@@ -33,7 +45,56 @@ from upgrades.services.upgrade_requests import upgrade_request_create
 
 @role_required("viewer")
 def cluster_list(request):
-    return render(request, "pages/clusters.html", {"rows": cluster_rows()})
+    """The fleet: searched, filtered, sorted and paginated (`?q= &edition= &state= &sort= &page=`), or its
+    versions as CSV with the same filters (`?format=csv`)."""
+    form = FleetFilterForm(request.GET or None)
+    data = form.valid_data() if form.is_bound else {}
+    sort = data.get("sort", "name")
+    query = FleetQuery(
+        q=data.get("q", ""),
+        edition=data.get("edition", ""),
+        state=data.get("state", ""),
+        label=data.get("label", ""),
+        sort=sort.lstrip("-"),
+        descending=sort.startswith("-"),
+    )
+    clusters = fleet_clusters(query)
+    if request.GET.get("format") == "csv":
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+        return csv_response(f"fleet-versions-{stamp}.csv", CSV_HEADER, csv_rows(clusters))
+    page = Paginator(clusters, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = _params(request, drop=("page", "format", "sort"))
+    context = {
+        "form": form,
+        "page": page,
+        "rows": fleet_rows(list(page.object_list)),
+        "filtered": bool(filters),
+        "query": _params(request, drop=("page", "format")),
+        "sort_links": _sort_links(filters, sort),
+        "any_cluster": page.paginator.count > 0 or Cluster.objects.exists(),
+    }
+    return render(request, "pages/clusters.html", context)
+
+
+def _params(request, *, drop):
+    params = request.GET.copy()
+    for name in drop:
+        params.pop(name, None)
+    for name in [name for name, value in params.items() if value == ""]:
+        params.pop(name)
+    return params
+
+
+def _sort_links(filters, current):
+    """{sort key: {"href", "state": "ascending" | "descending" | ""}}: a column's link sorts by it ascending, or
+    descending when it is the ascending order now; filters are kept and the page starts again at 1."""
+    links = {}
+    for key in SORTS:
+        state = "ascending" if current == key else "descending" if current == f"-{key}" else ""
+        params = filters.copy()
+        params["sort"] = f"-{key}" if state == "ascending" else key
+        links[key] = {"href": "?" + params.urlencode(), "state": state}
+    return links
 
 
 @role_required("viewer")

@@ -1,6 +1,5 @@
 """History pages: every run, and the audit log. Both filterable and exportable as CSV (?format=csv)."""
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -26,11 +25,11 @@ def _stamp():
 
 @role_required("viewer")
 def run_list(request):
-    form = RunFilterForm(request.GET, clusters=history.cluster_names())
+    form = RunFilterForm(request.GET)
     runs = history.filter_runs(form)
     if request.GET.get("format") == "csv":
         return history.csv_response(f"runs-{_stamp()}.csv", history.RUN_CSV_HEADER, history.run_csv_rows(runs))
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = history.page_of(runs, request.GET.get("page"), PAGE_SIZE)
     history.with_durations(page.object_list)
     context = {"form": form, "page": page, "query": _querystring(request), "filtered": bool(_querystring(request))}
     return render(request, "pages/runs.html", context)
@@ -38,11 +37,11 @@ def run_list(request):
 
 @role_required("viewer")
 def audit_list(request):
-    form = AuditFilterForm(request.GET, actions=history.audit_actions(), clusters=history.cluster_names())
+    form = AuditFilterForm(request.GET, actions=history.audit_actions())
     entries = history.filter_audit(form)
     if request.GET.get("format") == "csv":
         return history.csv_response(f"audit-{_stamp()}.csv", history.AUDIT_CSV_HEADER, history.audit_csv_rows(entries))
-    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = history.page_of(entries, request.GET.get("page"), PAGE_SIZE)
     for entry in page.object_list:
         entry.detail_text = history.detail_text(entry.detail, short=True)
     context = {"form": form, "page": page, "query": _querystring(request), "filtered": bool(_querystring(request))}

@@ -58,13 +58,13 @@ def _choices(form):
     """What the form's checkboxes show ticked: what was posted, else the initial values."""
     if form.is_bound:
         return {
-            "selected_clusters": form.data.getlist("clusters"),
+            "selected_clusters": set(form.data.getlist("clusters")),
             "selected_events": form.data.getlist("events"),
             "all_clusters_checked": bool(form.data.get("all_clusters")),
         }
     clusters = form.initial.get("clusters", [])
     return {
-        "selected_clusters": [c.name for c in clusters],
+        "selected_clusters": {c.name for c in clusters},
         "selected_events": form.initial.get("events", form.fields["events"].initial),
         "all_clusters_checked": form.initial.get("all_clusters", True),
     }
@@ -78,7 +78,7 @@ def _list(request, form, status=200):
     context = {
         "rows": subscription_rows(),
         "form": form,
-        "clusters": Cluster.objects.order_by("name"),
+        "clusters": Cluster.objects.order_by("name").values_list("name", flat=True),
         "dashboard_url": settings.DASHBOARD_URL,
         "allow_private": settings.WEBHOOK_ALLOW_PRIVATE,
         "events": Subscription.Event.choices,
@@ -124,7 +124,7 @@ def _detail(request, subscription, form, status=200):
         "subscription": subscription,
         "form": form,
         "page": page,
-        "clusters": Cluster.objects.order_by("name"),
+        "clusters": Cluster.objects.order_by("name").values_list("name", flat=True),
         "dashboard_url": settings.DASHBOARD_URL,
         "allow_private": settings.WEBHOOK_ALLOW_PRIVATE,
         "events": Subscription.Event.choices,

@@ -1,13 +1,14 @@
 """Template helpers shared by every page (the run page included): state badges, top-bar counters, roles."""
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import get_language, pgettext_lazy
 
 from dashboard.pages import icons
+from dashboard.pages.forms import FLEET_STATE_LABELS
 from dashboard.pages.selectors import run_counters
-from upgrades.roles import has_role, user_role
+from upgrades.roles import has_role_name, user_role
 
 register = template.Library()
 
@@ -21,6 +22,36 @@ def state_badge(state, label=None):
         icons.state_icon(state),
         label or icons.state_label(state),
     )
+
+
+_FLEET_BADGES: dict[tuple[str, str], str] = {}
+
+
+@register.simple_tag
+def fleet_state_badge(state):
+    """A cluster's fleet state: colour, icon and its words (the filter's labels); six states, built once per
+    language (a fleet page shows fifty)."""
+    key = (state, get_language() or "")
+    if key not in _FLEET_BADGES:
+        icon, colour = icons.FLEET_STATE_BADGES.get(state, (icons.UNKNOWN_ICON, "pending"))
+        _FLEET_BADGES[key] = format_html(
+            '<span class="badge badge-{}" data-fleet-badge="{}"><span aria-hidden="true">{}</span> {}</span>',
+            colour,
+            state,
+            icon,
+            FLEET_STATE_LABELS.get(state, state),
+        )
+    return _FLEET_BADGES[key]
+
+
+@register.simple_tag
+def cluster_names_datalist():
+    """<datalist id="cluster-names"> of every cluster's name, for the filters' cluster box (one query, one join)."""
+    from upgrades.models import Cluster
+
+    names = Cluster.objects.order_by("name").values_list("name", flat=True)
+    options = "".join(f'<option value="{escape(name)}">' for name in names)
+    return mark_safe(f'<datalist id="cluster-names">{options}</datalist>')  # every name escaped above
 
 
 @register.filter
@@ -39,9 +70,17 @@ def topbar_counters():
     return run_counters()
 
 
+def _page_role(user):
+    """The user's role, read once per page: templates ask it many times (the top bar, each action), and the user
+    object is the request's own, so the answer cannot outlive the request."""
+    if not hasattr(user, "_page_role"):
+        user._page_role = user_role(user)
+    return user._page_role
+
+
 @register.filter
 def role_of(user):
-    return user_role(user) or "no role"
+    return _page_role(user) or "no role"
 
 
 ROLE_LABELS = {
@@ -65,7 +104,8 @@ def state_label(state):
 
 @register.filter
 def can(user, role):
-    return has_role(user, role)
+    current = _page_role(user)
+    return current is not None and has_role_name(current, role)
 
 
 @register.filter

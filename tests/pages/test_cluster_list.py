@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def row(html, name):
-    start = html.index(f'<tr data-cluster="{name}">')
+    start = html.index(f'<tr data-cluster="{name}"')
     return html[start : html.index("</tr>", start)]
 
 

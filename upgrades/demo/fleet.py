@@ -107,7 +107,8 @@ def _ensure_accounts():
     return passwords
 
 
-def _ensure_packages(actor):
+def ensure_demo_packages(actor):
+    """The packages of the demo routes in the store (generated and ingested once); returns (stored, created)."""
     dep_yaml = DEP_FILE.read_text()
     stored, created = [], 0
     with tempfile.TemporaryDirectory(prefix="seed-demo-") as tmp:
@@ -173,7 +174,7 @@ def seed_demo():
             )
             created_clusters.append(cluster.name)
         clusters.append((demo, cluster))
-    packages, created_packages = _ensure_packages(actor)
+    packages, created_packages = ensure_demo_packages(actor)
     return SeedReport(clusters, created_clusters, packages, created_packages, passwords)
 
 

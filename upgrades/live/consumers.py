@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from upgrades.live import access, selectors
 from upgrades.live.publish import FEED_GROUP, dag_group, remember_server_loop
-from upgrades.models import Dag
+from upgrades.models import Dag, DagEvent
 from upgrades.operations.metrics import WEBSOCKET_CONNECTIONS
 from upgrades.snapshots import dag_payload
 
@@ -323,6 +323,8 @@ class FeedConsumer(_LiveConsumer):
       start_time, end_time. Delivery is at most once: treat it as a hint and reconcile on "hello".
     - "campaign": {kind: "campaign.updated", campaign_id, state, at}: a fleet campaign changed (its state, a wave,
       a cluster's cell); its page re-reads itself.
+    - "stall": {kind: "node.stalled", dag_id, seq, at, stall}: a running stage passed twice its usual duration
+      (`stall` is the node.stalled payload, upgrades/engine/stalls.py).
     - "heartbeat": {at}.
     """
 
@@ -346,6 +348,18 @@ class FeedConsumer(_LiveConsumer):
         await self.send_json({"type": "error", "message": "the feed takes no messages"})
 
     async def feed_event(self, message):
+        if message["kind"] == DagEvent.Kind.NODE_STALLED:
+            await self.send_json(
+                {
+                    "type": "stall",
+                    "kind": message["kind"],
+                    "dag_id": message["dag_id"],
+                    "seq": message["seq"],
+                    "at": message["at"],
+                    "stall": message["payload"],
+                }
+            )
+            return
         await self.send_json(
             {
                 "type": "dag",

@@ -26,7 +26,8 @@ from upgrades.models import DagEvent
 logger = logging.getLogger(__name__)
 
 FEED_GROUP = "feed"
-FEED_KINDS = frozenset({DagEvent.Kind.DAG_CREATED, DagEvent.Kind.DAG_UPDATED})
+# node.stalled too: the fleet page marks a stalled run's row.
+FEED_KINDS = frozenset({DagEvent.Kind.DAG_CREATED, DagEvent.Kind.DAG_UPDATED, DagEvent.Kind.NODE_STALLED})
 # A DAG's state can change the operator buttons a page may show (spec 6.4).
 ACTION_KINDS = frozenset(
     {DagEvent.Kind.DAG_CREATED, DagEvent.Kind.DAG_UPDATED, DagEvent.Kind.NODE_UPDATED, DagEvent.Kind.OPERATOR_APPLIED}

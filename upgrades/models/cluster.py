@@ -118,6 +118,8 @@ class Server(models.Model):
     class Meta:
         ordering = ["cluster", "zone__position", "id"]
         constraints = [models.UniqueConstraint(fields=["cluster", "ip", "agent_port"], name="server_unique_agent")]
+        # The fleet page reads the distinct builds the fleet runs and filters clusters by build.
+        indexes = [models.Index(fields=["build_version"], name="server_build")]
 
     def __str__(self):
         return f"{self.ip}:{self.agent_port}"

@@ -102,7 +102,15 @@ class Dag(models.Model):
                 fields=["cluster"], condition=Q(holds_lock=True), name="dag_one_maintenance_per_cluster"
             ),
         ]
-        indexes = [models.Index(fields=["is_finished", "state"], name="dag_unfinished")]
+        indexes = [
+            models.Index(fields=["is_finished", "state"], name="dag_unfinished"),
+            # The fleet page: each cluster's latest run, and whether it has an open one (a handful of rows in all,
+            # so the top-bar counters read this small index instead of the whole history).
+            models.Index(fields=["cluster", "-id"], name="dag_cluster_latest"),
+            models.Index(fields=["cluster", "state"], condition=Q(is_finished=False), name="dag_open_by_cluster"),
+            # The runs page's order (newest first), so a page is read from the index, not a sort of every run.
+            models.Index(fields=["-created_at", "-id"], name="dag_newest_first"),
+        ]
 
     def __str__(self):
         return f"{self.generic_id} {self.name}"
