@@ -115,12 +115,14 @@ async def test_a_user_who_picks_chinese_and_shanghai_sees_the_fleet_cluster_and_
     assert "目标" in head and "已完成" in head and "预计完成时间" in head
     await screenshot(page, "chinese-ui-campaigns.png")
     await page.get_by_role("link", name="季度升级").click()
+    await page.wait_for_url(f"**/campaigns/{campaign.pk}/")
     await page.wait_for_selector("[data-live-region=campaign-grid]")
     for heading in ("操作", "各批次的集群", "审计"):
         assert await page.get_by_role("heading", name=heading, exact=True).count() == 1, heading
     summary = await page.locator(".campaign-summary").inner_text()
-    assert "批次" in summary and "预计完成时间" in summary and "观察期" in summary
+    assert "草稿" in summary and "批次" in summary and "预计完成时间" in summary and "观察期" in summary
     assert "灰度批次" in await page.locator("[data-wave='0'] th").inner_text()
+    assert "待执行" in await page.locator("[data-cluster='shanghai-01'] .cell-state").inner_text()
     assert await page.get_by_role("button", name="开始", exact=True).count() == 1
     await screenshot(page, "chinese-ui-campaign.png")
     assert errors == []
