@@ -1,6 +1,6 @@
 """Issue 13, Language and time, in Chromium: a user whose browser asks for English and runs in New York picks
-简体中文 and Asia/Shanghai on the preferences page; the fleet, a cluster page and a run page are then in Chinese,
-with the server's and the scripts' times in +08:00."""
+简体中文 and Asia/Shanghai on the preferences page; the fleet, a cluster page, a run page, the campaigns list and a
+campaign page are then in Chinese, with the server's and the scripts' times in +08:00."""
 
 from zoneinfo import ZoneInfo
 
@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.browser.helpers import closing_db_connections, screenshot
+from tests.campaigns.helpers import create, make_fleet
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster, make_user
@@ -34,6 +35,8 @@ async def test_a_user_who_picks_chinese_and_shanghai_sees_the_fleet_cluster_and_
     cluster = make_cluster("hangzhou-1", zones=3)
     dag = start_upgrade(cluster, TARGET, reason="季度补丁 CHG-42")
     user = make_user("operator")
+    # A draft campaign of four clusters: a canary, then waves of two.
+    campaign = create([cluster, *make_fleet(3, prefix="shanghai-", stock=False)], wave_size=2, name="季度升级")
     client = Client()
     client.force_login(user)
     context = await browser.new_context(
@@ -93,6 +96,7 @@ async def test_a_user_who_picks_chinese_and_shanghai_sees_the_fleet_cluster_and_
     assert started == shanghai(dag.start_time, "%Y-%m-%d %H:%M:%S") + " +08:00", started
     assert (await page.locator("[data-role=dag-state]").inner_text()).endswith("成功")
     assert "第 " in await page.locator("[data-role=progress-text]").inner_text()
+    assert await page.locator("[data-role=eta]").inner_text() == "已结束"
     legend = await page.locator(".legend").inner_text()
     assert "待执行" in legend and "运行中" in legend
     first = page.locator(".node").first
@@ -103,4 +107,22 @@ async def test_a_user_who_picks_chinese_and_shanghai_sees_the_fleet_cluster_and_
     assert node_start == shanghai(node.start_time, "%H:%M:%S")
     await screenshot(page, "chinese-ui-run.png")
     await screenshot(page, "chinese-ui-run-header.png", page.locator(".run-header"))
+
+    # The campaigns list and a campaign: waves, canary, estimated end and the actions in Chinese.
+    await page.goto(f"{server.url}/campaigns/")
+    assert await page.locator("h1").inner_text() == "批量升级"
+    head = await page.locator("table thead").inner_text()
+    assert "目标" in head and "已完成" in head and "预计完成时间" in head
+    await screenshot(page, "chinese-ui-campaigns.png")
+    await page.get_by_role("link", name="季度升级").click()
+    await page.wait_for_url(f"**/campaigns/{campaign.pk}/")
+    await page.wait_for_selector("[data-live-region=campaign-grid]")
+    for heading in ("操作", "各批次的集群", "审计"):
+        assert await page.get_by_role("heading", name=heading, exact=True).count() == 1, heading
+    summary = await page.locator(".campaign-summary").inner_text()
+    assert "草稿" in summary and "批次" in summary and "预计完成时间" in summary and "观察期" in summary
+    assert "灰度批次" in await page.locator("[data-wave='0'] th").inner_text()
+    assert "待执行" in await page.locator("[data-cluster='shanghai-01'] .cell-state").inner_text()
+    assert await page.get_by_role("button", name="开始", exact=True).count() == 1
+    await screenshot(page, "chinese-ui-campaign.png")
     assert errors == []

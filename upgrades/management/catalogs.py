@@ -300,6 +300,13 @@ UNTRANSLATED_WORDS = {
     "POST",
     "ci-pipeline",
 }
+# Whole texts that are input examples people type as they are, so they stay English on a Chinese page: label
+# keys and values are lowercase identifiers, and the maintenance window parser reads English day names.
+LITERAL_EXAMPLES = {
+    "env",
+    "prod",
+    "Tue and Thu 01:00-05:00 Asia/Shanghai",
+}
 _ATTRIBUTES = re.compile(r"""\b(?:title|aria-label|placeholder|alt|data-confirm)\s*=\s*"([^"]*)\"""")
 _TAG = re.compile(r"<[^>]*>")
 _SKIP_ELEMENTS = re.compile(r"<(script|style|code|kbd|pre)\b[^>]*>.*?</\1>", re.DOTALL | re.IGNORECASE)
@@ -348,7 +355,7 @@ def unwrapped_template_text() -> list[str]:
     problems = []
     for path in template_files():
         for line, text in _visible_text(path.read_text(encoding="utf-8")):
-            if _english(text):
+            if text.strip() not in LITERAL_EXAMPLES and _english(text):
                 problems.append(f"{_relative(path)}:{line}: {' '.join(text.replace(chr(0), ' … ').split())[:100]}")
     return problems
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Approval(models.Model):
@@ -50,8 +51,8 @@ class UpgradeRequest(models.Model):
         EXPIRED = "expired"
 
     class Kind(models.TextChoices):
-        UPGRADE = "upgrade", "OceanBase upgrade"
-        AGENT_UPGRADE = "agent_upgrade", "obshell upgrade"
+        UPGRADE = "upgrade", _("OceanBase upgrade")
+        AGENT_UPGRADE = "agent_upgrade", _("obshell upgrade")
 
     cluster = models.ForeignKey("upgrades.Cluster", on_delete=models.CASCADE, related_name="upgrade_requests")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.UPGRADE)

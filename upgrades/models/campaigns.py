@@ -6,18 +6,19 @@ upgrades/services/campaign_scheduler.py advances them."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Campaign(models.Model):
     class State(models.TextChoices):
-        DRAFT = "draft"
-        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
-        SCHEDULED = "scheduled"
-        RUNNING = "running"
-        PAUSED = "paused"
-        SUCCEEDED = "succeeded"
-        ABORTED = "aborted"
-        FAILED = "failed"
+        DRAFT = "draft", _("Draft")
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        SCHEDULED = "scheduled", _("Scheduled")
+        RUNNING = "running", _("Running")
+        PAUSED = "paused", _("Paused")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        ABORTED = "aborted", _("Aborted")
+        FAILED = "failed", _("Failed")
 
     name = models.CharField(max_length=100)
     # The target per edition: {"community": {"version": "4.3.0.1", "release": "101000062023110109.el7"}, ...}.
@@ -94,13 +95,13 @@ class CampaignWave(models.Model):
 
 class CampaignCluster(models.Model):
     class State(models.TextChoices):
-        PENDING = "pending"
-        WAITING_WINDOW = "waiting_window", "Waiting for its window"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        SKIPPED = "skipped"
-        ALREADY_ON_TARGET = "already_on_target", "Already on the target"
+        PENDING = "pending", _("Pending")
+        WAITING_WINDOW = "waiting_window", _("Waiting for its window")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+        ALREADY_ON_TARGET = "already_on_target", _("Already on the target")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
     # None for the clusters left out at creation (already on the target, or no allowed mode).

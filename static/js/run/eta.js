@@ -3,6 +3,7 @@
 // seconds of every stage not yet SUCCEEDed, less the running stage's elapsed time (never below zero for that
 // stage). A failed run waits for an operator; a stage still to run without history means no estimate yet.
 
+import { fmt, gettext, ngettext } from "../i18n.js";
 import { clock, duration, parseTime } from "./format.js";
 import { sortedNodes, state } from "./store.js";
 
@@ -43,16 +44,26 @@ export function runEta(now = Date.now()) {
 export function etaText(eta) {
   switch (eta.status) {
     case "finished":
-      return "finished";
+      return gettext("finished");
     case "waiting":
-      return "waiting for an operator: no estimate while the run is stopped";
+      return gettext("waiting for an operator: no estimate while the run is stopped");
     case "no_history":
       return eta.missing
-        ? `no estimate yet: ${eta.missing} stage${eta.missing === 1 ? "" : "s"} still to run never finished before`
-        : "no estimate yet";
+        ? fmt(
+            ngettext(
+              "no estimate yet: %(n)s stage still to run never finished before",
+              "no estimate yet: %(n)s stages still to run never finished before",
+              eta.missing,
+            ),
+            { n: eta.missing },
+          )
+        : gettext("no estimate yet");
     default: {
-      const late = eta.overdue ? " (the current stage is taking longer than usual)" : "";
-      return `about ${duration(eta.remainingMs)} left · finishes around ${clock(eta.finishesAt)}${late}`;
+      const text = fmt(gettext("about %(left)s left · finishes around %(at)s"), {
+        left: duration(eta.remainingMs),
+        at: clock(eta.finishesAt),
+      });
+      return eta.overdue ? text + gettext(" (the current stage is taking longer than usual)") : text;
     }
   }
 }
@@ -60,5 +71,6 @@ export function etaText(eta) {
 // A stage's expected duration, for its head: "usually 1m 30s", or that it has no history.
 export function expectedText(nodeId) {
   const seconds = expectedOf(nodeId);
-  return seconds == null ? "no history" : `usually ${duration(seconds * 1000)}`;
+  if (seconds == null) return gettext("no history");
+  return fmt(gettext("usually %(duration)s"), { duration: duration(seconds * 1000) });
 }

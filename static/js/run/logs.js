@@ -32,7 +32,7 @@ function lineElement(line) {
   if (line.id === state.targetLine) cls += " is-target";
   return el("span", { class: cls, id: `log-${line.id}`, "data-log-id": line.id },
     // The time links to the line (#log-<id>); out of the tab order, so a long log is not a thousand stops.
-    el("a", { class: "ll-time", href: `#log-${line.id}`, tabindex: "-1", title: "Link to this line", text: clock(parseTime(line.at)) }),
+    el("a", { class: "ll-time", href: `#log-${line.id}`, tabindex: "-1", title: gettext("Link to this line"), text: clock(parseTime(line.at)) }),
     ` ${line.line}\n`);
 }
 
