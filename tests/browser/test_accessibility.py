@@ -4,7 +4,9 @@ Each page is opened in Chromium as its users see it, with real objects behind it
 simulated and registered real clusters, runs running, failed and finished, audit entries, packages, workers,
 a notification subscription with deliveries) and in the states people put it in (the upgrade preview open,
 the operator dialog open, a form refused). A new page is one line in PAGES; `test_every_page_route_is_checked`
-fails when a route of dashboard/pages/urls.py has no line there (or is not a page: POST-only, or not HTML).
+fails when a route of dashboard/pages/urls.py has no line there (or is not a page: POST-only, not HTML, or a
+redirect to the run page). Campaigns, labels, windows and upgrade requests are seeded through their services;
+a few states are seen by a user whose UserPreference is zh-hans, for the Chinese pages' lang and contrast.
 The dialogs are also walked with the keyboard alone: reached, used and escaped.
 
 Each checked page is saved as test-artifacts/a11y-<n>-<route>.png, to look at after a style change.
