@@ -4,7 +4,9 @@ Each page is opened in Chromium as its users see it, with real objects behind it
 simulated and registered real clusters, runs running, failed and finished, audit entries, packages, workers,
 a notification subscription with deliveries) and in the states people put it in (the upgrade preview open,
 the operator dialog open, a form refused). A new page is one line in PAGES; `test_every_page_route_is_checked`
-fails when a route of dashboard/pages/urls.py has no line there (or is not a page: POST-only, or not HTML).
+fails when a route of dashboard/pages/urls.py has no line there (or is not a page: POST-only, not HTML, or a
+redirect to the run page). Campaigns, labels, windows and upgrade requests are seeded through their services;
+a few states are seen by a user whose UserPreference is zh-hans, for the Chinese pages' lang and contrast.
 The dialogs are also walked with the keyboard alone: reached, used and escaped.
 
 Each checked page is saved as test-artifacts/a11y-<n>-<route>.png, to look at after a style change.
@@ -13,12 +15,14 @@ Each checked page is saved as test-artifacts/a11y-<n>-<route>.png, to look at af
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any
 from urllib.request import urlopen
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, reverse
+from django.urls import URLPattern, resolve, reverse
+from django.utils import timezone
 
 from dashboard.pages.urls import urlpatterns
 from tests.browser.helpers import (
@@ -30,6 +34,7 @@ from tests.browser.helpers import (
     screenshot,
 )
 from tests.live.helpers import append_log, make_dag
+from tests.support.builds import OB_4_2_0_0_20230801
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.builds import OBSHELL_4_2_2_0_20240108 as OBSHELL
 from tests.support.dags import start_upgrade
@@ -42,12 +47,18 @@ from tests.support.waiting import wait_until, wait_until_running
 from upgrades.audit import Actor
 from upgrades.backends.faults import fault_inject
 from upgrades.engine.runner import run_dag_to_end
-from upgrades.models import AuditEntry, Dag, Fault, Node, SubTask
+from upgrades.models import AuditEntry, Campaign, CampaignCluster, Cluster, Dag, Fault, Node, SubTask, TaskLog
 from upgrades.operations.durations import refresh_step_durations
 from upgrades.security.tokens import token_create
+from upgrades.services.campaign_scheduler import advance_campaigns
+from upgrades.services.campaigns import campaign_create, campaign_start
 from upgrades.services.faults import fault_arm
+from upgrades.services.labels import label_set
 from upgrades.services.notifications import subscription_create
+from upgrades.services.preferences import preference_set
 from upgrades.services.real_clusters import cluster_register_obshell
+from upgrades.services.upgrade_requests import upgrade_request_create
+from upgrades.services.windows import window_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,6 +156,25 @@ async def open_delivery(page):
     await page.locator("#deliveries details summary").first.click()
 
 
+async def refuse_window(page):
+    await page.fill("#window-rule", "whenever it suits")
+    await page.click("[data-window-form] button[type=submit]")
+    await page.wait_for_selector(".message-error")
+
+
+async def preview_campaign(page):
+    await page.get_by_label("Name", exact=True).fill("spring patch")
+    await page.get_by_label("Name pattern").fill("draft-*")
+    await page.locator("#id_target_community").select_option(index=1)
+    await page.get_by_role("button", name="Preview").click()
+    await page.wait_for_selector("[data-campaign-preview]")
+
+
+async def save_preferences(page):
+    await page.locator("main form button[type=submit]").click()
+    await page.wait_for_selector(".message-success")
+
+
 PAGES = [
     Page("login", "the sign-in form", "/login/", user=None),
     Page("login", "a refused sign-in", "/login/", user=None, then=wrong_password),
@@ -176,6 +206,42 @@ PAGES = [
     Page("notifications", "the subscriptions", "/notifications/"),
     Page("notifications", "a refused subscription", "/notifications/", then=submit_empty),
     Page("notification", "a subscription and its deliveries", "/notifications/{subscription}/", then=open_delivery),
+    Page("cluster", "a production cluster: labels, windows, a request to approve", "/clusters/orders-prod/"),
+    Page("cluster", "the requester's own pending request", "/clusters/orders-prod/", user="operator"),
+    Page("cluster", "a refused maintenance window", "/clusters/orders-prod/", then=refuse_window),
+    Page(
+        "cluster",
+        "a production preview: route picture, approval needed",
+        "/clusters/orders-prod/",
+        then=preview_upgrade,
+    ),
+    Page("cluster", "a two-hop preview: the route picture and its barrier", "/clusters/beta/", then=preview_upgrade),
+    Page("cluster", "a cluster with its kept verification", "/clusters/beijing/"),
+    Page("run_report", "the change report of a finished run", "/runs/{finished}/report/"),
+    Page("run_report", "the change report of a failed run", "/runs/{failed}/report/"),
+    Page("run_logs", "a run's logs searched, lines found", "/runs/{failed}/logs/?q=zone2"),
+    Page("run_logs", "a run's logs searched, nothing found", "/runs/{failed}/logs/?q=nothing-matches"),
+    Page("search", "several matches", "/search?q=demo"),
+    Page("search", "no match", "/search?q=nothing-matches"),
+    Page("preferences", "the preferences", "/preferences/", user="viewer"),
+    Page("preferences", "the preferences saved", "/preferences/", user="viewer", then=save_preferences),
+    Page("campaigns", "the campaigns in every state", "/campaigns/"),
+    Page("campaigns", "the campaigns as a viewer", "/campaigns/", user="viewer"),
+    Page("campaign_new", "the new-campaign form", "/campaigns/new/"),
+    Page("campaign_new", "the new-campaign preview", "/campaigns/new/", then=preview_campaign),
+    Page("campaign_new", "a refused new campaign", "/campaigns/new/", then=submit_empty),
+    Page("campaign", "a draft, clusters left out", "/campaigns/{draft}/"),
+    Page("campaign", "awaiting approval", "/campaigns/{awaiting}/"),
+    Page("campaign", "awaiting approval, as its creator", "/campaigns/{awaiting}/", user="operator"),
+    Page("campaign", "running: a canary running, a cluster waiting for its window", "/campaigns/{campaign_running}/"),
+    Page("campaign", "paused after a failed cluster", "/campaigns/{paused}/"),
+    Page("campaign", "finished", "/campaigns/{campaign_finished}/"),
+    Page("campaign", "finished, as a viewer", "/campaigns/{campaign_finished}/", user="viewer"),
+    Page("clusters", "the fleet in Chinese", "/", user="admin-zh"),
+    Page("cluster", "a production cluster in Chinese", "/clusters/orders-prod/", user="admin-zh"),
+    Page("run", "a failed run in Chinese, its log open", "/runs/{failed}/", user="admin-zh", then=open_failed_log),
+    Page("run_report", "a change report in Chinese", "/runs/{finished}/report/", user="admin-zh"),
+    Page("campaign", "a paused campaign in Chinese", "/campaigns/{paused}/", user="admin-zh"),
     Page("", "403: a page above the user's role", "/workers/", user="viewer"),
     Page("", "404: no such cluster", "/clusters/no-such-cluster/"),
 ]
@@ -196,14 +262,108 @@ POST_ONLY = {
     "cluster_refresh",
     "cluster_password",
     "cluster_key_confirm",
+    "cluster_label_set",
+    "cluster_label_remove",
+    "cluster_window_add",
+    "cluster_window_remove",
+    "upgrade_request_approve",
+    "upgrade_request_refuse",
+    "upgrade_request_start",
+    "campaign_act",
 }
 NOT_HTML_PAGES = {
     "counters": "the top bar's counters as a fragment (checked inside every page)",
     "run_sub_task_log": "a sub-task's log as plain text",
+    "run_log_line": "a log line and its neighbours as JSON (shown inside the run page)",
+    "run_logs_zip": "every log of a run as a zip",
+    "javascript_catalog": "the scripts' translations, as a script",
+    "cluster_package_syncs": "a real cluster's package pushes as a fragment (checked inside its cluster page)",
 }
+# Routes that only send to a page checked above (permanently, to the run page).
+REDIRECTS = {"run_by_generic_id", "run_by_agent_id"}
 
 
 # -- the seeded world --------------------------------------------------------------------------------------------
+
+
+def seed_production(users):
+    """orders-prod: labelled env=prod, two maintenance windows (its own and its label's), and olga's upgrade
+    waiting for a second person's approval."""
+    system = Actor.system("test")
+    cluster = make_cluster("orders-prod", zones=3)
+    label_set(cluster=cluster, key="env", value="prod", actor=system)
+    label_set(cluster=cluster, key="region", value="hangzhou", actor=system)
+    window_add(cluster=cluster, window="Tue and Thu 01:00-05:00 Asia/Shanghai", name="orders nights", actor=system)
+    window_add(label="env=prod", window="daily 22:00-02:00 UTC", actor=system)
+    upgrade_request_create(
+        cluster=cluster,
+        version=TARGET.version,
+        release=TARGET.release,
+        actor=Actor.for_user(users["operator"]),
+        reason="CHG-1304: orders to 4.3.0.1",
+    )
+
+
+def seed_campaigns(users):
+    """A campaign in each state, over clusters of its own: a draft (one cluster already on the target, left out),
+    one awaiting approval (production), one running (its canary hangs in its first stage, the other cluster
+    waits for a closed window), one paused by a failed canary and one finished."""
+    olga = Actor.for_user(users["operator"])
+    now = timezone.now()
+
+    def create(name, clusters, **options):
+        return campaign_create(
+            name=name,
+            targets={"community": {"version": TARGET.version, "release": TARGET.release}},
+            cluster_filter={"clusters": clusters} if isinstance(clusters, list) else clusters,
+            actor=olga,
+            **options,
+        )
+
+    def tick_until_settled(campaign):
+        for _ in range(6):
+            advance_campaigns(now=timezone.now())
+            campaign.refresh_from_db()
+            members = CampaignCluster.objects.filter(campaign=campaign, state=CampaignCluster.State.RUNNING)
+            for member in members.exclude(dag=None):
+                run_dag_to_end(member.dag_id)
+            if campaign.state not in (Campaign.State.RUNNING, Campaign.State.SCHEDULED):
+                return campaign
+        raise AssertionError(f"campaign {campaign.name} is still {campaign.state}")
+
+    for name in ("draft-1", "draft-2", "wave-run-1", "wave-fail-1", "wave-fail-2", "wave-ok-1"):
+        make_cluster(name, zones=3)
+    closed = make_cluster("wave-run-2", zones=3)
+    opens = (now + timedelta(hours=6)).astimezone(UTC)
+    window_add(cluster=closed, window=f"daily {opens:%H}:00-{opens:%H}:30 UTC", actor=Actor.system("test"))
+
+    draft = create("spring patch", ["draft-1", "draft-2", "beijing"], reason="CHG-1400: fleet patch")
+    awaiting = create("production patch", {"label": "env=prod"})
+
+    running = create("canary hangs", ["wave-run-1", "wave-run-2"], canary_size=2, wave_size=2)
+    campaign_start(campaign=running, actor=olga)
+    advance_campaigns(now=now)
+    canary = CampaignCluster.objects.get(campaign=running, cluster__name="wave-run-1").dag
+    first = Node.objects.get(dag=canary, seq=1)
+    fault_inject(
+        cluster=canary.cluster, node_name=first.name, server=first.sub_tasks.first().server, kind=Fault.Kind.HANG
+    )
+
+    paused = create("canary fails", ["wave-fail-1", "wave-fail-2"], failure_threshold=1)
+    fault_inject(cluster=Cluster.objects.get(name="wave-fail-1"), node_name="Stop zone2", times=1, actor=olga)
+    campaign_start(campaign=paused, actor=olga)
+    assert tick_until_settled(paused).state == Campaign.State.PAUSED
+
+    finished = create("one cluster", ["wave-ok-1"])
+    campaign_start(campaign=finished, actor=olga)
+    assert tick_until_settled(finished).state == Campaign.State.SUCCEEDED
+    return {
+        "draft": draft.pk,
+        "awaiting": awaiting.pk,
+        "campaign_running": running.pk,
+        "paused": paused.pk,
+        "campaign_finished": finished.pk,
+    }
 
 
 @pytest.fixture
@@ -215,6 +375,8 @@ def world(live_server_factory, tmp_path):
     add_obshell_package(OBSHELL)
     admin = make_user("admin", username="ada")
     users = {"admin": admin, "operator": make_user("operator", username="olga"), "viewer": make_user("viewer")}
+    users["admin-zh"] = make_user("admin", username="li-lei")
+    preference_set(user=users["admin-zh"], language="zh-hans", time_zone="Asia/Shanghai")
     system = Actor.system("test")
     demo = make_cluster("demo-hangzhou", zones=3)
     token_create(cluster=demo, label="nightly", created_by=admin)
@@ -240,11 +402,15 @@ def world(live_server_factory, tmp_path):
     first = Node.objects.get(dag=running, seq=1)
     fault_inject(cluster=busy, node_name=first.name, server=first.sub_tasks.first().server, kind=Fault.Kind.HANG)
 
+    seed_production(users)
+    make_cluster("beta", zones=3, version=OB_4_2_0_0_20230801.version, build=OB_4_2_0_0_20230801.build_number)
+    campaigns = seed_campaigns(users)
     ids = {"failed": failed.pk, "running": running.pk, "finished": finished.pk, "subscription": subscription.pk}
+    ids.update(campaigns)
     with FakeCluster(build="4.2.1.0-100000102023092807") as fake:
         cluster_register_obshell(name="real-hz-1", addresses=fake.addresses, password=fake.password)
         server = live_server_factory(
-            EMBEDDED_WORKER=1, EMBEDDED_WORKER_THREADS=2, SIMULATION_SPEED=0, STALL_MIN_SECONDS=0, DEBUG=0
+            EMBEDDED_WORKER=1, EMBEDDED_WORKER_THREADS=3, SIMULATION_SPEED=0, STALL_MIN_SECONDS=0, DEBUG=0
         )
         urlopen(f"{server.url}/healthz").close()  # the embedded engine starts with the first request
         wait_until_running(running.pk, first.name)
@@ -387,12 +553,13 @@ async def test_the_upgrade_preview_and_its_confirmation_are_reached_by_keyboard(
 
 def test_every_page_route_is_checked():
     """A route of dashboard/pages/urls.py is in PAGES, or is shown not to be a page: POST-only routes answer a
-    GET with 405, and the others answer with something that is not an HTML document."""
+    GET with 405, redirects send to the run page, and the others answer with something that is not an HTML
+    document."""
     names = {pattern.name for pattern in urlpatterns if isinstance(pattern, URLPattern)}
     checked = {entry.route for entry in PAGES} - {""}
-    unchecked = names - checked - POST_ONLY - set(NOT_HTML_PAGES)
+    unchecked = names - checked - POST_ONLY - set(NOT_HTML_PAGES) - REDIRECTS
     assert not unchecked, f"pages with no accessibility check: add a line to PAGES for {sorted(unchecked)}"
-    assert not (checked | POST_ONLY | set(NOT_HTML_PAGES)) - names, "a name here is no longer a route"
+    assert not (checked | POST_ONLY | set(NOT_HTML_PAGES) | REDIRECTS) - names, "a name here is no longer a route"
 
     admin = Client()
     admin.force_login(make_user("admin"))
@@ -404,9 +571,25 @@ def test_every_page_route_is_checked():
     dag = make_dag()
     sub_task = SubTask.objects.filter(dag=dag).first()
     append_log(sub_task.pk, "a line")
-    for url in ("/counters/", f"/runs/{dag.pk}/subtasks/{sub_task.pk}/log.txt"):
+    line = TaskLog.objects.filter(sub_task=sub_task).latest("pk")
+    Dag.objects.filter(pk=dag.pk).update(remote_dag_id="agent-77")
+    cluster = make_cluster("syncs-fragment", zones=1)
+    for name, url in (
+        ("counters", "/counters/"),
+        ("run_sub_task_log", f"/runs/{dag.pk}/subtasks/{sub_task.pk}/log.txt"),
+        ("run_log_line", f"/runs/{dag.pk}/logs/lines/{line.pk}/"),
+        ("run_logs_zip", f"/runs/{dag.pk}/logs.zip"),
+        ("javascript_catalog", "/jsi18n/"),
+        ("cluster_package_syncs", f"/clusters/{cluster.name}/package-syncs/"),
+    ):
+        assert resolve(url).url_name == name, url
         response = admin.get(url)
-        assert response.status_code == 200 and not re.search(rb"<html|<body", response.content), url
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert response.status_code == 200 and not re.search(rb"<html|<body", body), url
+    for name, url in (("run_by_generic_id", f"/runs/generic/1{dag.pk}/"), ("run_by_agent_id", "/runs/agent/agent-77/")):
+        assert resolve(url).url_name == name, url
+        response = admin.get(url)
+        assert response.status_code == 301 and response["Location"] == f"/runs/{dag.pk}/", url
 
 
 def _converters(pattern):
