@@ -3,7 +3,9 @@ an async test opens. The live server comes from tests/support/ (the `live_server
 
 import functools
 
+from django.conf import settings
 from django.db import connections
+from django.test import Client
 
 from tests.support.paths import PROJECT_ROOT
 
@@ -16,6 +18,26 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# The window most browser tests look at pages in (a laptop screen).
+VIEWPORT = {"width": 1366, "height": 900}
+
+
+async def signed_in_page(browser, server, user, *, viewport=VIEWPORT, init_script=None, **context_options):
+    """A new browser context signed in as `user` (a session made with Django's Client.force_login, its cookie
+    handed to the browser), a page in it, and the list the page's uncaught script errors collect into.
+    `init_script` runs in every page of the context before the page's own scripts; other keyword arguments
+    (locale, timezone_id...) go to the context. Close it with `await page.context.close()`."""
+    client = Client()
+    client.force_login(user)
+    context = await browser.new_context(viewport=viewport, **context_options)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    await context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": server.url}])
+    if init_script is not None:
+        await context.add_init_script(init_script)
+    page = await context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page, errors
 
 
 async def screenshot(page, name, locator=None):

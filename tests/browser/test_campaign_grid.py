@@ -3,9 +3,8 @@
 reload: every cell goes pending -> running -> succeeded, wave after wave."""
 
 import pytest
-from django.test import Client
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.campaigns.helpers import create, make_fleet
 from tests.support.factories import make_user
 from upgrades.models import Campaign, CampaignCluster
@@ -49,14 +48,7 @@ async def test_the_grid_moves_live(browser, server):
     operator = make_user("operator")
     clusters = make_fleet(4)
     campaign = create(clusters, wave_size=3, max_parallel=2, actor=None)
-    client = Client()
-    client.force_login(operator)
-    context = await browser.new_context(viewport={"width": 1366, "height": 900})
-    await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
-    await context.add_init_script(RECORDER)
-    page = await context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page, errors = await signed_in_page(browser, server, operator, init_script=RECORDER)
     await page.goto(f"{server.url}/campaigns/{campaign.pk}/")
     await screenshot(page, "campaign-draft.png")
     await page.get_by_role("button", name="Start").click()
@@ -100,4 +92,4 @@ async def test_the_grid_moves_live(browser, server):
     await page.wait_for_selector("[data-campaign-preview]")
     assert "already on the target" in await page.locator("[data-campaign-preview]").inner_text()
     await screenshot(page, "campaign-new-preview.png")
-    await context.close()
+    await page.context.close()

@@ -4,9 +4,8 @@ no buttons, the stages on a page of their own) and a PDF printed by the browser 
 import re
 
 import pytest
-from django.test import Client
 
-from tests.browser.helpers import ARTIFACTS, closing_db_connections, screenshot
+from tests.browser.helpers import ARTIFACTS, closing_db_connections, screenshot, signed_in_page
 from tests.engine.helpers import failed_run
 from tests.support.builds import OB_4_2_1_0_20230928 as START
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
@@ -36,21 +35,16 @@ def finished_run():
     return run_dag_to_end(dag.pk)
 
 
-async def signed_in_page(browser, server):
-    client = Client()
-    client.force_login(make_user("viewer"))
-    context = await browser.new_context(viewport={"width": 1366, "height": 900})
-    await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
-    page = await context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+async def viewer_page(browser, server):
+    """A viewer's page whose errors list also collects the console's errors."""
+    page, errors = await signed_in_page(browser, server, make_user("viewer"))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     return page, errors
 
 
 @closing_db_connections
 async def test_the_report_of_a_finished_run_prints_to_pdf(browser, server, finished_run):
-    page, errors = await signed_in_page(browser, server)
+    page, errors = await viewer_page(browser, server)
     await page.goto(f"{server.url}/runs/{finished_run.pk}/")
     panel = page.locator("section.verification")
     assert await panel.get_attribute("data-verification") == "passed"
@@ -89,7 +83,7 @@ async def test_the_cluster_panel_shows_failed_and_unknown_checks(browser, server
     stock_packages(TARGET)
     cluster = make_cluster("ledger", zones=3)
     failed_run(cluster, TARGET, "Execute upgrade post script")
-    page, errors = await signed_in_page(browser, server)
+    page, errors = await viewer_page(browser, server)
     await page.goto(f"{server.url}/clusters/{cluster.name}/")
     panel = page.locator("section.verification")
     assert await panel.get_attribute("data-verification") == "failed"

@@ -5,9 +5,8 @@ campaign page are then in Chinese, with the server's and the scripts' times in +
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.campaigns.helpers import create, make_fleet
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
@@ -37,15 +36,7 @@ async def test_a_user_who_picks_chinese_and_shanghai_sees_the_fleet_cluster_and_
     user = make_user("operator")
     # A draft campaign of four clusters: a canary, then waves of two.
     campaign = create([cluster, *make_fleet(3, prefix="shanghai-", stock=False)], wave_size=2, name="季度升级")
-    client = Client()
-    client.force_login(user)
-    context = await browser.new_context(
-        viewport={"width": 1366, "height": 900}, locale="en-US", timezone_id="America/New_York"
-    )
-    await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
-    page = await context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page, errors = await signed_in_page(browser, server, user, locale="en-US", timezone_id="America/New_York")
 
     # The browser asks for English: the pages start in English.
     await page.goto(f"{server.url}/")

@@ -5,9 +5,8 @@ feed socket) with an ETA from the usual durations, and a stalled run's row says 
 import re
 
 import pytest
-from django.test import Client
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.support.factories import make_user
 from upgrades.audit import Actor
 from upgrades.demo.fleet import BUILDS, DISTRIBUTION
@@ -38,13 +37,7 @@ async def test_search_paginate_filter_and_watch_a_running_upgrade(browser, live_
         reason="browser test: fleet progress",
     )
     server = live_server_factory(EMBEDDED_WORKER=1, EMBEDDED_WORKER_THREADS=2, SIMULATION_SPEED=1, DEBUG=0)
-    client = Client()
-    client.force_login(make_user("viewer"))
-    context = await browser.new_context(viewport={"width": 1366, "height": 900})
-    await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
-    page = await context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page, errors = await signed_in_page(browser, server, make_user("viewer"))
 
     await page.goto(f"{server.url}/")
     assert await rows(page).count() == 50

@@ -2,9 +2,8 @@
 saying "agent unreachable, retrying" while every agent restarts at "Restart obshell", then reaches SUCCEED."""
 
 import pytest
-from django.test import Client
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.support.builds import OB_4_2_1_0_20230928 as START
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.factories import make_user
@@ -39,15 +38,7 @@ async def test_mirrored_run_moves_live_and_shows_the_agent_away(browser, server,
             actor=Actor.for_user(operator),
             reason="browser test: a real cluster",
         )
-        client = Client()
-        client.force_login(operator)
-        context = await browser.new_context(viewport={"width": 1366, "height": 900})
-        await context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-        )
-        page = await context.new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page, errors = await signed_in_page(browser, server, operator)
         await page.goto(f"{server.url}/runs/{dag.pk}/")
         await page.wait_for_selector("[data-conn=live]")
         banner = page.locator("[data-role=agent-contact]")
@@ -62,20 +53,14 @@ async def test_mirrored_run_moves_live_and_shows_the_agent_away(browser, server,
         assert "agent's id" in (await page.inner_text(".run-facts")).lower()
         await screenshot(page, "run-page-mirrored-succeeded.png")
         assert errors == []
-        await context.close()
+        await page.context.close()
 
 
 @closing_db_connections
 async def test_register_a_real_cluster_from_the_page(browser, server):
     admin = make_user("admin")
     with FakeCluster(build=f"{START.version}-{START.build_number}") as fake:
-        client = Client()
-        client.force_login(admin)
-        context = await browser.new_context(viewport={"width": 1366, "height": 900})
-        await context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-        )
-        page = await context.new_page()
+        page, _ = await signed_in_page(browser, server, admin)
         await page.goto(f"{server.url}/register-cluster/")
 
         async def fill():
@@ -93,4 +78,4 @@ async def test_register_a_real_cluster_from_the_page(browser, server):
         await page.wait_for_url(f"{server.url}/clusters/real-hz-1/")
         assert "Refresh now" in await page.inner_text("[data-role=real-cluster]")
         await screenshot(page, "cluster-page-real.png")
-        await context.close()
+        await page.context.close()

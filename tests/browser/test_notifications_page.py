@@ -4,9 +4,8 @@ deliveries of a failed upgrade (one retried after a 500) with their request and 
 import json
 
 import pytest
-from django.test import Client
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster, make_user
@@ -43,13 +42,7 @@ async def test_an_admin_adds_a_webhook_tests_it_and_sees_deliveries(browser, ser
     stock_packages(TARGET)
     cluster = make_cluster("hangzhou")
     admin = make_user("admin")
-    client = Client()
-    client.force_login(admin)
-    context = await browser.new_context(viewport={"width": 1366, "height": 900})
-    await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
-    page = await context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page, errors = await signed_in_page(browser, server, admin)
 
     await page.goto(f"{server.url}/notifications/")
     await page.get_by_role("link", name="Notifications").wait_for()

@@ -2,9 +2,8 @@
 is polled while a push is queued or sending) and stop once every push is done."""
 
 import pytest
-from django.test import Client
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.support.builds import OB_4_2_1_0_20230928 as START
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.factories import make_user
@@ -31,15 +30,7 @@ async def test_push_progress_moves_on_the_cluster_page(browser, server, tmp_path
             cluster=cluster, package=first, state="sending", bytes_sent=10, total_bytes=100
         )
         PackageSync.objects.create(cluster=cluster, package=second, state="queued", total_bytes=100)
-        client = Client()
-        client.force_login(viewer)
-        context = await browser.new_context(viewport={"width": 1366, "height": 900})
-        await context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-        )
-        page = await context.new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page, errors = await signed_in_page(browser, server, viewer)
         await page.goto(f"{server.url}/clusters/real1/")
         syncs = page.locator('[data-live-region="package-syncs"]')
         assert "10%" in await syncs.inner_text()
@@ -57,4 +48,4 @@ async def test_push_progress_moves_on_the_cluster_page(browser, server, tmp_path
         )
         assert (await syncs.inner_text()).count("done") == 2
         assert errors == []
-        await context.close()
+        await page.context.close()

@@ -3,7 +3,7 @@ numbered, the barrier flagged), and the packages page's whole graph with the sto
 
 import pytest
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.support.builds import OB_4_2_0_0_20230801, OB_4_3_0_1_20240322
 from tests.support.factories import make_cluster, make_user
 from tests.support.packages import stock_packages
@@ -11,7 +11,6 @@ from tests.support.packages import stock_packages
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LAPTOP = {"width": 1366, "height": 768}
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
@@ -33,23 +32,10 @@ async def in_view(box, element):
     return outer["x"] <= inner["x"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"]
 
 
-async def signed_in_page(browser, server, username):
-    context = await browser.new_context(viewport=LAPTOP)
-    page = await context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(f"{server.url}/login/")
-    await page.fill("#id_username", username)
-    await page.fill("#id_password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{server.url}/")
-    return page, errors
-
-
 @closing_db_connections
 async def test_preview_draws_the_route_hop_by_hop_and_flags_the_missing_barrier_package(browser, server, two_hops):
-    make_user("operator", username="olga", password=PASSWORD)
-    page, errors = await signed_in_page(browser, server, "olga")
+    olga = make_user("operator", username="olga")
+    page, errors = await signed_in_page(browser, server, olga, viewport=LAPTOP)
     await page.goto(f"{server.url}/clusters/beta/")
     await page.click("button[value=preview]")
     await page.wait_for_selector("#plan svg.route-graph[role=img]")
@@ -105,8 +91,8 @@ async def test_preview_draws_the_route_hop_by_hop_and_flags_the_missing_barrier_
 
 @closing_db_connections
 async def test_packages_page_draws_the_whole_graph_with_stored_versions(browser, server, two_hops):
-    make_user("viewer", username="vera", password=PASSWORD)
-    page, errors = await signed_in_page(browser, server, "vera")
+    vera = make_user("viewer", username="vera")
+    page, errors = await signed_in_page(browser, server, vera, viewport=LAPTOP)
     await page.goto(f"{server.url}/packages/")
     svg = page.locator("#version-graph svg.route-graph[role=img]")
     await svg.wait_for()

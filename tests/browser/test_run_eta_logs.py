@@ -7,10 +7,9 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from django.test import Client
 from django.utils import timezone
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.live.helpers import append_log, make_dag, set_node_state
 from tests.support.factories import make_cluster, make_user
 from tests.support.history import done, finished_run
@@ -28,17 +27,6 @@ DEADLINE_MS = 30_000
 def server(live_server_factory):
     # No worker: the test moves the run itself; a short heartbeat brings the test process's events to the page.
     return live_server_factory(EMBEDDED_WORKER=0, DEBUG=0, settings={"LIVE_HEARTBEAT_SECONDS": 0.3})
-
-
-async def signed_in_page(browser, server):
-    client = Client()
-    client.force_login(make_user("viewer"))
-    context = await browser.new_context(viewport={"width": 1366, "height": 900})
-    await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
-    page = await context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return context, page, errors
 
 
 def start_node(node_id):
@@ -62,7 +50,7 @@ async def test_an_eta_appears_from_history_and_follows_the_run(browser, server):
     new_kind = make_dag(nodes=2, cluster=cluster)
     Node.objects.filter(dag=new_kind).update(action="install_obshell")  # never finished before
 
-    context, page, errors = await signed_in_page(browser, server)
+    page, errors = await signed_in_page(browser, server, make_user("viewer"))
     await page.goto(f"{server.url}/runs/{dag.pk}/")
     await page.wait_for_selector("[data-conn=live]")
     eta = page.locator("[data-role=eta]")
@@ -91,7 +79,7 @@ async def test_an_eta_appears_from_history_and_follows_the_run(browser, server):
     assert await page.locator("[data-role=expected]", has_text="no history").count() == 2
     await screenshot(page, "run-page-no-estimate.png", page.locator(".run-header"))
     assert errors == []
-    await context.close()
+    await page.context.close()
 
 
 @closing_db_connections
@@ -108,7 +96,7 @@ async def test_a_log_deep_link_opens_its_sub_task_and_highlights_the_line(browse
     append_log(task.pk, "the needle: checksum mismatch on 10.0.0.3", execute_times=1, level="ERROR")
     target = TaskLog.objects.get(sub_task=task, text="first attempt line 120")
 
-    context, page, errors = await signed_in_page(browser, server)
+    page, errors = await signed_in_page(browser, server, make_user("viewer"))
     # The top bar's search: a run's generic id opens it; a cluster name matching two clusters lists both.
     await page.goto(f"{server.url}/runs/")
     await page.fill("#topsearch-q", dag.generic_id)
@@ -146,4 +134,4 @@ async def test_a_log_deep_link_opens_its_sub_task_and_highlights_the_line(browse
     needle = TaskLog.objects.get(text__startswith="the needle")
     await page.locator(f"#log-{needle.pk}.is-target").wait_for(timeout=DEADLINE_MS)
     assert errors == []
-    await context.close()
+    await page.context.close()

@@ -1,9 +1,8 @@
 """The run page in real Chromium against a daphne child process running the embedded worker."""
 
 import pytest
-from django.test import Client
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster, make_user
@@ -56,16 +55,9 @@ def cluster():
 
 
 async def open_run_page(browser, server, user, dag):
-    client = Client()
-    client.force_login(user)
-    context = await browser.new_context(viewport={"width": 1366, "height": 900})
-    await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
-    await context.add_init_script(RECORDER)
-    page = await context.new_page()
+    page, errors = await signed_in_page(browser, server, user, init_script=RECORDER)
     navigations = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(f"{server.url}/runs/{dag.pk}/")
     return page, navigations, errors
 

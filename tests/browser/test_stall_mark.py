@@ -4,9 +4,8 @@ it has run and how long it usually takes, and drops the mark when the stage stop
 import re
 
 import pytest
-from django.test import Client
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster, make_user
@@ -39,13 +38,7 @@ async def test_a_hanging_stage_is_marked_stalled_live_and_unmarked_when_cancelle
         EMBEDDED_WORKER=1, EMBEDDED_WORKER_THREADS=2, SIMULATION_SPEED=0, STALL_MIN_SECONDS=0, DEBUG=0
     )
 
-    client = Client()
-    client.force_login(make_user("operator"))
-    context = await browser.new_context(viewport={"width": 1366, "height": 900})
-    await context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
-    page = await context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page, errors = await signed_in_page(browser, server, make_user("operator"))
     await page.goto(f"{server.url}/runs/{dag.pk}/")
     await page.wait_for_selector("[data-conn=live]")
 
@@ -71,7 +64,7 @@ async def test_a_hanging_stage_is_marked_stalled_live_and_unmarked_when_cancelle
     await screenshot(page, "run-page-stalled-stage.png", page.locator(f"#node-{first.pk}"))
 
     # A page opened now gets the stall from the snapshot.
-    fresh = await context.new_page()
+    fresh = await page.context.new_page()
     await fresh.goto(f"{server.url}/runs/{dag.pk}/")
     await fresh.locator(f"#node-{first.pk} [data-role=stall]").wait_for()
 
@@ -81,4 +74,4 @@ async def test_a_hanging_stage_is_marked_stalled_live_and_unmarked_when_cancelle
     )
     assert await mark.count() == 0
     assert errors == []
-    await context.close()
+    await page.context.close()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.helpers import closing_db_connections, screenshot
+from tests.browser.helpers import closing_db_connections, screenshot, signed_in_page
 from tests.support.builds import OB_4_2_1_1_20231101
 from tests.support.factories import make_cluster, make_user
 from tests.support.packages import stock_packages
@@ -18,7 +18,6 @@ from upgrades.services.windows import window_add
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LAPTOP = {"width": 1366, "height": 768}
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
@@ -38,26 +37,13 @@ def production(transactional_db):
     return cluster
 
 
-async def signed_in(browser, server, username):
-    context = await browser.new_context(viewport=LAPTOP)
-    page = await context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(f"{server.url}/login/")
-    await page.fill("#id_username", username)
-    await page.fill("#id_password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{server.url}/")
-    return page, errors
-
-
 @closing_db_connections
 async def test_a_second_person_approves_a_production_upgrade(browser, server, production):
-    olga = make_user("operator", username="olga", password=PASSWORD)
-    adam = make_user("admin", username="adam", password=PASSWORD)
+    olga = make_user("operator", username="olga")
+    adam = make_user("admin", username="adam")
     cluster_url = f"{server.url}/clusters/{production.name}/"
 
-    page, errors = await signed_in(browser, server, "olga")
+    page, errors = await signed_in_page(browser, server, olga, viewport=LAPTOP)
     await page.goto(cluster_url)
     await page.fill("#id_reason", "CHG-3001: orders to 4.2.1.1")
     await page.click("button[value=preview]")
@@ -77,7 +63,7 @@ async def test_a_second_person_approves_a_production_upgrade(browser, server, pr
     await screenshot(page, "cluster-labels-windows-request.png")
     assert errors == []
 
-    approver, approver_errors = await signed_in(browser, server, "adam")
+    approver, approver_errors = await signed_in_page(browser, server, adam, viewport=LAPTOP)
     await approver.goto(cluster_url)
     assert await approver.locator("[data-label-form]").count() == 1
     assert await approver.locator("[data-window-form]").count() == 1

@@ -22,6 +22,7 @@ from tests.packages.helpers import stored_files
 from tests.support.builds import OB_4_3_0_1_20231101 as TARGET
 from tests.support.dags import start_upgrade
 from tests.support.factories import make_cluster, make_user
+from tests.support.migrations import migrate_to
 from tests.support.packages import write_rpms
 from upgrades.models import AuditEntry, Package
 from upgrades.security.tokens import token_create
@@ -240,23 +241,11 @@ def test_the_packages_page_refuses_to_delete_what_an_unfinished_dag_needs(cluste
 MIGRATION = "0006_package_identity"
 
 
-def _migrate(target=None):
-    """Migrate `upgrades` to `target` (None: every app to its latest migration); returns the apps there."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    targets = [("upgrades", target)] if target else executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_keeps_the_newest_row_of_a_duplicated_identity():
     """Rows stored before identities were unique: the newest (what every lookup resolved to) stays."""
 
-    old = _migrate("0005_auth_failure_tally")
+    old = migrate_to("0005_auth_failure_tally")
     try:
         OldPackage = old.get_model("upgrades", "Package")
         common = dict(
@@ -274,10 +263,10 @@ def test_the_migration_keeps_the_newest_row_of_a_duplicated_identity():
         other = OldPackage.objects.create(
             md5="c" * 32, sha256="c" * 64, file="rpms/c", **{**common, "name": "oceanbase-ce-libs"}
         )
-        _migrate(MIGRATION)
+        migrate_to(MIGRATION)
         assert set(Package.objects.values_list("pk", flat=True)) == {newer.pk, other.pk}
     finally:
-        _migrate()
+        migrate_to()
     assert set(Package.objects.values_list("pk", flat=True)) == {newer.pk, other.pk}
     assert not Package.objects.filter(pk=older.pk).exists()
 
@@ -289,7 +278,7 @@ def test_the_migration_refuses_to_drop_a_row_an_unfinished_dag_needs(cluster):
 
     needed = stock_packages(TARGET)
     start_upgrade(cluster, TARGET)
-    old = _migrate("0005_auth_failure_tally")
+    old = migrate_to("0005_auth_failure_tally")
     try:
         OldPackage = old.get_model("upgrades", "Package")
         row = OldPackage.objects.get(pk=needed.pk)
@@ -304,8 +293,8 @@ def test_the_migration_refuses_to_drop_a_row_an_unfinished_dag_needs(cluster):
             file="rpms/d",
         )
         with pytest.raises(RuntimeError, match="needed by an unfinished DAG"):
-            _migrate(MIGRATION)
+            migrate_to(MIGRATION)
         OldPackage.objects.filter(pk=newer.pk).delete()
     finally:
-        _migrate()
+        migrate_to()
     assert Package.objects.filter(pk=needed.pk).exists()

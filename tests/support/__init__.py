@@ -16,7 +16,9 @@ that folder's helpers.py; shared fixtures are registered for every test by tests
                   the states tests wait for (`wait_until_running`, `wait_for_idle_engine`).
 - live_server.py  `LiveServer`: daphne in a spawned child on the test database (`database_url()`,
                   `child_environment()` hand the database to any child process, SQLite or PostgreSQL).
-- fixtures.py     fixtures for every folder (`live_server_factory`).
+- fixtures.py     fixtures for every folder (`live_server_factory`, `fast_password_hashing`, `target`,
+                  `as_role`).
+- migrations.py   `migrate_to(target)`: migrate back to a migration and forward again (data-migration tests).
 - environment.py  what the machine provides: `IN_CI`, `CHROMIUM`, `missing_service()`.
 - spec_nodes.py   spec 5's node names, written out independently of the planner.
 - fake_agent.py   `FakeCluster`: obshell agents over HTTP, written from the two reference documents and importing

@@ -3,23 +3,13 @@ every server's min_observer_version at the lowest version the cluster runs; real
 
 import pytest
 
+from tests.support.migrations import migrate_to
 from upgrades.models import Server, Tenant
-
-
-def _migrate(target=None):
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    targets = [("upgrades", target)] if target else executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_backfill_gives_old_simulated_clusters_their_values():
-    old = _migrate("0012_verification")
+    old = migrate_to("0012_verification")
     try:
         Cluster, Zone, OldServer = (old.get_model("upgrades", name) for name in ("Cluster", "Zone", "Server"))
         mixed = Cluster.objects.create(name="mixed", backend="simulated")
@@ -30,7 +20,7 @@ def test_the_backfill_gives_old_simulated_clusters_their_values():
                 OldServer.objects.create(
                     cluster=cluster, zone=zone, ip=f"10.0.{cluster.pk}.{host}", build_version=build, parameters={}
                 )
-        _migrate()
+        migrate_to()
         assert list(Tenant.objects.filter(cluster_id=mixed.pk).values_list("name", "compatible")) == [
             ("sys", "4.2.0.0")
         ]
@@ -38,4 +28,4 @@ def test_the_backfill_gives_old_simulated_clusters_their_values():
         assert not Tenant.objects.filter(cluster_id=real.pk).exists()
         assert all(s.parameters == {} for s in Server.objects.filter(cluster_id=real.pk))
     finally:
-        _migrate()
+        migrate_to()
