@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Count, Q
@@ -75,31 +76,31 @@ def _wave_status(wave: CampaignWave, members: list[CampaignCluster], soak: timed
     }
 
 
+class MemberCell:
+    """A campaign member as its page shows it. Read as values: a large campaign has hundreds of members, and a
+    model instance each (and one for its cluster) cost more than the rest of the page."""
+
+    __slots__ = ("cluster", "dag_id", "icon", "id", "reason", "state", "wave_id")
+
+    def __init__(self, pk, state, reason, wave_id, dag_id, cluster_name, cluster_edition):
+        self.id, self.state, self.reason, self.wave_id, self.dag_id = pk, state, reason, wave_id, dag_id
+        self.cluster = SimpleNamespace(name=cluster_name, edition=cluster_edition)
+        self.icon = MEMBER_ICONS.get(state, "•")
+
+    def get_state_display(self):
+        return Member(self.state).label if self.state in Member.values else self.state
+
+
 def campaign_page(campaign: Campaign) -> dict[str, Any]:
-    members = list(
-        CampaignCluster.objects.filter(campaign=campaign)
-        .select_related("cluster")
-        .only(
-            "id",
-            "state",
-            "reason",
-            "wave_id",
-            "position",
-            "dag_id",
-            "mode",
-            "version",
-            "release",
-            "started_at",
-            "finished_at",
-            "cluster__name",
-            "cluster__edition",
-        )
+    members = [
+        MemberCell(*values)
+        for values in CampaignCluster.objects.filter(campaign=campaign)
         .order_by("position")
-    )
-    by_wave: dict[int, list[CampaignCluster]] = {}
+        .values_list("id", "state", "reason", "wave_id", "dag_id", "cluster__name", "cluster__edition")
+    ]
+    by_wave: dict[int, list[MemberCell]] = {}
     left_out = []
     for member in members:
-        member.icon = MEMBER_ICONS.get(member.state, "•")
         if member.wave_id is None:
             left_out.append(member)
         else:

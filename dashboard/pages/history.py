@@ -38,8 +38,12 @@ def page_of(queryset, number, per_page):
     return page
 
 
+RUN_LIST_DEFERRED = ("plan", "verification", "mirror_contact")
+
+
 def filter_runs(form):
-    runs = Dag.objects.select_related("cluster").order_by("-created_at", "-id")
+    # The list and its CSV show none of a run's large JSON (its frozen plan, verification, mirror contact).
+    runs = Dag.objects.select_related("cluster").defer(*RUN_LIST_DEFERRED).order_by("-created_at", "-id")
     if not form.is_valid():
         return runs.none()
     data = form.cleaned_data
@@ -80,7 +84,8 @@ def with_durations(runs):
 
 
 def filter_audit(form):
-    entries = AuditEntry.objects.select_related("cluster", "dag").order_by("-at", "-id")
+    # An entry shows its run by id only (dag_id): no join of the run's row and its JSON.
+    entries = AuditEntry.objects.select_related("cluster").order_by("-at", "-id")
     if not form.is_valid():
         return entries.none()
     data = form.cleaned_data

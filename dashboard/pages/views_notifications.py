@@ -5,6 +5,7 @@ through upgrades.services.notifications, which audits it."""
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext, gettext_lazy
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard.pages.access import role_required
 from dashboard.pages.views_preferences import zone_choices
+from dashboard.pages.widgets import NamesInput, QuickSelect
 from upgrades.audit import Actor, source_address
 from upgrades.errors import ObshellError
 from upgrades.models import Cluster, Subscription
@@ -27,17 +29,35 @@ PAGE_SIZE = 25
 MESSAGE_LANGUAGES = [("", gettext_lazy("The site's language")), ("en", "English"), ("zh-hans", "简体中文")]
 
 
+class ClusterNamesField(forms.Field):
+    """Clusters by name, typed (commas or spaces between them; the browser suggests from <datalist
+    id="cluster-names">), rather than a checkbox per cluster of a thousand-cluster fleet. Unknown names are refused."""
+
+    widget = NamesInput
+    default_error_messages = {"invalid_choice": forms.ModelMultipleChoiceField.default_error_messages["invalid_choice"]}
+
+    def to_python(self, value):
+        names = list(dict.fromkeys((value or "").replace(",", " ").split()))
+        found = {cluster.name: cluster for cluster in Cluster.objects.filter(name__in=names)}
+        for name in names:
+            if name not in found:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": name}
+                )
+        return [found[name] for name in names]
+
+
 class SubscriptionForm(forms.Form):
     name = forms.CharField(max_length=100)
     format = forms.ChoiceField(choices=Subscription.Format.choices)
     target = forms.CharField(max_length=2000, required=False)
     secret = forms.CharField(max_length=500, required=False, widget=forms.PasswordInput(render_value=False))
     all_clusters = forms.BooleanField(required=False, initial=True)
-    clusters = forms.ModelMultipleChoiceField(queryset=Cluster.objects.all(), required=False, to_field_name="name")
+    clusters = ClusterNamesField(required=False)
     events = forms.MultipleChoiceField(choices=Subscription.Event.choices, initial=list(Subscription.Event.values))
     # What its messages are written in (empty: the site's language and TIME_ZONE).
-    language = forms.ChoiceField(choices=MESSAGE_LANGUAGES, required=False)
-    time_zone = forms.ChoiceField(choices=zone_choices, required=False)
+    language = forms.ChoiceField(choices=MESSAGE_LANGUAGES, required=False, widget=QuickSelect)
+    time_zone = forms.ChoiceField(choices=zone_choices, required=False, widget=QuickSelect)
 
     def __init__(self, *args, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,13 +78,13 @@ def _choices(form):
     """What the form's checkboxes show ticked: what was posted, else the initial values."""
     if form.is_bound:
         return {
-            "selected_clusters": set(form.data.getlist("clusters")),
+            "selected_clusters": " ".join(form.data.getlist("clusters")),
             "selected_events": form.data.getlist("events"),
             "all_clusters_checked": bool(form.data.get("all_clusters")),
         }
     clusters = form.initial.get("clusters", [])
     return {
-        "selected_clusters": {c.name for c in clusters},
+        "selected_clusters": ", ".join(c.name for c in clusters),
         "selected_events": form.initial.get("events", form.fields["events"].initial),
         "all_clusters_checked": form.initial.get("all_clusters", True),
     }
@@ -78,7 +98,6 @@ def _list(request, form, status=200):
     context = {
         "rows": subscription_rows(),
         "form": form,
-        "clusters": Cluster.objects.order_by("name").values_list("name", flat=True),
         "dashboard_url": settings.DASHBOARD_URL,
         "allow_private": settings.WEBHOOK_ALLOW_PRIVATE,
         "events": Subscription.Event.choices,
@@ -124,7 +143,6 @@ def _detail(request, subscription, form, status=200):
         "subscription": subscription,
         "form": form,
         "page": page,
-        "clusters": Cluster.objects.order_by("name").values_list("name", flat=True),
         "dashboard_url": settings.DASHBOARD_URL,
         "allow_private": settings.WEBHOOK_ALLOW_PRIVATE,
         "events": Subscription.Event.choices,

@@ -1,5 +1,6 @@
 """The signed-in person's own page: language and time zone (README: Language and time)."""
 
+import functools
 import zoneinfo
 
 from django import forms
@@ -13,19 +14,26 @@ from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 
 from dashboard.pages.access import role_required
+from dashboard.pages.widgets import QuickSelect
 from upgrades.models.preferences import LANGUAGE_CHOICES
 from upgrades.preferences import page_language, preference_of
 from upgrades.services.preferences import preference_set
 
 
+@functools.cache
+def _zone_names():
+    # available_timezones() walks the tzdata directories on every call; the list is fixed for the process.
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
 def zone_choices():
     """Every IANA zone zoneinfo knows, after an empty choice: the server's TIME_ZONE."""
-    return [("", _("The server's time zone")), *((name, name) for name in sorted(zoneinfo.available_timezones()))]
+    return [("", _("The server's time zone")), *((name, name) for name in _zone_names())]
 
 
 class PreferenceForm(forms.Form):
-    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, required=False)
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=zone_choices, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, required=False, widget=QuickSelect)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=zone_choices, required=False, widget=QuickSelect)
 
 
 @role_required("viewer")

@@ -1,7 +1,9 @@
 """Template helpers shared by every page (the run page included): state badges, top-bar counters, roles."""
 
+import html
+
 from django import template
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, pgettext_lazy
 
@@ -50,7 +52,8 @@ def cluster_names_datalist():
     from upgrades.models import Cluster
 
     names = Cluster.objects.order_by("name").values_list("name", flat=True)
-    options = "".join(f'<option value="{escape(name)}">' for name in names)
+    # html.escape: Django's escape() is the same call behind a lazy-text check, paid 1,000 times here.
+    options = "".join(f'<option value="{html.escape(name)}">' for name in names)
     return mark_safe(f'<datalist id="cluster-names">{options}</datalist>')  # every name escaped above
 
 
