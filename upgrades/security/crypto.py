@@ -257,14 +257,21 @@ class AesEncryptingReader:
         yield from self._chunks
 
     def _fill_plain(self):
-        """Up to CHUNK source bytes into the plain buffer (sources may answer short reads); their count."""
+        """Up to CHUNK source bytes into the plain buffer (sources may answer short reads); their count. A source
+        with `readinto` (a file) reads straight into the buffer: no 1 MiB bytes object made and copied per chunk."""
         filled = 0
+        readinto = getattr(self._source, "readinto", None)
+        view = memoryview(self._plain)
         while filled < self.CHUNK:
-            piece = self._source.read(self.CHUNK - filled)
-            if not piece:
+            if readinto is not None:
+                count = readinto(view[filled : self.CHUNK])
+            else:
+                piece = self._source.read(self.CHUNK - filled)
+                count = len(piece)
+                view[filled : filled + count] = piece
+            if not count:
                 break
-            self._plain[filled : filled + len(piece)] = piece
-            filled += len(piece)
+            filled += count
         return filled
 
     def _encoded_chunks(self):

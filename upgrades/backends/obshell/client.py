@@ -384,6 +384,15 @@ class _Counting:
             self._progress(self._read)
         return chunk
 
+    def readinto(self, buffer):
+        count = self._handle.readinto(buffer)
+        self._read += count
+        now = time.monotonic()
+        if not count or now - self._reported >= 1.0:
+            self._reported = now
+            self._progress(self._read)
+        return count
+
 
 class _Streamed:
     """A body requests sends chunk by chunk as it iterates (one socket write per ~1 MiB chunk rather than a read
@@ -424,3 +433,21 @@ class _Concatenated:
                 else:
                     self._parts.pop(0)
         return out
+
+    def readinto(self, buffer):
+        """Fill `buffer` from the current part (files straight into it, no intermediate bytes); 0 at the end."""
+        while self._parts:
+            part = self._parts[0]
+            if isinstance(part, bytes):
+                count = min(len(part), len(buffer))
+                buffer[:count] = part[:count]
+                if count < len(part):
+                    self._parts[0] = part[count:]
+                else:
+                    self._parts.pop(0)
+                return count
+            count = part.readinto(buffer)
+            if count:
+                return count
+            self._parts.pop(0)
+        return 0
