@@ -14,11 +14,11 @@ def test_the_backfill_gives_old_simulated_clusters_their_values():
         Cluster, Zone, OldServer = (old.get_model("upgrades", name) for name in ("Cluster", "Zone", "Server"))
         mixed = Cluster.objects.create(name="mixed", backend="simulated")
         real = Cluster.objects.create(name="real", backend="obshell")
-        for cluster in (mixed, real):
+        for subnet, cluster in enumerate((mixed, real), start=1):
             zone = Zone.objects.create(cluster=cluster, name="zone1", position=1)
             for host, build in ((11, "4.2.1.0_100000102023092807"), (12, "4.2.0.0_100000152023080109")):
                 OldServer.objects.create(
-                    cluster=cluster, zone=zone, ip=f"10.0.{cluster.pk}.{host}", build_version=build, parameters={}
+                    cluster=cluster, zone=zone, ip=f"10.0.{subnet}.{host}", build_version=build, parameters={}
                 )
         migrate_to()
         assert list(Tenant.objects.filter(cluster_id=mixed.pk).values_list("name", "compatible")) == [
